@@ -1,0 +1,67 @@
+# Parley — the commands a developer and CI use. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# Use the machine's Python 3.11; never download one.
+export UV_PYTHON_DOWNLOADS := never
+
+UV_VERSION := 0.13.8
+BOOTSTRAP := .parley/bootstrap
+UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: help install proto proto-check run stop stack-up stack-down stack-status test lint format typecheck check bench clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(BOOTSTRAP)/bin/uv:
+	@echo "uv not found: installing uv $(UV_VERSION) into $(BOOTSTRAP) (nothing system-wide)"
+	@python3.11 -m venv $(BOOTSTRAP) && $(BOOTSTRAP)/bin/pip install -q uv==$(UV_VERSION)
+
+install: $(if $(findstring $(BOOTSTRAP),$(UV)),$(BOOTSTRAP)/bin/uv) ## install every dependency from uv.lock
+	@$(UV) sync --frozen --quiet
+
+proto: install ## generate Python code from proto/ into libs/contracts
+	@$(RUN) python libs/contracts/generate.py
+
+proto-check: install ## fail if the generated code is stale
+	@$(RUN) python libs/contracts/generate.py --check
+
+run: proto ## bring the whole platform up (Ctrl-C stops it; data kept in .parley/run)
+	@$(RUN) parley-stack run
+
+stop: install ## stop a running `make run` from another terminal
+	@$(RUN) parley-stack stop
+
+stack-up: install ## only the infrastructure (PostgreSQL, Redis, Kafka) of `make run`
+	@$(RUN) parley-stack up
+
+stack-down: install ## stop that infrastructure
+	@$(RUN) parley-stack down
+
+stack-status: install ## what is running
+	@$(RUN) parley-stack status
+
+test: proto ## run every test against real Kafka, PostgreSQL and Redis
+	@$(RUN) pytest $(PYTEST_ARGS)
+
+lint: install ## ruff lint and format check
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+
+format: install ## apply ruff formatting and safe fixes
+	@$(RUN) ruff check --fix .
+	@$(RUN) ruff format .
+
+typecheck: proto ## mypy over libraries and services
+	@$(RUN) mypy libs/platform/src libs/testing/src deploy/local/parley_devstack services
+
+check: lint typecheck test ## everything CI checks
+
+bench: proto ## run the benchmarks (see docs/performance.md)
+	@$(RUN) python -m bench $(BENCH_ARGS)
+
+clean: ## stop everything and delete local state (.parley)
+	-@$(RUN) parley-stack stop 2>/dev/null
+	-@$(RUN) parley-stack --profile test down 2>/dev/null
+	rm -rf .parley

@@ -1,0 +1,183 @@
+"""`make run`: the whole platform on one machine, in the foreground.
+
+Starts the infrastructure, prepares each service's database, starts the six services as
+separate processes, waits until every one is ready, prints where each listens, and on Ctrl-C
+(or SIGTERM) stops services and then infrastructure. Data stays in .parley/run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import signal
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from parley_devstack.processes import StackError, read_pid, spawn, terminate, wait_until
+from parley_devstack.services import SERVICES, ServiceSpec, prepare_database
+from parley_devstack.stack import Endpoints, Stack
+
+
+class _AlreadyRunning(StackError):
+    pass
+
+
+def _acquire_supervisor_lock(stack: Stack) -> IO[str]:
+    stack.layout.root.mkdir(parents=True, exist_ok=True)
+    path = stack.layout.root / "supervisor.lock"
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        raise _AlreadyRunning(
+            f"Parley is already running ({owner}); use that one, or stop it with Ctrl-C in its "
+            "terminal (or `make stop`) before starting again"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    handle.flush()
+    (stack.layout.root / "supervisor.pid").write_text(str(os.getpid()))
+    return handle
+
+
+def stop_platform(stack: Stack, timeout_s: float = 60) -> bool:
+    """Ask a running `make run` to stop (as Ctrl-C would) and wait; False if none runs."""
+    pid = read_pid(stack.layout.root / "supervisor.pid")
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    wait_until(
+        lambda: read_pid(stack.layout.root / "supervisor.pid") is None,
+        timeout_s=timeout_s,
+        what="stopping Parley",
+    )
+    return True
+
+
+def service_environment(spec: ServiceSpec, stack: Stack, endpoints: Endpoints) -> dict[str, str]:
+    """Environment variables of one service in the local platform."""
+    layout = stack.layout
+    p = spec.env_prefix()
+    env = {
+        f"{p}ENVIRONMENT": "development",
+        f"{p}KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
+        f"{p}REDIS_URL": endpoints.redis_url,
+        f"{p}SERVICE_TOKEN_SECRET": layout.secret("service_token_secret"),
+    }
+    if spec.migrations_dir() is not None:
+        db = spec.database(
+            host=endpoints.postgres_host,
+            port=endpoints.postgres_port,
+            passwords={
+                "owner": layout.secret(f"{spec.name}_owner_password"),
+                "app": layout.secret(f"{spec.name}_app_password"),
+            },
+        )
+        env[f"{p}DATABASE_URL"] = db.app_url()
+    return env
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def run_platform(stack: Stack) -> None:
+    """Bring everything up, serve until interrupted, then bring everything down."""
+    lock = _acquire_supervisor_lock(stack)
+    started_at = time.monotonic()
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    pid_dir = stack.layout.root / "pids"
+    log_dir = stack.layout.root / "logs"
+    try:
+        print("Starting infrastructure (PostgreSQL, Redis, Kafka)...", flush=True)
+        endpoints = stack.up()
+        for spec in SERVICES:
+            env = service_environment(spec, stack, endpoints)
+            if f"{spec.env_prefix()}DATABASE_URL" in env:
+                print(f"  migrating {spec.name} database...", flush=True)
+                db = spec.database(
+                    host=endpoints.postgres_host,
+                    port=endpoints.postgres_port,
+                    passwords={
+                        "owner": stack.layout.secret(f"{spec.name}_owner_password"),
+                        "app": stack.layout.secret(f"{spec.name}_app_password"),
+                    },
+                )
+                asyncio.run(prepare_database(endpoints.postgres_admin_dsn, spec, db))
+        pid_dir.mkdir(parents=True, exist_ok=True)
+        for spec in SERVICES:
+            pid_file = pid_dir / f"{spec.name}.pid"
+            terminate(pid_file)  # a leftover from a crashed run
+            print(f"  starting {spec.name}...", flush=True)
+            spawn(
+                [sys.executable, "-m", spec.module],
+                log_file=log_dir / f"{spec.name}.log",
+                pid_file=pid_file,
+                env={**os.environ, **service_environment(spec, stack, endpoints)},
+            )
+        for spec in SERVICES:
+            port = spec.port("http_port")
+            wait_until(
+                lambda port=port: _ready(port) or stopping,
+                timeout_s=90,
+                what=f"{spec.name} (/readyz on port {port})",
+                pid=read_pid(pid_dir / f"{spec.name}.pid"),
+                log_file=log_dir / f"{spec.name}.log",
+            )
+        if stopping:
+            return
+        elapsed = time.monotonic() - started_at
+        _print_summary(stack, endpoints, log_dir, elapsed)
+        exited: set[str] = set()
+        while not stopping:
+            for spec in SERVICES:
+                if spec.name not in exited and read_pid(pid_dir / f"{spec.name}.pid") is None:
+                    exited.add(spec.name)
+                    print(
+                        f"!! {spec.name} exited; see {log_dir / (spec.name + '.log')}", flush=True
+                    )
+            time.sleep(1)
+    finally:
+        print("\nStopping Parley...", flush=True)
+        for spec in reversed(SERVICES):
+            terminate(pid_dir / f"{spec.name}.pid")
+        stack.down()
+        (stack.layout.root / "supervisor.pid").unlink(missing_ok=True)
+        lock.close()
+        print("Stopped. Data is kept in", stack.layout.root, flush=True)
+
+
+def _print_summary(stack: Stack, endpoints: Endpoints, log_dir: Path, elapsed: float) -> None:
+    lines = [f"\nParley is up ({elapsed:.1f}s). Ctrl-C stops everything.\n"]
+    for spec in SERVICES:
+        http = spec.port("http_port")
+        grpc = spec.port("grpc_port")
+        grpc_text = f"  gRPC 127.0.0.1:{grpc}" if grpc else ""
+        lines.append(f"  {spec.name:13} http://127.0.0.1:{http}{grpc_text}")
+    lines += [
+        "",
+        f"  API + docs     http://127.0.0.1:{SERVICES[-1].port('http_port')}/docs",
+        f"  PostgreSQL     127.0.0.1:{endpoints.postgres_port}   Redis {endpoints.redis_url}   "
+        f"Kafka {endpoints.kafka_bootstrap}",
+        f"  logs           {log_dir}/",
+        f"  data           {stack.layout.root}/",
+    ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,104 @@
+"""The six services as the local stack sees them: settings class, database, migrations.
+
+Ports and addresses come from each service's settings defaults; the stack only adds what
+differs per machine (infrastructure addresses, credentials).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from parley_platform.db import migrations
+from parley_platform.db.provision import ServiceDatabase, provision
+from parley_platform.settings import ServiceSettings
+
+# Start order: what others call comes first.
+SERVICE_NAMES = ("auth", "knowledge", "conversation", "ai", "whatsapp", "gateway")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service of the platform."""
+
+    name: str
+
+    @property
+    def module(self) -> str:
+        return f"parley_{self.name}"
+
+    def settings_class(self) -> type[ServiceSettings]:
+        cls: type[ServiceSettings] = importlib.import_module(f"{self.module}.config").Settings
+        return cls
+
+    def migrations_dir(self) -> Path | None:
+        """The service's Alembic folder; None for services without a database."""
+        package = importlib.import_module(self.module)
+        folder = Path(package.__file__ or "").parent / "migrations"
+        return folder if folder.is_dir() else None
+
+    def env_prefix(self) -> str:
+        return f"PARLEY_{self.name.upper()}_"
+
+    def port(self, field: str) -> int:
+        """`http_port` or `grpc_port` as the service will see it (environment, else default)."""
+        configured = os.environ.get(f"{self.env_prefix()}{field.upper()}")
+        return (
+            int(configured)
+            if configured
+            else int(self.settings_class().model_fields[field].default)
+        )
+
+    def database(
+        self, *, host: str, port: int, passwords: dict[str, str], suffix: str = ""
+    ) -> ServiceDatabase:
+        base = f"parley_{self.name}{suffix}"
+        return ServiceDatabase(
+            database=base,
+            owner_role=f"{base}_owner",
+            owner_password=passwords["owner"],
+            app_role=f"{base}_app",
+            app_password=passwords["app"],
+            host=host,
+            port=port,
+            extensions=self.settings_class().database_extensions,
+        )
+
+
+SERVICES = tuple(ServiceSpec(name) for name in SERVICE_NAMES)
+
+
+def service(name: str) -> ServiceSpec:
+    return next(s for s in SERVICES if s.name == name)
+
+
+async def prepare_database(admin_dsn: str, spec: ServiceSpec, db: ServiceDatabase) -> None:
+    """Create the service's database and roles if needed and migrate it to the latest schema."""
+    migrations_dir = spec.migrations_dir()
+    assert migrations_dir is not None, f"{spec.name} has no database"
+    await provision(admin_dsn, db)
+    await asyncio.to_thread(migrations.upgrade, migrations_dir, db.owner_url())
+
+
+def provision_all_from_environment() -> None:
+    """Provision and migrate every service database described by environment variables
+    (see `parley-stack provision --help`)."""
+    from urllib.parse import urlparse
+
+    admin_dsn = os.environ["PARLEY_POSTGRES_ADMIN_DSN"]
+    parsed = urlparse(admin_dsn)
+    for spec in SERVICES:
+        if spec.migrations_dir() is None:
+            continue
+        prefix = spec.env_prefix()
+        db = spec.database(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 5432,
+            passwords={"owner": os.environ[f"{prefix}DB_OWNER_PASSWORD"],
+                       "app": os.environ[f"{prefix}DB_APP_PASSWORD"]},
+        )
+        asyncio.run(prepare_database(admin_dsn, spec, db))
+        print(f"{spec.name}: database {db.database} ready")  # noqa: T201

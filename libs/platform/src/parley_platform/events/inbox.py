@@ -1,0 +1,27 @@
+"""Consumer-side dedupe: record each event id in the same transaction as its effects."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_platform.events.consumer import ConsumedEvent
+from parley_platform.events.schema import INBOX_TABLE
+
+_CLAIM = text(
+    f"INSERT INTO {INBOX_TABLE} (tenant_id, consumer, event_id) "
+    "VALUES (:tenant_id, :consumer, :event_id) ON CONFLICT DO NOTHING RETURNING 1"
+)
+
+
+async def first_delivery(session: AsyncSession, consumer: str, event: ConsumedEvent) -> bool:
+    """True the first time `consumer` sees `event` (and records it); False for a repeat.
+
+    Call it inside the tenant transaction that applies the event's effects: if that
+    transaction rolls back, the event counts as unseen and will be processed again.
+    """
+    result = await session.execute(
+        _CLAIM,
+        {"tenant_id": str(event.tenant_id), "consumer": consumer, "event_id": event.event_id},
+    )
+    return result.first() is not None

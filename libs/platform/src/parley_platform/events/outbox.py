@@ -1,0 +1,198 @@
+"""Transactional outbox: events written in the same transaction as the state they describe,
+then published by one active relay per service.
+
+The row stores the trace context of the span that wrote it; the relay publishes under a
+producer span parented on that context, so one customer message stays one trace. Only one
+relay per service database is active at a time (a PostgreSQL advisory lock), so one key's
+events are published in the order they were written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import asyncpg
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_platform import metrics
+from parley_platform.db.session import Database
+from parley_platform.events.producer import EventProducer, OutgoingEvent, RawRecord
+from parley_platform.events.schema import OUTBOX_CHANNEL, OUTBOX_TABLE
+from parley_platform.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
+
+_INSERT = text(
+    f"INSERT INTO {OUTBOX_TABLE} (tenant_id, event_id, topic, key, payload, headers) "
+    "VALUES (:tenant_id, :event_id, :topic, :key, :payload, CAST(:headers AS jsonb))"
+)
+_TRACE_HEADERS = ("traceparent", "tracestate")
+# Any constant works: each service has its own database, so locks never collide.
+_RELAY_LOCK_KEY = 0x7061726C6579  # "parley"
+
+
+async def add_to_outbox(session: AsyncSession, *events: OutgoingEvent) -> None:
+    """Stage `events` for publishing when (and only if) `session`'s transaction commits."""
+    if not events:
+        return
+    await session.execute(
+        _INSERT,
+        [
+            {
+                "tenant_id": str(event.tenant_id),
+                "event_id": event.event_id,
+                "topic": event.topic.name,
+                "key": event.key.encode(),
+                "payload": event.payload.SerializeToString(),
+                "headers": json.dumps({k: v.decode() for k, v in event.headers()}),
+            }
+            for event in events
+        ],
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows and deletes them once Kafka acknowledged them."""
+
+    def __init__(
+        self,
+        database: Database,
+        producer: EventProducer,
+        settings: ServiceSettings,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._database = database
+        self._producer = producer
+        self._settings = settings
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.is_leader = False
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except TimeoutError:
+                self._task.cancel()
+            self._task = None
+
+    def wake(self) -> None:
+        """Ask for a relay pass now (rows were just committed)."""
+        self._wakeup.set()
+
+    async def relay_once(self) -> int:
+        """Publish up to one batch of pending rows; returns how many were published."""
+        async with self._database.system_session() as session:
+            rows = (
+                (
+                    await session.execute(
+                        text("SELECT * FROM parley_outbox_claim(:n)"), {"n": self._batch_size}
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            if not rows:
+                return 0
+            records = [self._record(row) for row in rows]
+            await self._producer.publish_raw(records, label="outbox")
+            await session.execute(
+                text("SELECT parley_outbox_delete(CAST(:ids AS bigint[]))"),
+                {"ids": [row["id"] for row in rows]},
+            )
+        for row in rows:
+            metrics.OUTBOX_RELAYED.labels(row["topic"]).inc()
+        return len(rows)
+
+    def _record(self, row: object) -> RawRecord:
+        stored: dict[str, str] = dict(row["headers"])  # type: ignore[index]
+        parent = propagate.extract({k: stored[k] for k in _TRACE_HEADERS if k in stored})
+        topic = row["topic"]  # type: ignore[index]
+        with _tracer.start_as_current_span(
+            f"{topic} publish",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.message.id": row["event_id"],  # type: ignore[index]
+                "parley.outbox": True,
+            },
+        ):
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+        # Re-attach the trace, replacing (never duplicating) the stored trace headers.
+        headers = [(k, v.encode()) for k, v in stored.items() if k not in _TRACE_HEADERS]
+        headers += [(k, v.encode()) for k, v in carrier.items() if k in _TRACE_HEADERS]
+        return RawRecord(
+            topic=self._settings.topic_name(topic),
+            key=bytes(row["key"]),  # type: ignore[index]
+            value=bytes(row["payload"]),  # type: ignore[index]
+            headers=headers,
+        )
+
+    async def _run(self) -> None:
+        dsn = self._database.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        while not self._stopping:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(dsn)
+                if not await self._lead(conn):
+                    continue
+                await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wakeup.set())
+                await self._relay_while_leader(conn)
+            except Exception:
+                log.warning("outbox relay pass failed; retrying", exc_info=True)
+                await self._sleep(self._poll_interval_s)
+            finally:
+                self.is_leader = False
+                if conn is not None:
+                    await conn.close(timeout=2)  # releases the advisory lock
+
+    async def _lead(self, conn: asyncpg.Connection) -> bool:
+        """Wait (as a standby) until this relay holds the service's relay lock."""
+        while not self._stopping:
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_KEY):
+                self.is_leader = True
+                return True
+            await self._sleep(self._poll_interval_s)
+        return False
+
+    async def _relay_while_leader(self, conn: asyncpg.Connection) -> None:
+        while not self._stopping and not conn.is_closed():
+            self._wakeup.clear()
+            published = await self.relay_once()
+            if published >= self._batch_size:
+                continue  # more are waiting
+            if published == 0:
+                async with self._database.system_session() as session:
+                    pending = (
+                        await session.execute(text("SELECT parley_outbox_pending()"))
+                    ).scalar()
+                metrics.OUTBOX_PENDING.set(pending or 0)
+            await self._sleep(self._poll_interval_s)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+        except TimeoutError:
+            pass

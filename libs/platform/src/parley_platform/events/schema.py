@@ -1,0 +1,99 @@
+"""The outbox and inbox tables every event-producing or -consuming service has.
+
+Both are tenant tables under row-level security. The relay must read every tenant's outbox
+rows, so it goes through two SECURITY DEFINER functions owned by the (BYPASSRLS) owner role:
+the only cross-tenant door, narrow and named.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from parley_platform.db.rls import enable_tenant_isolation
+
+OUTBOX_TABLE = "parley_outbox"
+INBOX_TABLE = "parley_inbox"
+OUTBOX_CHANNEL = "parley_outbox"  # NOTIFY channel that wakes the relay
+
+
+def create_event_tables() -> None:
+    """Migration step: create the outbox, the inbox and their functions."""
+    op.execute(
+        f"""
+        CREATE TABLE {OUTBOX_TABLE} (
+            id          bigserial PRIMARY KEY,
+            tenant_id   uuid        NOT NULL,
+            event_id    text        NOT NULL,
+            topic       text        NOT NULL,
+            key         bytea       NOT NULL,
+            payload     bytea       NOT NULL,
+            headers     jsonb       NOT NULL,
+            created_at  timestamptz NOT NULL DEFAULT now()
+        )
+        """
+    )
+    enable_tenant_isolation(OUTBOX_TABLE)
+    op.execute(
+        f"""
+        CREATE FUNCTION parley_outbox_claim(batch_size integer)
+        RETURNS SETOF {OUTBOX_TABLE}
+        LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            SELECT * FROM public.{OUTBOX_TABLE} ORDER BY id LIMIT batch_size
+               FOR UPDATE SKIP LOCKED
+        $$
+        """
+    )
+    op.execute(
+        f"""
+        CREATE FUNCTION parley_outbox_delete(ids bigint[]) RETURNS void
+        LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            DELETE FROM public.{OUTBOX_TABLE} WHERE id = ANY(ids)
+        $$
+        """
+    )
+    op.execute(
+        f"""
+        CREATE FUNCTION parley_outbox_pending() RETURNS bigint
+        LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            SELECT count(*) FROM public.{OUTBOX_TABLE}
+        $$
+        """
+    )
+    op.execute(
+        f"""
+        CREATE FUNCTION parley_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{OUTBOX_CHANNEL}', '');
+            RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        f"""
+        CREATE TRIGGER parley_outbox_notify AFTER INSERT ON {OUTBOX_TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION parley_outbox_notify()
+        """
+    )
+    op.execute(
+        f"""
+        CREATE TABLE {INBOX_TABLE} (
+            tenant_id     uuid        NOT NULL,
+            consumer      text        NOT NULL,
+            event_id      text        NOT NULL,
+            processed_at  timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (tenant_id, consumer, event_id)
+        )
+        """
+    )
+    op.execute(f"CREATE INDEX {INBOX_TABLE}_processed_at ON {INBOX_TABLE} (processed_at)")
+    enable_tenant_isolation(INBOX_TABLE)
+    op.execute(
+        f"""
+        CREATE FUNCTION parley_inbox_prune(keep interval) RETURNS bigint
+        LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            WITH gone AS (DELETE FROM public.{INBOX_TABLE} WHERE processed_at < now() - keep
+                          RETURNING 1)
+            SELECT count(*) FROM gone
+        $$
+        """
+    )

@@ -1,0 +1,187 @@
+"""The gRPC server every service with gRPC methods runs.
+
+It always has: the standard health service (for probes, no credential needed), reflection,
+OpenTelemetry server spans (health checks excluded), service-credential checks with optional
+per-method caller lists, the verified tenant from metadata put in context, and domain errors
+mapped to status codes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any
+from uuid import UUID
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from parley_platform import telemetry
+from parley_platform.context import tenant_scope
+from parley_platform.errors import ParleyError
+from parley_platform.grpc.credentials import (
+    AUTH_METADATA,
+    TENANT_METADATA,
+    InvalidServiceCredential,
+    verify_service_token,
+)
+from parley_platform.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_current_caller: ContextVar[str | None] = ContextVar("parley_grpc_caller", default=None)
+_OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def current_caller() -> str | None:
+    """The authenticated service that made the gRPC call being handled."""
+    return _current_caller.get()
+
+
+def _wrap_handler(
+    handler: grpc.RpcMethodHandler, around: Callable[[Any], Any]
+) -> grpc.RpcMethodHandler:
+    """A handler of the same kind whose behaviour runs inside `around(context)`."""
+
+    if handler.unary_unary:
+        inner_uu = handler.unary_unary
+
+        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with around(context):
+                return await inner_uu(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary_unary, handler.request_deserializer, handler.response_serializer
+        )
+    if handler.unary_stream:
+        inner_us = handler.unary_stream
+
+        async def unary_stream(
+            request: Any, context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            async with around(context):
+                async for item in inner_us(request, context):
+                    yield item
+
+        return grpc.unary_stream_rpc_method_handler(
+            unary_stream, handler.request_deserializer, handler.response_serializer
+        )
+    raise NotImplementedError("Parley exposes unary-unary and unary-stream methods only")
+
+
+class _CallGuard:
+    """Per call: check the caller, scope the tenant, map domain errors to status codes."""
+
+    def __init__(
+        self, caller: str | None, tenant: UUID | None, error: tuple[grpc.StatusCode, str] | None
+    ) -> None:
+        self.caller, self.tenant, self.error = caller, tenant, error
+
+    def __call__(self, context: grpc.aio.ServicerContext) -> _CallGuard:
+        self.context = context
+        return self
+
+    async def __aenter__(self) -> None:
+        if self.error is not None:
+            await self.context.abort(*self.error)
+        self._caller_token = _current_caller.set(self.caller)
+        self._tenant_scope = tenant_scope(self.tenant) if self.tenant else None
+        if self._tenant_scope:
+            self._tenant_scope.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if self._tenant_scope:
+            self._tenant_scope.__exit__(exc_type, exc, tb)
+        _current_caller.reset(self._caller_token)
+        if isinstance(exc, ParleyError):
+            await self.context.abort(exc.grpc_code, exc.message)
+        return False
+
+
+class _ServiceAuthInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(
+        self, settings: ServiceSettings, allowed_callers: Mapping[str, Collection[str]]
+    ) -> None:
+        self._secret = settings.service_token_secret.get_secret_value()
+        self._audience = settings.service_name
+        self._allowed = allowed_callers
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(_OPEN_METHOD_PREFIXES):
+            return handler
+        metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
+        caller: str | None = None
+        tenant: UUID | None = None
+        error: tuple[grpc.StatusCode, str] | None = None
+        try:
+            caller = verify_service_token(metadata.get(AUTH_METADATA), self._secret, self._audience)
+            allowed = self._allowed.get(details.method)
+            if allowed is not None and caller not in allowed:
+                error = (
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"{caller} may not call {details.method}",
+                )
+            elif raw_tenant := metadata.get(TENANT_METADATA):
+                tenant = UUID(raw_tenant)
+        except InvalidServiceCredential as exc:
+            error = (grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        except ValueError:
+            error = (grpc.StatusCode.INVALID_ARGUMENT, f"malformed {TENANT_METADATA}")
+        return _wrap_handler(handler, _CallGuard(caller, tenant, error))
+
+
+class GrpcServer:
+    """A grpc.aio server with Parley's standard services and interceptors."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        register: Sequence[Callable[[grpc.aio.Server], None]],
+        service_names: Sequence[str],
+        allowed_callers: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._register = register
+        self._service_names = list(service_names)
+        self._allowed = allowed_callers or {}
+        self._server: grpc.aio.Server | None = None
+        self._health = health.aio.HealthServicer()
+        self.port: int | None = None
+
+    async def start(self) -> int:
+        """Bind and serve; returns the port (useful when the configured port is 0)."""
+        # Interceptors are passed explicitly so nothing depends on patching grpc.aio.server.
+        server = grpc.aio.server(
+            interceptors=[
+                telemetry.grpc_server_interceptor(),
+                _ServiceAuthInterceptor(self.settings, self._allowed),
+            ],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        for register in self._register:
+            register(server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+        self.port = server.add_insecure_port(f"{self.settings.grpc_host}:{self.settings.grpc_port}")
+        await server.start()
+        for name in ("", *self._service_names):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._server = server
+        log.info("gRPC server listening", extra={"port": self.port})
+        return self.port
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        if self._server is not None:
+            await self._health.enter_graceful_shutdown()
+            await self._server.stop(grace_s)
+            self._server = None

@@ -1,0 +1,87 @@
+"""The FastAPI application every service serves: its routes plus `/healthz` (alive),
+`/readyz` (dependencies reachable), `/metrics` (Prometheus), the standard error format,
+request metrics and HTTP server spans."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from parley_platform import metrics, telemetry
+from parley_platform.http.errors import install_error_handlers
+
+if TYPE_CHECKING:
+    from parley_platform.runtime import ServiceRuntime
+
+
+class RequestMetricsMiddleware:
+    """Counts requests and observes latency by route template (pure ASGI: cheap)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            if template not in ("/metrics", "/healthz", "/readyz"):
+                method = scope["method"]
+                metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
+                metrics.HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - started)
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str = "",
+    routers: Sequence[APIRouter] = (),
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    """A FastAPI app wired to `runtime`'s lifespan and readiness checks."""
+    app = FastAPI(title=title, description=description, lifespan=runtime.lifespan, **fastapi_kwargs)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(RequestMetricsMiddleware)
+    telemetry.instrument_fastapi(app)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Dependencies are reachable")
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        ready = all(result == "ok" for result in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,51 @@
+"""Prometheus metrics shared by every service (exposed at `/metrics`)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+HTTP_REQUESTS = Counter(
+    "parley_http_requests_total", "HTTP requests served", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "parley_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+EVENTS_PUBLISHED = Counter(
+    "parley_events_published_total", "Events acknowledged by Kafka", ["topic"]
+)
+PUBLISH_FAILURES = Counter(
+    "parley_event_publish_failures_total", "Publishes that failed or timed out", ["topic"]
+)
+PUBLISH_LATENCY = Histogram(
+    "parley_event_publish_seconds",
+    "Time to acks=all for one publish call",
+    ["topic"],
+    buckets=LATENCY_BUCKETS,
+)
+EVENTS_CONSUMED = Counter(
+    "parley_events_consumed_total", "Events handled", ["group", "topic", "outcome"]
+)
+HANDLER_RETRIES = Counter(
+    "parley_event_handler_retries_total",
+    "Handler attempts that failed and were retried",
+    ["group", "topic"],
+)
+DEAD_LETTERS = Counter(
+    "parley_dead_letters_total", "Events moved to a dead-letter topic", ["group", "topic"]
+)
+HANDLER_LATENCY = Histogram(
+    "parley_event_handler_seconds",
+    "Handler latency (successful attempt)",
+    ["group", "topic"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "parley_consumer_lag", "Records behind the partition's end", ["group", "topic", "partition"]
+)
+OUTBOX_RELAYED = Counter("parley_outbox_relayed_total", "Outbox rows published", ["topic"])
+OUTBOX_PENDING = Gauge("parley_outbox_pending", "Outbox rows waiting at the last relay pass")

@@ -1,0 +1,109 @@
+"""Settings every service shares; each service extends `ServiceSettings` with its own prefix.
+
+Configuration comes only from environment variables (and an optional `.env` file), read when a
+settings object is created, never at import time. Outside development a service refuses to
+start with a placeholder or missing secret.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that mark a secret as "not really set". Development defaults use the
+# `dev-insecure-` prefix so that they are recognisable and refused elsewhere.
+PLACEHOLDER_PREFIXES = ("dev-insecure-", "change-me", "changeme", "placeholder", "secret")
+MIN_SECRET_LENGTH = 16
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InsecureSettingsError(ValueError):
+    """A secret is a placeholder (or too short) in a non-development environment."""
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings. Subclasses set `model_config = service_config("AUTH")` and `service_name`."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", env_file=None)
+
+    service_name: ClassVar[str] = "parley"
+    # PostgreSQL extensions the service's database needs (created by provisioning, which
+    # runs as a superuser; the service's roles cannot create extensions).
+    database_extensions: ClassVar[tuple[str, ...]] = ()
+
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: str = "INFO"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 0  # used by services that serve gRPC; 0 picks a free port
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Lets several environments (or test runs) share one cluster without sharing topics.
+    kafka_topic_prefix: str = ""
+    kafka_partitions: int = Field(default=12, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    # Bound on one publish (acks=all); past it the caller answers 503 and its sender retries.
+    kafka_send_timeout_s: float = Field(default=5.0, gt=0)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_backoff_initial_s: float = Field(default=0.2, ge=0)
+    consumer_backoff_max_s: float = Field(default=5.0, ge=0)
+
+    database_url: SecretStr | None = None  # app role: owns nothing, cannot bypass RLS
+    database_pool_size: int = 10
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # Shared key for service-to-service gRPC credentials (see parley_platform.grpc.credentials).
+    service_token_secret: SecretStr = SecretStr("dev-insecure-service-token-secret")
+    grpc_deadline_s: float = Field(default=3.0, gt=0)
+
+    otlp_endpoint: str | None = None  # e.g. http://otel-collector:4317; unset: no export
+    otlp_timeout_s: float = Field(default=2.0, gt=0)
+
+    def secret_fields(self) -> dict[str, SecretStr]:
+        """Every secret-typed setting that is set, by name (never logged)."""
+        return {
+            name: value
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), SecretStr)
+        }
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> ServiceSettings:
+        if self.environment == Environment.DEVELOPMENT:
+            return self
+        for name, value in self.secret_fields().items():
+            if name.endswith("_url"):
+                continue  # credentials inside a URL are checked by connecting
+            raw = value.get_secret_value()
+            if len(raw) < MIN_SECRET_LENGTH or raw.lower().startswith(PLACEHOLDER_PREFIXES):
+                raise InsecureSettingsError(
+                    f"{self.env_name(name)} is a placeholder or shorter than "
+                    f"{MIN_SECRET_LENGTH} characters; set a real secret "
+                    f"(environment={self.environment.value})"
+                )
+        return self
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets `field`."""
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+    def topic_name(self, canonical: str) -> str:
+        """The physical topic name for a canonical one (adds the environment prefix)."""
+        return f"{self.kafka_topic_prefix}{canonical}"
+
+
+def service_config(prefix: str) -> SettingsConfigDict:
+    """The settings config for a service: variables start with `PARLEY_<PREFIX>_`."""
+    return SettingsConfigDict(env_prefix=f"PARLEY_{prefix.upper()}_", extra="ignore")

@@ -1,0 +1,103 @@
+"""Tenant isolation in the database is enforced by PostgreSQL, not by our queries."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from parley_platform.db import Database, UnsafeDatabaseRoleError
+from parley_platform.db.rls import tables_without_tenant_isolation
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+
+async def _insert(db: Database, tenant: uuid.UUID, note: str) -> None:
+    async with db.tenant_session(tenant) as session:
+        await session.execute(
+            text("INSERT INTO effects (tenant_id, event_id, note) VALUES (:t, :e, :n)"),
+            {"t": str(tenant), "e": str(uuid.uuid4()), "n": note},
+        )
+
+
+async def test_a_tenant_sees_only_its_own_rows_without_any_where_clause(database: Database) -> None:
+    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+    await _insert(database, tenant_a, "a's secret")
+    await _insert(database, tenant_b, "b's note")
+
+    async with database.tenant_session(tenant_b) as session:
+        notes = (await session.execute(text("SELECT note FROM effects"))).scalars().all()
+        updated = (await session.execute(text("UPDATE effects SET note = 'x'"))).rowcount
+        deleted = (
+            await session.execute(text("DELETE FROM effects WHERE note = 'a''s secret'"))
+        ).rowcount
+
+    assert "a's secret" not in notes
+    assert "b's note" in notes
+    assert updated == 1  # only B's own row
+    assert deleted == 0
+    async with database.tenant_session(tenant_a) as session:
+        assert (await session.execute(text("SELECT note FROM effects"))).scalars().all() == [
+            "a's secret"
+        ]
+
+
+async def test_a_tenant_cannot_write_a_row_for_another_tenant(database: Database) -> None:
+    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with database.tenant_session(tenant_b) as session:
+            await session.execute(
+                text("INSERT INTO effects (tenant_id, event_id, note) VALUES (:t, 'e', 'forged')"),
+                {"t": str(tenant_a)},
+            )
+    async with database.tenant_session(tenant_a) as session:
+        assert (await session.execute(text("SELECT count(*) FROM effects"))).scalar() == 0
+
+
+async def test_a_session_without_a_tenant_sees_no_tenant_rows(database: Database) -> None:
+    await _insert(database, uuid.uuid4(), "someone's")
+    async with database.system_session() as session:
+        assert (await session.execute(text("SELECT count(*) FROM effects"))).scalar() == 0
+
+
+async def test_the_tenant_does_not_leak_to_the_next_transaction_on_a_pooled_connection(
+    platform_db,
+) -> None:
+    db = Database(platform_db.app_url(), pool_size=1)  # one connection, reused
+    try:
+        tenant = uuid.uuid4()
+        await _insert(db, tenant, "mine")
+        async with db.tenant_session(tenant) as session:
+            assert (await session.execute(text("SELECT count(*) FROM effects"))).scalar() == 1
+        async with db.system_session() as session:
+            assert (await session.execute(text("SELECT count(*) FROM effects"))).scalar() == 0
+    finally:
+        await db.dispose()
+
+
+async def test_start_up_refuses_a_superuser_connection(infra, platform_db) -> None:
+    superuser_url = infra.postgres_admin_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    superuser_url = superuser_url.rsplit("/", 1)[0] + f"/{platform_db.database}"
+    db = Database(superuser_url, pool_size=1)
+    try:
+        with pytest.raises(UnsafeDatabaseRoleError, match="superuser"):
+            await db.verify_role()
+    finally:
+        await db.dispose()
+
+
+async def test_start_up_refuses_the_table_owner(platform_db) -> None:
+    db = Database(platform_db.owner_url(), pool_size=1)
+    try:
+        with pytest.raises(UnsafeDatabaseRoleError, match=r"BYPASSRLS|owns"):
+            await db.verify_role()
+    finally:
+        await db.dispose()
+
+
+async def test_start_up_accepts_the_app_role(database: Database) -> None:
+    await database.verify_role()
+
+
+async def test_every_table_with_a_tenant_column_is_isolated(database: Database) -> None:
+    async with database.engine.connect() as conn:
+        assert await tables_without_tenant_isolation(conn) == []

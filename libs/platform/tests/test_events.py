@@ -1,0 +1,279 @@
+"""The event bus against real Kafka and PostgreSQL: outbox to consumer, crash safety,
+dead letters, envelope, topics, bounded publishing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from opentelemetry import trace
+from parley.whatsapp.v1.events_pb2 import InboundMessage, Text
+from parley_platform.db import Database
+from parley_platform.events import (
+    ConsumedEvent,
+    EventConsumer,
+    EventProducer,
+    OutboxRelay,
+    OutgoingEvent,
+    PermanentEventError,
+    PublishError,
+    add_to_outbox,
+    conversation_key,
+    derived_event_id,
+)
+from parley_platform.events.admin import ensure_topics
+from parley_platform.events.envelope import from_headers, to_headers
+from parley_platform.events.producer import RawRecord
+from parley_platform.events.topics import ALL_TOPICS, WHATSAPP_INBOUND, dead_letter_topic
+from parley_platform.telemetry import setup_telemetry
+from parley_testing.infrastructure import disposable_kafka
+from parley_testing.kafka import collect, header
+from parley_testing.polling import eventually
+from parley_testing.services import ChildProcess, settings_env
+from sqlalchemy import text
+
+WORKER = Path(__file__).resolve().parent / "worker.py"
+
+
+def inbound(body: str, tenant: uuid.UUID, customer: str = "447700900123") -> OutgoingEvent:
+    return OutgoingEvent(
+        topic=WHATSAPP_INBOUND,
+        key=conversation_key(tenant, customer),
+        payload=InboundMessage(from_wa_id=customer, type="text", text=Text(body=body)),
+        tenant_id=tenant,
+    )
+
+
+def start_worker(settings, tmp_path: Path, *, hang_after_commit: bool = False) -> ChildProcess:
+    env = settings_env(settings, prefix="PARLEY_WORKER_")
+    env["PARLEY_WORKER_HANG_AFTER_COMMIT"] = "true" if hang_after_commit else "false"
+    worker = ChildProcess(
+        [str(WORKER)], env, tmp_path / f"worker-{time.monotonic_ns()}.log"
+    ).start()
+    return worker
+
+
+async def wait_for_log(worker: ChildProcess, needle: str, timeout_s: float = 60) -> None:
+    async def seen() -> bool:
+        assert worker.proc is not None and worker.proc.poll() is None, worker.log()
+        return needle in worker.log()
+
+    await eventually(seen, timeout_s=timeout_s, interval_s=0.1)
+
+
+async def effects(database: Database, tenant: uuid.UUID) -> list[dict]:
+    async with database.tenant_session(tenant) as session:
+        rows = await session.execute(
+            text("SELECT event_id, trace_id, note FROM effects ORDER BY id")
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+@pytest.fixture
+async def producer(settings):
+    p = EventProducer(settings)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def test_an_outbox_event_reaches_a_consumer_in_another_process_with_its_id_tenant_and_trace(
+    settings, database, producer, tmp_path
+) -> None:
+    setup_telemetry(settings)
+    await ensure_topics(settings, [WHATSAPP_INBOUND.name])
+    worker = start_worker(settings, tmp_path)
+    relay = OutboxRelay(database, producer, settings, poll_interval_s=0.2)
+    try:
+        await wait_for_log(worker, "ready")
+        tenant = uuid.uuid4()
+        event = inbound("hello from the outbox", tenant)
+        with trace.get_tracer("test").start_as_current_span("customer request") as span:
+            trace_id = format(span.get_span_context().trace_id, "032x")
+            async with database.tenant_session(tenant) as session:
+                await add_to_outbox(session, event)
+        await relay.start()
+
+        rows = await eventually(lambda: effects(database, tenant), timeout_s=60)
+        assert rows == [
+            {"event_id": event.event_id, "trace_id": trace_id, "note": "hello from the outbox"}
+        ]
+        async with database.system_session() as session:
+            pending = (await session.execute(text("SELECT parley_outbox_pending()"))).scalar()
+        assert pending == 0  # published rows are removed
+    finally:
+        await relay.stop()
+        worker.kill()
+
+
+async def test_a_consumer_killed_after_its_commit_reprocesses_the_event_without_a_second_effect(
+    settings, database, producer, tmp_path
+) -> None:
+    await ensure_topics(settings, [WHATSAPP_INBOUND.name])
+    tenant = uuid.uuid4()
+    first = inbound("first", tenant)
+    worker = start_worker(settings, tmp_path, hang_after_commit=True)
+    try:
+        await wait_for_log(worker, "ready")
+        await producer.publish(first)
+        await wait_for_log(worker, f"committed {first.event_id}")
+    finally:
+        worker.kill()  # SIGKILL: database committed, Kafka offset not
+
+    assert [r["event_id"] for r in await effects(database, tenant)] == [first.event_id]
+
+    restarted = start_worker(settings, tmp_path)
+    try:
+        await wait_for_log(restarted, "ready")
+        second = inbound("second", tenant)  # same key: same partition, after the first
+        await producer.publish(second)
+
+        async def second_applied() -> list[dict]:
+            rows = await effects(database, tenant)
+            return rows if any(r["event_id"] == second.event_id for r in rows) else []
+
+        rows = await eventually(second_applied, timeout_s=90)
+        assert [r["event_id"] for r in rows] == [first.event_id, second.event_id]
+        async with database.tenant_session(tenant) as session:
+            seen = (
+                await session.execute(
+                    text("SELECT count(*) FROM parley_inbox WHERE event_id = :e"),
+                    {"e": first.event_id},
+                )
+            ).scalar()
+        assert seen == 1
+    finally:
+        restarted.kill()
+
+
+async def test_a_failing_event_goes_to_the_dead_letter_topic_and_the_partition_moves_on(
+    settings, producer
+) -> None:
+    attempts: dict[str, int] = {}
+    handled: list[str] = []
+
+    async def handle(event: ConsumedEvent) -> None:
+        body = event.payload.text.body
+        attempts[body] = attempts.get(body, 0) + 1
+        if body == "poison":
+            raise RuntimeError("cannot handle this one")
+        handled.append(body)
+
+    group = f"dlq-test-{uuid.uuid4().hex[:6]}"
+    consumer = EventConsumer(
+        settings, group_id=group, handlers={WHATSAPP_INBOUND: handle}, producer=producer
+    )
+    await consumer.start()
+    try:
+        tenant = uuid.uuid4()
+        poison, after = inbound("poison", tenant), inbound("after the poison", tenant)
+        await producer.publish(poison)
+        await producer.publish(after)
+
+        async def done() -> bool:
+            return handled == ["after the poison"]
+
+        await eventually(done, timeout_s=60)
+    finally:
+        await consumer.stop()
+
+    assert attempts["poison"] == settings.consumer_max_attempts
+    dead = await collect(
+        settings.kafka_bootstrap, settings.topic_name(dead_letter_topic(group)), count=1, exact=True
+    )
+    assert len(dead) == 1
+    assert header(dead[0], "event-id") == poison.event_id
+    assert header(dead[0], "tenant-id") == str(tenant)
+    assert header(dead[0], "dlq-attempts") == str(settings.consumer_max_attempts)
+    assert "cannot handle this one" in (header(dead[0], "dlq-error") or "")
+    assert InboundMessage.FromString(dead[0].value).text.body == "poison"
+
+
+async def test_a_permanent_error_or_a_broken_envelope_is_dead_lettered_without_retries(
+    settings, producer
+) -> None:
+    calls: list[str] = []
+
+    async def handle(event: ConsumedEvent) -> None:
+        calls.append(event.payload.text.body)
+        raise PermanentEventError("this request can never succeed")
+
+    group = f"dlq-permanent-{uuid.uuid4().hex[:6]}"
+    consumer = EventConsumer(
+        settings, group_id=group, handlers={WHATSAPP_INBOUND: handle}, producer=producer
+    )
+    await consumer.start()
+    try:
+        await producer.publish(inbound("impossible", uuid.uuid4()))
+        await producer.publish_raw(
+            [RawRecord(settings.topic_name(WHATSAPP_INBOUND.name), b"k", b"not protobuf", [])]
+        )
+        dead = await collect(
+            settings.kafka_bootstrap,
+            settings.topic_name(dead_letter_topic(group)),
+            count=2,
+            timeout_s=30,
+        )
+    finally:
+        await consumer.stop()
+    assert calls == ["impossible"]
+    assert sorted(header(r, "dlq-attempts") for r in dead) == ["0", "1"]
+
+
+async def test_topics_are_created_once_with_the_configured_partitions(settings) -> None:
+    names = [t.name for t in ALL_TOPICS]
+    await ensure_topics(settings, names)
+    await ensure_topics(settings, names)  # a second service starting: nothing changes
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([settings.topic_name(n) for n in names])
+    finally:
+        await admin.close()
+    assert {t["topic"] for t in described} == {settings.topic_name(n) for n in names}
+    assert all(len(t["partitions"]) == settings.kafka_partitions for t in described)
+
+
+def test_the_envelope_round_trips_through_headers_and_ids_derive_deterministically() -> None:
+    tenant = uuid.uuid4()
+    event = inbound("hi", tenant)
+    envelope = from_headers(to_headers(event.envelope()))
+    assert envelope == event.envelope()
+    assert envelope.event_type == "parley.whatsapp.v1.InboundMessage"
+    assert envelope.schema_version == 1
+    assert derived_event_id(str(tenant), "wamid.A") == derived_event_id(str(tenant), "wamid.A")
+    assert derived_event_id(str(tenant), "wamid.A") != derived_event_id(
+        str(uuid.uuid4()), "wamid.A"
+    )
+
+
+def test_an_event_must_carry_its_topics_payload_type() -> None:
+    from parley.whatsapp.v1.events_pb2 import SendCommand
+
+    with pytest.raises(TypeError, match=r"carries parley\.whatsapp\.v1\.InboundMessage"):
+        OutgoingEvent(
+            topic=WHATSAPP_INBOUND, key="k", payload=SendCommand(), tenant_id=uuid.uuid4()
+        )
+
+
+async def test_publishing_fails_within_the_bound_when_kafka_is_down(settings, tmp_path) -> None:
+    async with disposable_kafka(tmp_path) as kafka:
+        bounded = settings.model_copy(
+            update={"kafka_bootstrap": kafka.bootstrap, "kafka_send_timeout_s": 2.0}
+        )
+        await ensure_topics(bounded, [WHATSAPP_INBOUND.name])
+        producer = EventProducer(bounded)
+        await producer.start()
+        try:
+            await producer.publish(inbound("while up", uuid.uuid4()))
+            await kafka.stop()
+            started = time.monotonic()
+            with pytest.raises(PublishError):
+                await producer.publish(inbound("while down", uuid.uuid4()))
+            assert time.monotonic() - started < bounded.kafka_send_timeout_s + 1.5
+        finally:
+            await asyncio.wait_for(producer.stop(), timeout=10)

@@ -1,0 +1,109 @@
+"""Running Parley services in tests: settings for the session's infrastructure, an app served
+over real HTTP in the test's event loop, or a service in a child process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from parley_platform.settings import ServiceSettings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningApp:
+    """An app served on loopback: its base URL, a client, and the app itself."""
+
+    app: FastAPI
+    base_url: str
+    client: httpx.AsyncClient
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+
+@asynccontextmanager
+async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[RunningApp]:
+    """Serve `app` (lifespan included) on a free loopback port until the block ends."""
+    port = port or free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # start-up failed: raise its error
+                raise RuntimeError("server stopped during start-up")
+            await asyncio.sleep(0.02)
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
+            yield RunningApp(app=app, base_url=base_url, client=client)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
+
+
+@dataclass
+class ChildProcess:
+    """A Python module run in a child process with its own environment (for crash tests)."""
+
+    args: list[str]
+    env: Mapping[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> ChildProcess:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, *self.args],
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def settings_env(settings: ServiceSettings, prefix: str | None = None) -> dict[str, str]:
+    """Environment variables that reproduce `settings` in a child process (optionally under
+    another settings class's prefix)."""
+    own_prefix = type(settings).model_config.get("env_prefix", "")
+    env = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        elif hasattr(value, "value"):
+            value = value.value
+        env[f"{prefix or own_prefix}{name}".upper()] = str(value)
+    return env

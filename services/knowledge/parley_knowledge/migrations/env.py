@@ -1,0 +1,5 @@
+"""Alembic environment: shared by every service (see parley_platform.db.migrations)."""
+
+from parley_platform.db.migrations import run_env
+
+run_env()
