@@ -97,8 +97,10 @@ def provision_all_from_environment() -> None:
         db = spec.database(
             host=parsed.hostname or "127.0.0.1",
             port=parsed.port or 5432,
-            passwords={"owner": os.environ[f"{prefix}DB_OWNER_PASSWORD"],
-                       "app": os.environ[f"{prefix}DB_APP_PASSWORD"]},
+            passwords={
+                "owner": os.environ[f"{prefix}DB_OWNER_PASSWORD"],
+                "app": os.environ[f"{prefix}DB_APP_PASSWORD"],
+            },
         )
         asyncio.run(prepare_database(admin_dsn, spec, db))
-        print(f"{spec.name}: database {db.database} ready")  # noqa: T201
+        print(f"{spec.name}: database {db.database} ready")
