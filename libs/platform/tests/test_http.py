@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from fastapi import APIRouter
+from parley_platform.context import current_tenant
 from parley_platform.errors import NotFound, PreconditionFailed
+from parley_platform.grpc.credentials import ServiceTokenIssuer
 from parley_platform.http import create_service_app
+from parley_platform.http.internal import CurrentPrincipal, internal_headers
+from parley_platform.identity import Principal, Role
 from parley_platform.runtime import ServiceRuntime
-from parley_testing.services import serve_app
+from parley_testing.services import principal_headers, serve_app
 from pydantic import BaseModel
 
 router = APIRouter()
@@ -34,6 +40,17 @@ async def crash() -> dict:
 
 @router.post("/replies")
 async def reply(body: Reply) -> dict:
+    return {"ok": True}
+
+
+@router.get("/whoami")
+async def whoami(principal: CurrentPrincipal) -> dict:
+    return {"tenant": str(principal.tenant_id), "context_tenant": str(current_tenant())}
+
+
+@router.delete("/settings")
+async def admin_only(principal: CurrentPrincipal) -> dict:
+    principal.require_role(Role.ADMIN)
     return {"ok": True}
 
 
@@ -99,3 +116,32 @@ async def test_readiness_fails_when_a_dependency_is_unreachable(app) -> None:
     assert ready.status_code == 503
     assert ready.json()["checks"]["knowledge"] == "failed: ConnectionError"
     assert ready.json()["checks"]["database"] == "ok"
+
+
+async def test_service_apis_accept_only_requests_forwarded_by_the_gateway(app, settings) -> None:
+    tenant = uuid.uuid4()
+    agent = Principal(tenant_id=tenant, role=Role.AGENT, user_id=uuid.uuid4())
+
+    ok = await app.client.get("/whoami", headers=principal_headers(settings, agent))
+    assert ok.json() == {"tenant": str(tenant), "context_tenant": str(tenant)}
+
+    assert (await app.client.get("/whoami")).status_code == 401  # straight to the service port
+    forged = principal_headers(
+        settings.model_copy(update={"service_token_secret": "x" * 40}), agent
+    )
+    assert (await app.client.get("/whoami", headers=forged)).status_code == 401
+    issuer = ServiceTokenIssuer(settings.service_token_secret.get_secret_value(), "gateway")
+    meant_for_auth = internal_headers(issuer, "auth", agent)
+    assert (await app.client.get("/whoami", headers=meant_for_auth)).status_code == 401
+    anonymous = principal_headers(settings, None)
+    assert (await app.client.get("/whoami", headers=anonymous)).status_code == 401
+
+
+async def test_roles_are_checked_from_the_verified_principal(app, settings) -> None:
+    agent = Principal(tenant_id=uuid.uuid4(), role=Role.AGENT, user_id=uuid.uuid4())
+    admin = Principal(tenant_id=uuid.uuid4(), role=Role.ADMIN, user_id=uuid.uuid4())
+    denied = await app.client.delete("/settings", headers=principal_headers(settings, agent))
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"
+    assert (
+        await app.client.delete("/settings", headers=principal_headers(settings, admin))
+    ).status_code == 200

@@ -32,6 +32,12 @@ def require_tenant() -> UUID:
     return tenant
 
 
+def enter_tenant(tenant_id: UUID) -> None:
+    """Make `tenant_id` (verified by the caller) the tenant of the rest of this task, e.g. of
+    one HTTP request once its credential was checked."""
+    _current_tenant.set(tenant_id)
+
+
 @contextmanager
 def tenant_scope(tenant_id: UUID | str) -> Iterator[UUID]:
     """Run a block on behalf of `tenant_id` (which the caller has verified)."""

@@ -18,6 +18,9 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from parley_platform.grpc.credentials import ServiceTokenIssuer
+from parley_platform.http.internal import internal_headers
+from parley_platform.identity import Principal
 from parley_platform.settings import ServiceSettings
 
 
@@ -107,3 +110,12 @@ def settings_env(settings: ServiceSettings, prefix: str | None = None) -> dict[s
             value = value.value
         env[f"{prefix or own_prefix}{name}".upper()] = str(value)
     return env
+
+
+def principal_headers(
+    settings: ServiceSettings, principal: Principal | None, caller: str = "gateway"
+) -> dict[str, str]:
+    """Headers of a request forwarded by the gateway on behalf of `principal` to the service
+    configured by `settings` (what the gateway sends after authenticating a user)."""
+    issuer = ServiceTokenIssuer(settings.service_token_secret.get_secret_value(), caller)
+    return internal_headers(issuer, settings.service_name, principal)

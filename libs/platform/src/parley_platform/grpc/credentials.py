@@ -10,6 +10,7 @@ call any internal method; a server can further restrict a method to named caller
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jwt
 
@@ -39,28 +40,33 @@ class ServiceTokenIssuer:
         cached = self._cache.get(audience)
         if cached and cached[1] > now:
             return cached[0]
-        token = jwt.encode(
-            {
-                "iss": ISSUER,
-                "sub": self._service,
-                "aud": audience,
-                "iat": int(now),
-                "exp": int(now) + self._ttl_s,
-            },
-            self._secret,
-            algorithm=ALGORITHM,
-        )
+        token = self.mint(audience)
         self._cache[audience] = (token, now + self._ttl_s / 2)
         return token
 
+    def mint(
+        self, audience: str, extra_claims: dict[str, Any] | None = None, ttl_s: int | None = None
+    ) -> str:
+        """A new token for `audience`, optionally carrying more claims (never cached)."""
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "sub": self._service,
+            "aud": audience,
+            "iat": now,
+            "exp": now + (ttl_s or self._ttl_s),
+            **(extra_claims or {}),
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-def verify_service_token(authorization: str | None, secret: str, audience: str) -> str:
-    """The calling service's name, if `authorization` is a valid credential for `audience`."""
-    if not authorization or not authorization.startswith("Bearer "):
+
+def verify_service_claims(token: str | None, secret: str, audience: str) -> dict[str, Any]:
+    """The claims of a service token valid for `audience` (algorithm pinned to HS256)."""
+    if not token:
         raise InvalidServiceCredential("missing service credential")
     try:
         claims = jwt.decode(
-            authorization[len("Bearer ") :],
+            token,
             secret,
             algorithms=[ALGORITHM],
             audience=audience,
@@ -69,4 +75,12 @@ def verify_service_token(authorization: str | None, secret: str, audience: str) 
         )
     except jwt.PyJWTError as exc:
         raise InvalidServiceCredential(f"invalid service credential: {type(exc).__name__}") from exc
-    return str(claims["sub"])
+    return dict(claims)
+
+
+def verify_service_token(authorization: str | None, secret: str, audience: str) -> str:
+    """The calling service's name, if `authorization` ("Bearer <token>") is a valid
+    credential for `audience`."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise InvalidServiceCredential("missing service credential")
+    return str(verify_service_claims(authorization[len("Bearer ") :], secret, audience)["sub"])
