@@ -14,7 +14,7 @@ from parley_platform.http.internal import CurrentPrincipal, internal_headers
 from parley_platform.identity import Principal, Role
 from parley_platform.runtime import ServiceRuntime
 from parley_testing.services import principal_headers, serve_app
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 router = APIRouter()
 
@@ -127,7 +127,7 @@ async def test_service_apis_accept_only_requests_forwarded_by_the_gateway(app, s
 
     assert (await app.client.get("/whoami")).status_code == 401  # straight to the service port
     forged = principal_headers(
-        settings.model_copy(update={"service_token_secret": "x" * 40}), agent
+        settings.model_copy(update={"service_token_secret": SecretStr("x" * 40)}), agent
     )
     assert (await app.client.get("/whoami", headers=forged)).status_code == 401
     issuer = ServiceTokenIssuer(settings.service_token_secret.get_secret_value(), "gateway")
