@@ -1,0 +1,120 @@
+"""Rate limits shared by every replica of a service, kept in Redis.
+
+A token bucket per key, updated atomically by a Lua script on the Redis server (using the
+server's clock, so replicas with skewed clocks still agree). Used for Meta's per-number
+throughput and per-recipient pair limits, login throttling and per-tenant API limits. Keys
+start with the tenant id where a tenant owns them (see `tenant_key`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from uuid import UUID
+
+from redis.asyncio import Redis
+
+# KEYS[1] bucket; ARGV: rate (tokens/s), burst (capacity), cost, reserve (1: take the tokens
+# even when that means waiting, 0: take them only if available now).
+# Returns {allowed (1/0), wait_ms}: with reserve=1 the caller may proceed after wait_ms.
+_BUCKET_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local reserve = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+local allowed = 0
+local wait_ms = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+elseif reserve == 1 then
+  wait_ms = math.ceil((cost - tokens) * 1000 / rate)
+  tokens = tokens - cost
+  allowed = 1
+else
+  wait_ms = math.ceil((cost - tokens) * 1000 / rate)
+end
+if allowed == 1 then
+  redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + wait_ms + 1000)
+end
+return {allowed, wait_ms}
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """`rate` tokens per second, bursts of up to `burst`."""
+
+    rate: float
+    burst: float
+
+    @classmethod
+    def per(cls, count: float, seconds: float, burst: float | None = None) -> Limit:
+        return cls(rate=count / seconds, burst=burst if burst is not None else count)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_s: float
+
+
+def tenant_key(tenant_id: UUID | str, *parts: str) -> str:
+    """A Redis key owned by a tenant: the tenant id first, as ARCHITECTURE.md requires."""
+    return ":".join((str(tenant_id), *parts))
+
+
+class RateLimiter:
+    """Token buckets in Redis."""
+
+    def __init__(self, redis: Redis, namespace: str) -> None:
+        self._redis = redis
+        self._namespace = namespace
+        self._script = redis.register_script(_BUCKET_SCRIPT)
+
+    def _key(self, key: str) -> str:
+        return f"{key}:ratelimit:{self._namespace}"
+
+    async def try_acquire(self, key: str, limit: Limit, cost: float = 1) -> Decision:
+        """Take `cost` tokens if available now; otherwise say how long until they would be."""
+        allowed, wait_ms = await self._script(
+            keys=[self._key(key)], args=[limit.rate, limit.burst, cost, 0]
+        )
+        return Decision(bool(allowed), int(wait_ms) / 1000)
+
+    async def acquire(
+        self, key: str, limit: Limit, cost: float = 1, max_wait_s: float | None = None
+    ) -> float:
+        """Reserve `cost` tokens and sleep until they are due; returns the time waited.
+
+        With `max_wait_s`, a reservation that would wait longer is not taken and
+        `TimeoutError` is raised, so a caller can put the work back instead of blocking.
+        """
+        if max_wait_s is not None:
+            decision = await self.try_acquire(key, limit, cost)
+            if decision.allowed:
+                return 0.0
+            if decision.retry_after_s > max_wait_s:
+                raise TimeoutError(f"rate limit {key}: next slot in {decision.retry_after_s:.2f}s")
+        _, wait_ms = await self._script(
+            keys=[self._key(key)], args=[limit.rate, limit.burst, cost, 1]
+        )
+        wait_s = int(wait_ms) / 1000
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        return wait_s
+
+    async def reset(self, key: str) -> None:
+        """Forget `key`'s bucket (e.g. after a successful login)."""
+        await self._redis.delete(self._key(key))

@@ -1,0 +1,61 @@
+"""Rate limits hold across replicas because the bucket lives in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from parley_platform.ratelimit import Limit, RateLimiter, tenant_key
+from redis.asyncio import Redis
+
+
+@pytest.fixture
+async def redis(infra):
+    client = Redis.from_url(infra.redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_a_burst_is_allowed_then_the_caller_is_told_when_to_retry(redis) -> None:
+    limiter = RateLimiter(redis, "login")
+    key = tenant_key(uuid.uuid4(), "account", "ana@example.com")
+    limit = Limit.per(3, 60)  # 3 attempts a minute
+    decisions = [await limiter.try_acquire(key, limit) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert 0 < decisions[-1].retry_after_s <= 20
+    await limiter.reset(key)
+    assert (await limiter.try_acquire(key, limit)).allowed
+
+
+async def test_two_replicas_together_never_exceed_the_rate(redis, infra) -> None:
+    other_replica = Redis.from_url(infra.redis_url)
+    try:
+        limiters = [RateLimiter(redis, "send"), RateLimiter(other_replica, "send")]
+        key = tenant_key(uuid.uuid4(), "number", "1555000")
+        limit = Limit(rate=20, burst=2)
+        granted: list[float] = []
+
+        async def worker(limiter: RateLimiter) -> None:
+            for _ in range(15):
+                await limiter.acquire(key, limit)
+                granted.append(time.monotonic())
+
+        await asyncio.gather(*(worker(limiter) for limiter in limiters))
+    finally:
+        await other_replica.aclose()
+    granted.sort()
+    # In any one-second window: at most rate + burst sends (plus one for clock granularity).
+    for i, start in enumerate(granted):
+        in_window = sum(1 for t in granted[i:] if t - start < 1.0)
+        assert in_window <= limit.rate + limit.burst + 1
+
+
+async def test_a_caller_can_refuse_to_wait_too_long(redis) -> None:
+    limiter = RateLimiter(redis, "pair")
+    key = tenant_key(uuid.uuid4(), "pair", "447700900123")
+    limit = Limit.per(1, 6)  # Meta's pair limit: one message per 6 s
+    assert await limiter.acquire(key, limit, max_wait_s=1) == 0
+    with pytest.raises(TimeoutError):
+        await limiter.acquire(key, limit, max_wait_s=1)
