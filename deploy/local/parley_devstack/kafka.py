@@ -25,9 +25,9 @@ _NO_JAVA = (
 )
 
 
-def kafka_libs() -> Path:
+def kafka_libs(cache_dir: Path = CACHE_DIR) -> Path:
     """The folder of Kafka's jars, fetched on first use."""
-    target = CACHE_DIR / f"kafka-{KAFKA_VERSION}" / "libs"
+    target = cache_dir / f"kafka-{KAFKA_VERSION}" / "libs"
     if (target / ".complete").exists():
         return target
     for tool in ("java", "mvn"):

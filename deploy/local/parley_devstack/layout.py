@@ -29,10 +29,11 @@ class StackLayout:
     """Folders and ports of one profile."""
 
     profile: str
+    state_root: Path = STATE_ROOT
 
     @property
     def root(self) -> Path:
-        return STATE_ROOT / self.profile
+        return self.state_root / self.profile
 
     def port(self, component: str) -> int:
         env = f"PARLEY_{self.profile.upper()}_{component.upper()}_PORT"

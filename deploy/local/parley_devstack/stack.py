@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from parley_devstack.kafka import Kafka
 from parley_devstack.layout import StackLayout
@@ -29,8 +30,8 @@ class Endpoints:
 class Stack:
     """Start, stop and describe one profile's infrastructure."""
 
-    def __init__(self, profile: str = "run") -> None:
-        self.layout = StackLayout(profile)
+    def __init__(self, profile: str = "run", state_root: Path | None = None) -> None:
+        self.layout = StackLayout(profile, state_root) if state_root else StackLayout(profile)
         self.postgres = Postgres(self.layout)
         self.redis = Redis(self.layout)
         self.kafka = Kafka(self.layout)

@@ -6,7 +6,6 @@ pooled connection the setting reads back as '' rather than NULL (STYLE.md, "Know
 
 from __future__ import annotations
 
-from alembic import op
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,6 +15,8 @@ TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '
 def enable_tenant_isolation(table: str) -> None:
     """Make `table` (which has a `tenant_id uuid` column) visible and writable only for the
     transaction's tenant, for every role including the table owner."""
+    from alembic import op  # migrations only; keeps Alembic out of service start-up
+
     op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
     op.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
     op.execute(

@@ -7,10 +7,6 @@ the only cross-tenant door, narrow and named.
 
 from __future__ import annotations
 
-from alembic import op
-
-from parley_platform.db.rls import enable_tenant_isolation
-
 OUTBOX_TABLE = "parley_outbox"
 INBOX_TABLE = "parley_inbox"
 OUTBOX_CHANNEL = "parley_outbox"  # NOTIFY channel that wakes the relay
@@ -18,6 +14,12 @@ OUTBOX_CHANNEL = "parley_outbox"  # NOTIFY channel that wakes the relay
 
 def create_event_tables() -> None:
     """Migration step: create the outbox, the inbox and their functions."""
+    # Imported here: services import this module at run time (table names), and Alembic is
+    # only needed by migrations.
+    from alembic import op
+
+    from parley_platform.db.rls import enable_tenant_isolation
+
     op.execute(
         f"""
         CREATE TABLE {OUTBOX_TABLE} (
