@@ -24,6 +24,12 @@ _DEFAULT_PORTS = {
 }
 
 
+def port_offset() -> int:
+    """`PARLEY_PORT_OFFSET` shifts every default port of `make run` (infrastructure and
+    services), so a second copy of the platform can run beside the first (tests do)."""
+    return int(os.environ.get("PARLEY_PORT_OFFSET", "0"))
+
+
 @dataclass(frozen=True)
 class StackLayout:
     """Folders and ports of one profile."""
@@ -37,7 +43,7 @@ class StackLayout:
 
     def port(self, component: str) -> int:
         env = f"PARLEY_{self.profile.upper()}_{component.upper()}_PORT"
-        return int(os.environ.get(env, _DEFAULT_PORTS[self.profile][component]))
+        return int(os.environ.get(env, _DEFAULT_PORTS[self.profile][component] + port_offset()))
 
     @property
     def durable(self) -> bool:

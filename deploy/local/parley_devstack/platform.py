@@ -66,6 +66,7 @@ def service_environment(spec: ServiceSpec, stack: Stack, endpoints: Endpoints) -
     layout = stack.layout
     p = spec.env_prefix()
     env = {
+        **spec.wiring(),
         f"{p}ENVIRONMENT": "development",
         f"{p}KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
         f"{p}REDIS_URL": endpoints.redis_url,

@@ -1,7 +1,10 @@
-"""The six services as the local stack sees them: settings class, database, migrations.
+"""The six services as the local stack sees them: settings class, database, migrations,
+ports and how they find each other.
 
-Ports and addresses come from each service's settings defaults; the stack only adds what
-differs per machine (infrastructure addresses, credentials).
+Ports come from each service's settings defaults (shifted by `PARLEY_PORT_OFFSET`, or set
+per service in the environment). A setting named `<service>_grpc_target` or
+`<service>_http_url` in any service is wired to that service's actual address, so adding a
+dependency between services needs no change here.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 from parley_platform.db import migrations
 from parley_platform.db.provision import ServiceDatabase, provision
 from parley_platform.settings import ServiceSettings
+
+from parley_devstack.layout import port_offset
 
 # Start order: what others call comes first.
 SERVICE_NAMES = ("auth", "knowledge", "conversation", "ai", "whatsapp", "gateway")
@@ -44,13 +49,30 @@ class ServiceSpec:
         return f"PARLEY_{self.name.upper()}_"
 
     def port(self, field: str) -> int:
-        """`http_port` or `grpc_port` as the service will see it (environment, else default)."""
+        """`http_port` or `grpc_port` as the service will see it (environment, else the
+        default shifted by the port offset; 0 stays 0: no gRPC server)."""
         configured = os.environ.get(f"{self.env_prefix()}{field.upper()}")
-        return (
-            int(configured)
-            if configured
-            else int(self.settings_class().model_fields[field].default)
-        )
+        if configured:
+            return int(configured)
+        default = int(self.settings_class().model_fields[field].default)
+        return default + port_offset() if default else 0
+
+    def wiring(self) -> dict[str, str]:
+        """Environment variables pointing this service at the others it calls."""
+        env = {f"{self.env_prefix()}HTTP_PORT": str(self.port("http_port"))}
+        if self.port("grpc_port"):
+            env[f"{self.env_prefix()}GRPC_PORT"] = str(self.port("grpc_port"))
+        fields = self.settings_class().model_fields
+        for other in SERVICES:
+            if f"{other.name}_grpc_target" in fields and other.port("grpc_port"):
+                env[f"{self.env_prefix()}{other.name.upper()}_GRPC_TARGET"] = (
+                    f"127.0.0.1:{other.port('grpc_port')}"
+                )
+            if f"{other.name}_http_url" in fields:
+                env[f"{self.env_prefix()}{other.name.upper()}_HTTP_URL"] = (
+                    f"http://127.0.0.1:{other.port('http_port')}"
+                )
+        return env
 
     def database(
         self, *, host: str, port: int, passwords: dict[str, str], suffix: str = ""

@@ -1,0 +1,75 @@
+"""`make run` end to end: the platform comes up ready, a second copy is refused, Ctrl-C
+stops everything. Runs on shifted ports (PARLEY_PORT_OFFSET) in a temporary state folder,
+so it does not disturb a `make run` a developer has open."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from parley_devstack.layout import CACHE_DIR
+from parley_devstack.processes import port_open
+
+OFFSET = 11000
+SERVICE_PORTS = {
+    "gateway": 8080,
+    "auth": 8081,
+    "conversation": 8082,
+    "ai": 8083,
+    "whatsapp": 8084,
+    "knowledge": 8085,
+}
+INFRA_PORTS = {"postgres": 5432, "redis": 6379, "kafka": 9092}
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_make_run_comes_up_refuses_a_second_copy_and_stops_cleanly(tmp_path) -> None:
+    env = {
+        **os.environ,
+        "PARLEY_STATE_DIR": str(tmp_path),
+        "PARLEY_CACHE_DIR": str(CACHE_DIR),
+        "PARLEY_PORT_OFFSET": str(OFFSET),
+    }
+    command = [sys.executable, "-m", "parley_devstack.cli", "run"]
+    platform = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    try:
+        assert platform.stdout is not None
+        deadline = time.monotonic() + 240
+        for line in platform.stdout:
+            output.append(line)
+            if line.strip().startswith("data ") or time.monotonic() > deadline:
+                break  # the last line of the summary
+        assert any(line.startswith("Parley is up") for line in output), "".join(output)
+        summary = "".join(output)
+        for name, port in SERVICE_PORTS.items():
+            assert f"http://127.0.0.1:{port + OFFSET}" in summary, name
+            status, body = _get(port + OFFSET, "/readyz")
+            assert status == 200, (name, body)
+        assert _get(SERVICE_PORTS["gateway"] + OFFSET, "/openapi.json")[0] == 200
+
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+        assert _get(SERVICE_PORTS["gateway"] + OFFSET, "/healthz")[0] == 200  # first one unharmed
+    finally:
+        platform.send_signal(signal.SIGINT)
+        rest, _ = platform.communicate(timeout=120)
+        output.append(rest)
+    assert platform.returncode == 0, "".join(output)
+    assert "Stopped." in "".join(output)
+    for name, port in {**SERVICE_PORTS, **INFRA_PORTS}.items():
+        assert not port_open(port + OFFSET), f"{name} still listening after Ctrl-C"
