@@ -101,3 +101,21 @@ async def test_start_up_accepts_the_app_role(database: Database) -> None:
 async def test_every_table_with_a_tenant_column_is_isolated(database: Database) -> None:
     async with database.engine.connect() as conn:
         assert await tables_without_tenant_isolation(conn) == []
+
+
+async def test_old_inbox_entries_are_pruned_and_recent_ones_kept(database: Database) -> None:
+    from parley_platform.events.inbox import prune_inbox
+
+    tenant = uuid.uuid4()
+    async with database.tenant_session(tenant) as session:
+        await session.execute(
+            text(
+                "INSERT INTO parley_inbox (tenant_id, consumer, event_id, processed_at) VALUES "
+                "(:t, 'c', 'old', now() - interval '30 days'), (:t, 'c', 'recent', now())"
+            ),
+            {"t": str(tenant)},
+        )
+    assert await prune_inbox(database, keep_days=14) >= 1
+    async with database.tenant_session(tenant) as session:
+        kept = (await session.execute(text("SELECT event_id FROM parley_inbox"))).scalars().all()
+    assert kept == ["recent"]

@@ -25,6 +25,7 @@ from parley_platform import telemetry
 from parley_platform.db.session import Database
 from parley_platform.events.admin import ensure_topics
 from parley_platform.events.consumer import EventConsumer, Handler
+from parley_platform.events.inbox import prune_inbox
 from parley_platform.events.outbox import OutboxRelay
 from parley_platform.events.producer import EventProducer
 from parley_platform.events.topics import Topic
@@ -72,6 +73,7 @@ class ServiceRuntime:
         self.consumers: list[EventConsumer] = []
         self.grpc_server: GrpcServer | None = None
         self.channels: dict[str, grpc.aio.Channel] = {}
+        self._background: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ declaration
 
@@ -144,6 +146,10 @@ class ServiceRuntime:
         for hook in self._on_start:
             await hook()
         assert self.producer is not None or not self._consumer_specs
+        if self.database is not None and self._consumer_specs:
+            self._background.append(
+                asyncio.create_task(self._prune_inbox_hourly(), name="inbox-pruning")
+            )
         for group_id, handlers in self._consumer_specs:
             consumer = EventConsumer(
                 s, group_id=group_id, handlers=handlers, producer=self.producer
@@ -158,6 +164,9 @@ class ServiceRuntime:
         for consumer in reversed(self.consumers):
             await consumer.stop()
         self.consumers.clear()
+        for task in self._background:
+            task.cancel()
+        self._background.clear()
         for hook in reversed(self._on_stop):
             try:
                 await hook()
@@ -203,6 +212,17 @@ class ServiceRuntime:
         names = list(self._checks)
         results = await asyncio.gather(*(run(self._checks[n]) for n in names))
         return dict(zip(names, results, strict=True))
+
+    async def _prune_inbox_hourly(self) -> None:
+        assert self.database is not None
+        while True:
+            try:
+                removed = await prune_inbox(self.database, self.settings.inbox_retention_days)
+                if removed:
+                    log.info("pruned inbox", extra={"removed": removed})
+            except Exception:
+                log.warning("inbox pruning failed; will retry", exc_info=True)
+            await asyncio.sleep(3600)
 
     async def _ping_redis(self) -> None:
         assert self.redis is not None

@@ -60,6 +60,8 @@ class ServiceSettings(BaseSettings):
 
     database_url: SecretStr | None = None  # app role: owns nothing, cannot bypass RLS
     database_pool_size: int = 10
+    # Processed event ids are kept this long (must exceed Kafka's retention, 7 days).
+    inbox_retention_days: int = Field(default=14, ge=8)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_platform.db.session import Database
 from parley_platform.events.consumer import ConsumedEvent
 from parley_platform.events.schema import INBOX_TABLE
 
@@ -25,3 +26,13 @@ async def first_delivery(session: AsyncSession, consumer: str, event: ConsumedEv
         {"tenant_id": str(event.tenant_id), "consumer": consumer, "event_id": event.event_id},
     )
     return result.first() is not None
+
+
+async def prune_inbox(database: Database, keep_days: int) -> int:
+    """Forget event ids processed more than `keep_days` ago (longer than Kafka keeps
+    records, so no redelivery can still arrive for them); returns how many were removed."""
+    async with database.system_session() as session:
+        result = await session.execute(
+            text("SELECT parley_inbox_prune(make_interval(days => :days))"), {"days": keep_days}
+        )
+        return int(result.scalar() or 0)
