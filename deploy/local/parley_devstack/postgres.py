@@ -87,12 +87,19 @@ class Postgres:
     def _command(self, tool: str, *args: str, user: str | None) -> None:
         # Drop root's groups too: a kept gid 0 would select the "group" permission bits of
         # root-owned folders (often none) instead of the "other" bits we opened up.
-        identity = (
-            {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
-        )
-        result = subprocess.run(
-            [str(_bin_dir() / tool), *args], capture_output=True, text=True, check=False, **identity
-        )
+        command = [str(_bin_dir() / tool), *args]
+        if user:
+            result = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                check=False,
+                user=user,
+                group=pwd.getpwnam(user).pw_gid,
+                extra_groups=[],
+            )
+        else:
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise StackError(f"{tool} failed: {result.stderr.strip() or result.stdout.strip()}")
 

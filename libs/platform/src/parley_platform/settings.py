@@ -48,7 +48,8 @@ class ServiceSettings(BaseSettings):
     grpc_port: int = 0  # used by services that serve gRPC; 0 picks a free port
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    # Lets several environments (or test runs) share one cluster without sharing topics.
+    # Lets several environments (or test runs) share one cluster without sharing topics
+    # or consumer groups.
     kafka_topic_prefix: str = ""
     kafka_partitions: int = Field(default=12, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)

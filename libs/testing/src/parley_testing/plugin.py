@@ -16,6 +16,7 @@ from parley_platform.settings import PLACEHOLDER_PREFIXES, ServiceSettings
 from pydantic import SecretStr
 
 from parley_testing.infrastructure import Infrastructure, test_infrastructure
+from parley_testing.kafka import delete_topics
 
 SettingsFactory = Callable[..., Awaitable[ServiceSettings]]
 
@@ -83,9 +84,20 @@ async def service_databases(
 
 
 @pytest.fixture
-def topic_prefix(session_tag: str) -> str:
-    """A topic prefix of this test alone: its events never meet another test's."""
-    return f"{session_tag}-{uuid.uuid4().hex[:6]}."
+async def topic_prefix(infra: Infrastructure, session_tag: str) -> AsyncIterator[str]:
+    """A topic (and consumer group) prefix of this test alone: its events never meet another
+    test's. The test's topics are deleted when it ends."""
+    prefix = f"{session_tag}-{uuid.uuid4().hex[:6]}."
+    yield prefix
+    await delete_topics(infra.kafka_bootstrap, prefix)
+
+
+@pytest.fixture(scope="session")
+def placeholder_secrets() -> dict[str, str]:
+    """One test value per secret setting left at a placeholder, for the whole session: a
+    service started again within the session sees the same secrets, as a restarted service
+    would (auth, for one, must open again what it sealed with its encryption key)."""
+    return {}
 
 
 @pytest.fixture
@@ -94,6 +106,7 @@ def settings_factory(
     service_databases: ServiceDatabases,
     topic_prefix: str,
     service_token_secret: str,
+    placeholder_secrets: dict[str, str],
 ) -> SettingsFactory:
     """`await settings_factory("auth", **overrides)`: a service's settings for this test,
     pointing at the session's infrastructure, its database, and the test's topics."""
@@ -113,13 +126,16 @@ def settings_factory(
             "consumer_backoff_initial_s": 0.05,
             "consumer_backoff_max_s": 0.2,
         }
-        # Secrets left at a development placeholder get a random test value.
+        # Secrets left at a development placeholder get a random test value (per session).
         for field, info in cls.model_fields.items():
             default = info.default
             if isinstance(default, SecretStr) and default.get_secret_value().startswith(
                 PLACEHOLDER_PREFIXES
             ):
-                values.setdefault(field, secrets.token_urlsafe(32))
+                values.setdefault(
+                    field,
+                    placeholder_secrets.setdefault(f"{name}.{field}", secrets.token_urlsafe(32)),
+                )
         if spec.migrations_dir() is not None:
             values["database_url"] = (await service_databases.get(name)).app_url()
         values.update(overrides)

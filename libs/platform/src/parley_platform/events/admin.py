@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -20,12 +22,7 @@ async def ensure_topics(settings: ServiceSettings, canonical_names: Iterable[str
     wanted = sorted({settings.topic_name(name) for name in canonical_names})
     if not wanted:
         return
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id=f"parley-{settings.service_name}-admin",
-        request_timeout_ms=15000,
-    )
-    await asyncio.wait_for(admin.start(), timeout=20)
+    admin = await _admin(settings)
     try:
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
@@ -47,6 +44,44 @@ async def ensure_topics(settings: ServiceSettings, canonical_names: Iterable[str
             )
         except TopicAlreadyExistsError:
             pass  # another service created it first
+        # A new topic's partitions get leaders a moment after creation; a service must not
+        # go on before they can be read and written.
+        for name in missing:
+            await _ready_partitions(admin, name)
         log.info("created topics", extra={"topics": missing})
     finally:
         await admin.close()
+
+
+async def topic_partitions(settings: ServiceSettings, canonical_name: str) -> list[TopicPartition]:
+    """The partitions of an existing topic (prefix applied), once each has a leader."""
+    admin = await _admin(settings)
+    try:
+        topic = settings.topic_name(canonical_name)
+        return [TopicPartition(topic, p) for p in await _ready_partitions(admin, topic)]
+    finally:
+        await admin.close()
+
+
+async def _admin(settings: ServiceSettings) -> AIOKafkaAdminClient:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=f"parley-{settings.service_name}-admin",
+        request_timeout_ms=15000,
+    )
+    await asyncio.wait_for(admin.start(), timeout=20)
+    return admin
+
+
+async def _ready_partitions(
+    admin: AIOKafkaAdminClient, topic: str, timeout_s: float = 30.0
+) -> list[int]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        (described,) = await admin.describe_topics([topic])
+        partitions = described.get("partitions") or []
+        if not described["error_code"] and partitions and all(p["leader"] >= 0 for p in partitions):
+            return sorted(p["partition"] for p in partitions)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {topic} has no leader for every partition")
+        await asyncio.sleep(0.2)

@@ -118,7 +118,8 @@ class EventConsumer:
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=self.group_id,
+            # The prefix that separates environments' topics separates their groups too.
+            group_id=self.settings.topic_name(self.group_id),
             client_id=f"parley-{self.settings.service_name}-{self.group_id}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
