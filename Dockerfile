@@ -8,6 +8,7 @@ COPY pyproject.toml uv.lock ./
 COPY libs libs
 COPY services services
 COPY deploy/local deploy/local
+COPY sandbox sandbox
 COPY proto proto
 # grpcio-tools (a dev dependency) generates the contracts; the final sync drops dev tools and
 # installs every workspace package, generated code included, as a regular (non-editable) one.

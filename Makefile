@@ -54,7 +54,7 @@ format: install ## apply ruff formatting and safe fixes
 	@$(RUN) ruff format .
 
 typecheck: proto ## mypy over libraries and services
-	@$(RUN) mypy libs/platform/src libs/testing/src deploy/local/parley_devstack services
+	@$(RUN) mypy libs/platform/src libs/testing/src deploy/local/parley_devstack services sandbox
 
 check: lint typecheck test ## everything CI checks
 

@@ -1,8 +1,9 @@
 """`make run`: the whole platform on one machine, in the foreground.
 
-Starts the infrastructure, prepares each service's database, starts the six services as
-separate processes, waits until every one is ready, prints where each listens, and on Ctrl-C
-(or SIGTERM) stops services and then infrastructure. Data stays in .parley/run.
+Starts the infrastructure, prepares each service's database, starts the WhatsApp sandbox and
+the six services as separate processes, waits until every one is ready, makes sure a demo
+tenant with a WhatsApp channel exists (served by the sandbox), prints where each listens, and
+on Ctrl-C (or SIGTERM) stops services and then infrastructure. Data stays in .parley/run.
 """
 
 from __future__ import annotations
@@ -17,9 +18,19 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+import httpx
+
+from parley_devstack.layout import port_offset
 from parley_devstack.processes import StackError, read_pid, spawn, terminate, wait_until
-from parley_devstack.services import SERVICES, ServiceSpec, prepare_database
+from parley_devstack.services import SERVICES, ServiceSpec, prepare_database, service
 from parley_devstack.stack import Endpoints, Stack
+
+# The WhatsApp sandbox (stand-in for Meta's Cloud API) and the demo business it serves.
+SANDBOX_PORT = int(os.environ.get("PARLEY_SANDBOX_HTTP_PORT", str(8090 + port_offset())))
+DEMO_EMAIL = "demo@parley.example"
+DEMO_PHONE_NUMBER_ID = "100000000000001"
+DEMO_WABA_ID = "100000000000002"
+DEMO_DISPLAY_NUMBER = "+1 555 010 0001"
 
 
 class _AlreadyRunning(StackError):
@@ -82,12 +93,93 @@ def service_environment(spec: ServiceSpec, stack: Stack, endpoints: Endpoints) -
             },
         )
         env[f"{p}DATABASE_URL"] = db.app_url()
+    # Meta's side is the sandbox: one generated secret signs its webhooks and checks them.
+    if spec.name == "gateway":
+        env[f"{p}WHATSAPP_APP_SECRET"] = layout.secret("whatsapp_app_secret")
+        env[f"{p}WHATSAPP_VERIFY_TOKEN"] = layout.secret("whatsapp_verify_token")
+    if spec.name == "whatsapp":
+        env[f"{p}GRAPH_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
     return env
 
 
-def _ready(port: int) -> bool:
+def sandbox_environment(stack: Stack) -> dict[str, str]:
+    """Environment of the WhatsApp sandbox in the local platform."""
+    sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
+    gateway_port = service("gateway").port("http_port")
+    return {
+        "PARLEY_SANDBOX_HTTP_PORT": str(SANDBOX_PORT),
+        "PARLEY_SANDBOX_PUBLIC_BASE_URL": sandbox_url,
+        "PARLEY_SANDBOX_DEFAULT_APP_SECRET": stack.layout.secret("whatsapp_app_secret"),
+        "PARLEY_SANDBOX_DEFAULT_WEBHOOK_URL": f"http://127.0.0.1:{gateway_port}/webhooks/whatsapp",
+    }
+
+
+def ensure_demo(stack: Stack) -> None:
+    """A demo business with a WhatsApp number, and the sandbox serving that number.
+
+    Through the public API, as a person would: sign up (or, on later runs, sign in), register
+    the number unless it is there, then tell the sandbox (whose memory starts empty on every
+    run) about it. Safe to run again."""
+    layout = stack.layout
+    password = layout.secret("demo_password")
+    access_token = layout.secret("demo_whatsapp_access_token")
+    api = f"http://127.0.0.1:{service('gateway').port('http_port')}"
+    with httpx.Client(base_url=api, timeout=20) as client:
+        signup = client.post(
+            "/api/v1/signup",
+            json={
+                "company_name": "Demo Company",
+                "name": "Demo Owner",
+                "email": DEMO_EMAIL,
+                "password": password,
+            },
+        )
+        if signup.status_code == 409:
+            signup = client.post(
+                "/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": password}
+            )
+        if signup.status_code not in (200, 201):
+            raise StackError(f"demo sign-up failed ({signup.status_code}): {signup.text[:300]}")
+        headers = {"Authorization": f"Bearer {signup.json()['access_token']}"}
+        # A gateway that started before auth's signing key existed learns it within seconds.
+        deadline = time.monotonic() + 30
+        while True:
+            channels = client.get("/api/v1/channels/whatsapp", headers=headers)
+            if channels.status_code != 401 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        channels.raise_for_status()
+        if not any(c["phone_number_id"] == DEMO_PHONE_NUMBER_ID for c in channels.json()):
+            created = client.post(
+                "/api/v1/channels/whatsapp",
+                headers=headers,
+                json={
+                    "phone_number_id": DEMO_PHONE_NUMBER_ID,
+                    "waba_id": DEMO_WABA_ID,
+                    "display_phone_number": DEMO_DISPLAY_NUMBER,
+                    "access_token": access_token,
+                },
+            )
+            if created.status_code != 201:
+                raise StackError(
+                    f"demo channel registration failed ({created.status_code}): "
+                    f"{created.text[:300]}"
+                )
+    with httpx.Client(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as sandbox:
+        sandbox.post(
+            "/sandbox/numbers",
+            json={
+                "phone_number_id": DEMO_PHONE_NUMBER_ID,
+                "waba_id": DEMO_WABA_ID,
+                "display_phone_number": DEMO_DISPLAY_NUMBER,
+                "access_token": access_token,
+            },
+        ).raise_for_status()
+
+
+def _ready(port: int, path: str = "/readyz") -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
             return resp.status == 200
     except OSError:
         return False
@@ -124,6 +216,21 @@ def run_platform(stack: Stack) -> None:
                 )
                 asyncio.run(prepare_database(endpoints.postgres_admin_dsn, spec, db))
         pid_dir.mkdir(parents=True, exist_ok=True)
+        terminate(pid_dir / "sandbox.pid")
+        print("  starting the WhatsApp sandbox...", flush=True)
+        spawn(
+            [sys.executable, "-m", "parley_sandbox"],
+            log_file=log_dir / "sandbox.log",
+            pid_file=pid_dir / "sandbox.pid",
+            env={**os.environ, **sandbox_environment(stack)},
+        )
+        wait_until(
+            lambda: _ready(SANDBOX_PORT, "/healthz") or stopping,
+            timeout_s=60,
+            what=f"the WhatsApp sandbox (port {SANDBOX_PORT})",
+            pid=read_pid(pid_dir / "sandbox.pid"),
+            log_file=log_dir / "sandbox.log",
+        )
         for spec in SERVICES:
             pid_file = pid_dir / f"{spec.name}.pid"
             terminate(pid_file)  # a leftover from a crashed run
@@ -145,21 +252,22 @@ def run_platform(stack: Stack) -> None:
             )
         if stopping:
             return
+        print("  preparing the demo tenant and its WhatsApp number...", flush=True)
+        ensure_demo(stack)
         elapsed = time.monotonic() - started_at
         _print_summary(stack, endpoints, log_dir, elapsed)
         exited: set[str] = set()
         while not stopping:
-            for spec in SERVICES:
-                if spec.name not in exited and read_pid(pid_dir / f"{spec.name}.pid") is None:
-                    exited.add(spec.name)
-                    print(
-                        f"!! {spec.name} exited; see {log_dir / (spec.name + '.log')}", flush=True
-                    )
+            for name in (*(spec.name for spec in SERVICES), "sandbox"):
+                if name not in exited and read_pid(pid_dir / f"{name}.pid") is None:
+                    exited.add(name)
+                    print(f"!! {name} exited; see {log_dir / (name + '.log')}", flush=True)
             time.sleep(1)
     finally:
         print("\nStopping Parley...", flush=True)
         for spec in reversed(SERVICES):
             terminate(pid_dir / f"{spec.name}.pid")
+        terminate(pid_dir / "sandbox.pid")
         stack.down()
         (stack.layout.root / "supervisor.pid").unlink(missing_ok=True)
         lock.close()
@@ -176,6 +284,9 @@ def _print_summary(stack: Stack, endpoints: Endpoints, log_dir: Path, elapsed: f
     lines += [
         "",
         f"  API + docs     http://127.0.0.1:{SERVICES[-1].port('http_port')}/docs",
+        f"  WhatsApp chat  http://127.0.0.1:{SANDBOX_PORT}/  (the sandbox: write as a customer "
+        f"to {DEMO_DISPLAY_NUMBER})",
+        f"  demo login     {DEMO_EMAIL} / {stack.layout.secret('demo_password')}",
         f"  PostgreSQL     127.0.0.1:{endpoints.postgres_port}   Redis {endpoints.redis_url}   "
         f"Kafka {endpoints.kafka_bootstrap}",
         f"  logs           {log_dir}/",

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 
+import httpx
 from parley_devstack.layout import CACHE_DIR
 from parley_devstack.processes import port_open
 
@@ -24,6 +25,7 @@ SERVICE_PORTS = {
     "knowledge": 8085,
 }
 INFRA_PORTS = {"postgres": 5432, "redis": 6379, "kafka": 9092}
+SANDBOX_PORT = 8090
 
 
 def _get(port: int, path: str) -> tuple[int, bytes]:
@@ -61,6 +63,26 @@ def test_make_run_comes_up_refuses_a_second_copy_and_stops_cleanly(tmp_path) -> 
             assert status == 200, (name, body)
         assert _get(SERVICE_PORTS["gateway"] + OFFSET, "/openapi.json")[0] == 200
 
+        # The printed demo login signs in, and its WhatsApp number is registered.
+        login_line = next(line for line in output if "demo login" in line)
+        email, password = login_line.split("demo login", 1)[1].strip().split(" / ")
+        gateway = f"http://127.0.0.1:{SERVICE_PORTS['gateway'] + OFFSET}"
+        login = httpx.post(
+            f"{gateway}/api/v1/auth/login",
+            json={"email": email, "password": password},
+            timeout=10,
+        )
+        assert login.status_code == 200, login.text
+        channels = httpx.get(
+            f"{gateway}/api/v1/channels/whatsapp",
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+            timeout=10,
+        )
+        assert channels.status_code == 200 and len(channels.json()) == 1, channels.text
+        # The sandbox's chat page, where one writes as a customer.
+        assert f"http://127.0.0.1:{SANDBOX_PORT + OFFSET}/" in summary
+        assert _get(SANDBOX_PORT + OFFSET, "/")[0] == 200
+
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1
         assert "already running" in second.stderr
@@ -71,5 +93,5 @@ def test_make_run_comes_up_refuses_a_second_copy_and_stops_cleanly(tmp_path) -> 
         output.append(rest)
     assert platform.returncode == 0, "".join(output)
     assert "Stopped." in "".join(output)
-    for name, port in {**SERVICE_PORTS, **INFRA_PORTS}.items():
+    for name, port in {**SERVICE_PORTS, **INFRA_PORTS, "sandbox": SANDBOX_PORT}.items():
         assert not port_open(port + OFFSET), f"{name} still listening after Ctrl-C"

@@ -1,10 +1,49 @@
-"""`python -m parley_auth`: run the auth service."""
+"""`python -m parley_auth`: run the auth service.
 
+`python -m parley_auth rotate-signing-key` adds a new token-signing key instead (with the
+service's own settings: PARLEY_AUTH_DATABASE_URL, PARLEY_AUTH_ENCRYPTION_KEY). The new key is
+published at once and signs after PARLEY_AUTH_SIGNING_KEY_PUBLISH_DELAY_S; tokens signed by
+the old key keep working until they expire (docs/security.md).
+"""
+
+import argparse
+import asyncio
+
+from parley_platform.db import Database
+from parley_platform.logging import configure_logging
 from parley_platform.runtime import serve
 
 from parley_auth.config import Settings
+from parley_auth.domain.crypto import SecretBox
 from parley_auth.main import create_app
+from parley_auth.service.signing import KeyRing
+
+
+async def rotate_signing_key(settings: Settings) -> None:
+    if settings.database_url is None:
+        raise SystemExit(f"{settings.env_name('database_url')} is not set")
+    database = Database(settings.database_url.get_secret_value(), pool_size=1, instrument=False)
+    try:
+        await database.verify_role()
+        box = SecretBox(settings.encryption_key.get_secret_value(), "signing-keys")
+        await KeyRing(database, box, settings).rotate(force=True)
+    finally:
+        await database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m parley_auth", description=__doc__)
+    parser.add_argument(
+        "command", nargs="?", choices=("serve", "rotate-signing-key"), default="serve"
+    )
+    args = parser.parse_args()
+    settings = Settings()
+    if args.command == "rotate-signing-key":
+        configure_logging(settings.service_name, settings.log_level)
+        asyncio.run(rotate_signing_key(settings))
+    else:
+        serve(create_app(settings), settings)
+
 
 if __name__ == "__main__":
-    settings = Settings()
-    serve(create_app(settings), settings)
+    main()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from parley_platform.access_tokens import MAX_TTL_S
 from parley_platform.settings import ServiceSettings, service_config
+from pydantic import Field, SecretStr
 
 
 class Settings(ServiceSettings):
@@ -15,3 +17,36 @@ class Settings(ServiceSettings):
 
     http_port: int = 8081
     grpc_port: int = 50051
+
+    # Master secret of encryption at rest (signing keys' private halves, channel secrets):
+    # AES-256-GCM keys are derived from it with HKDF, one per purpose.
+    encryption_key: SecretStr = SecretStr("dev-insecure-auth-encryption-key")
+    # Where clients reach Parley; channel responses build webhook URLs from it.
+    public_base_url: str = "http://127.0.0.1:8080"
+
+    token_issuer: str = "parley-auth"  # noqa: S105 - a name
+    token_audience: str = "parley-api"  # noqa: S105 - a name
+    access_token_ttl_s: int = Field(default=MAX_TTL_S, gt=0, le=MAX_TTL_S)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    invitation_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    api_key_marker_keep_s: int = Field(default=24 * 3600, gt=0)
+
+    # A rotated-in key is published this long before it signs, so that verifiers already
+    # hold it (longer than the gateway's JWKS cache age, PARLEY_GATEWAY_JWKS_MAX_AGE_S).
+    signing_key_publish_delay_s: float = Field(default=600.0, ge=0)
+    # Rotate automatically when the signing key is this old (0: only by command).
+    signing_key_max_age_days: float = Field(default=30.0, ge=0)
+    # How often each replica re-reads the key set (to learn about keys others rotated in).
+    signing_key_reload_s: float = Field(default=15.0, gt=0)
+
+    # argon2id cost (RFC 9106's second recommended profile by default).
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8 * 1024)
+    password_hash_parallelism: int = Field(default=4, ge=1)
+
+    # Login throttling (token buckets in Redis): attempts per window, per account (email)
+    # and per client address.
+    login_attempts_per_account: int = Field(default=10, ge=1)
+    login_attempts_per_address: int = Field(default=50, ge=1)
+    login_window_s: float = Field(default=900.0, gt=0)
+    signups_per_address_per_hour: int = Field(default=20, ge=1)

@@ -259,4 +259,7 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,
+        # The peer address stays the connection's: uvicorn would otherwise take it from
+        # X-Forwarded-For sent by any local peer. The gateway decides which proxies to trust.
+        proxy_headers=False,
     )

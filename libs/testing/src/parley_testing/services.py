@@ -4,6 +4,7 @@ over real HTTP in the test's event loop, or a service in a child process."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -48,7 +49,13 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[Runn
     """Serve `app` (lifespan included) on a free loopback port until the block ends."""
     port = port or free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        proxy_headers=False,  # as parley_platform.runtime.serve
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -108,6 +115,8 @@ def settings_env(settings: ServiceSettings, prefix: str | None = None) -> dict[s
             value = value.get_secret_value()
         elif hasattr(value, "value"):
             value = value.value
+        elif isinstance(value, list | dict):
+            value = json.dumps(value)  # how pydantic-settings reads complex values
         env[f"{prefix or own_prefix}{name}".upper()] = str(value)
     return env
 

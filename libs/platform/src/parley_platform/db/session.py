@@ -46,8 +46,14 @@ class Database:
     """A service's connection pool and its two ways in: tenant sessions and system sessions."""
 
     def __init__(self, url: str, *, pool_size: int = 10, instrument: bool = True) -> None:
+        # hide_parameters: a database error's text must never carry the bound values (password
+        # hashes, sealed secrets, message bodies) into a log line.
         self.engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
         if instrument:
             instrument_engine(self.engine.sync_engine)

@@ -25,6 +25,9 @@ from parley_platform.identity import Principal
 
 INTERNAL_TOKEN_HEADER = "x-parley-internal-token"  # noqa: S105 - a header name
 INTERNAL_TOKEN_TTL_S = 60
+# The end client's network address as the gateway established it (it overwrites any value a
+# client sent); a service may trust it only on a request with a valid internal token.
+CLIENT_ADDRESS_HEADER = "x-parley-client-address"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,209 @@
+"""Webhook ingest: the gateway's POST /webhooks/whatsapp with durable publishing (acks=all)
+against the same endpoint with publishing switched off, in one run.
+
+Two gateway processes (one uvicorn worker each; one publishes, one does not) resolve the
+channel through a real auth process, on the test profile's Kafka. Each request is one signed
+notification carrying one text message with a fresh wamid. Fixed-rate phases send on a
+schedule (open loop: latency is measured from the scheduled send time, so queueing inside
+the gateway counts); a saturation phase (closed loop, 32 connections) gives the most
+requests per second each variant serves.
+
+    make bench BENCH_ARGS="webhook_ingest --rates 500 1000 --seconds 10"
+
+The load generator is a small raw-HTTP/1.1 client in this process: it shares the machine's
+two cores with the gateway, Kafka and auth, which the figures include.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+
+import uvloop
+from parley_sandbox import meta
+
+from bench.stats import percentile
+from bench.whatsapp_stack import Channel, bench_stack
+
+APP_SECRET = "bench-platform-app-secret-0123456789"  # noqa: S105 - the benchmark's own
+
+
+@dataclass
+class PhaseResult:
+    """What one phase measured."""
+
+    label: str
+    offered: float | None
+    completed: int
+    errors: int
+    seconds: float
+    latencies_s: list[float]
+
+    def line(self) -> str:
+        """One printed line of results."""
+        ms = [v * 1000 for v in self.latencies_s] or [float("nan")]
+        offered = f"{self.offered:>6.0f}/s" if self.offered else "   max  "
+        return (
+            f"  {self.label:<11} offered {offered}  served {self.completed / self.seconds:7.1f}/s  "
+            f"p50 {percentile(ms, 50):6.2f} ms  p99 {percentile(ms, 99):7.2f} ms  "
+            f"errors {self.errors}"
+        )
+
+
+def signed_requests(channel: Channel, count: int) -> list[bytes]:
+    """`count` complete HTTP requests, each a signed notification with a new wamid."""
+    requests = []
+    for i in range(count):
+        payload = meta.notification(
+            channel.waba_id,
+            channel.phone_number_id,
+            channel.display_phone_number,
+            messages=[meta.message(f"44770090{i % 5000:04d}", "text", {"body": f"Hi {i}"})],
+            contacts=[meta.contact(f"44770090{i % 5000:04d}", "Bench Customer")],
+        )
+        body = meta.encode_like_meta(payload)
+        head = (
+            "POST /webhooks/whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\n"
+            f"X-Hub-Signature-256: {meta.signature(APP_SECRET, body)}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        requests.append(head.encode() + body)
+    return requests
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def fixed_rate(
+    port: int, requests: list[bytes], rate: float, label: str, connections: int = 64
+) -> PhaseResult:
+    """Send `requests` at `rate` per second; latency from each request's scheduled time."""
+    queue: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
+    latencies: list[float] = []
+    errors = 0
+
+    async def connection() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while (item := await queue.get()) is not None:
+                request, scheduled = item
+                status = await _exchange(reader, writer, request)
+                latencies.append(time.perf_counter() - scheduled)
+                errors += status != 200
+        finally:
+            writer.close()
+
+    workers = [asyncio.create_task(connection()) for _ in range(connections)]
+    await asyncio.sleep(0.2)  # connections open
+    started = time.perf_counter()
+    for i, request in enumerate(requests):
+        scheduled = started + i / rate
+        if (delay := scheduled - time.perf_counter()) > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((request, scheduled))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    elapsed = time.perf_counter() - started
+    return PhaseResult(label, rate, len(latencies), errors, elapsed, latencies)
+
+
+async def saturate(
+    port: int, requests: list[bytes], seconds: float, label: str, connections: int = 32
+) -> PhaseResult:
+    """Closed loop: every connection sends its next request as soon as the last is answered."""
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+    counter = iter(range(10**9))
+
+    async def connection() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.perf_counter() < stop_at:
+                request = requests[next(counter) % len(requests)]
+                sent = time.perf_counter()
+                status = await _exchange(reader, writer, request)
+                latencies.append(time.perf_counter() - sent)
+                errors += status != 200
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return PhaseResult(
+        label, None, len(latencies), errors, time.perf_counter() - started, latencies
+    )
+
+
+async def run(rates: list[float], seconds: float, warmup_s: float, fresh_kafka: bool) -> None:
+    """Start the stack and run every phase."""
+    async with bench_stack(fresh_kafka) as stack:
+        auth = await stack.start_auth()
+        channel = await stack.new_tenant_with_channel(auth)
+        gateways = {}
+        for label, publish in (("no-publish", "false"), ("publish", "true")):
+            env = {
+                **stack.common_env("gateway"),
+                "PARLEY_GATEWAY_AUTH_GRPC_TARGET": f"127.0.0.1:{auth.grpc_port}",
+                "PARLEY_GATEWAY_AUTH_HTTP_URL": f"http://127.0.0.1:{auth.http_port}",
+                "PARLEY_GATEWAY_WHATSAPP_APP_SECRET": APP_SECRET,
+                "PARLEY_GATEWAY_WEBHOOK_PUBLISH_EVENTS": publish,
+            }
+            gateways[label] = await stack.start("gateway", "parley_gateway", env)
+        print(  # noqa: T201
+            f"webhook ingest, {'own' if fresh_kafka else 'shared test'} Kafka node, one gateway "
+            f"worker per variant, "
+            f"{seconds:.0f} s per phase after {warmup_s:.0f} s warm-up"
+        )
+        for label, gateway in gateways.items():  # warm caches, connections, JIT-free paths
+            await fixed_rate(
+                gateway.http_port, signed_requests(channel, int(200 * warmup_s)), 200, label
+            )
+        for rate in rates:
+            for label, gateway in gateways.items():
+                requests = signed_requests(channel, int(rate * seconds))
+                result = await fixed_rate(gateway.http_port, requests, rate, label)
+                print(result.line())  # noqa: T201
+        for label, gateway in gateways.items():
+            result = await saturate(
+                gateway.http_port, signed_requests(channel, 5000), seconds, label
+            )
+            print(result.line())  # noqa: T201
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", type=float, nargs="+", default=[500, 1000])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument(
+        "--shared-kafka", action="store_true", help="use the test profile's broker instead"
+    )
+    args = parser.parse_args(argv)
+    # uvloop keeps the load generator's own CPU cost low on a machine it shares.
+    uvloop.run(run(args.rates, args.seconds, args.warmup, not args.shared_kafka))
+
+
+if __name__ == "__main__":
+    main()

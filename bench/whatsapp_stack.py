@@ -1,0 +1,224 @@
+"""The services the WhatsApp benchmarks run, each as its own process (as in production, so the
+load generator never shares an event loop with what it measures), on the test profile's
+PostgreSQL and Redis and a Kafka node of the benchmark's own (the test profile's broker
+carries every test run's topics, thousands of partitions, which no production broker of this
+size would); plus a tenant with a channel registered in auth."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+from parley_devstack.services import prepare_database, service
+from parley_platform.db.provision import ServiceDatabase, drop
+from parley_platform.grpc.credentials import ServiceTokenIssuer
+from parley_platform.http.internal import internal_headers
+from parley_platform.identity import Principal, Role
+from parley_testing.infrastructure import Infrastructure, disposable_kafka, test_infrastructure
+from parley_testing.services import free_port
+
+
+@dataclass
+class Process:
+    """A service running as a child process."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    http_port: int
+    log: Path
+    grpc_port: int | None = None
+
+
+@dataclass
+class Channel:
+    """The benchmark tenant's channel."""
+
+    tenant_id: UUID
+    channel_id: str
+    phone_number_id: str
+    waba_id: str
+    display_phone_number: str
+    access_token: str = field(repr=False)
+
+
+class BenchStack:
+    """Starts services as child processes and cleans everything up afterwards."""
+
+    def __init__(self, infra: Infrastructure, kafka_bootstrap: str | None = None) -> None:
+        self.infra = infra
+        # A Kafka node of the benchmark's own, or the session's shared one.
+        self.kafka_bootstrap = kafka_bootstrap or infra.kafka_bootstrap
+        self.tag = f"bench{uuid.uuid4().hex[:6]}"
+        self.topic_prefix = f"{self.tag}."
+        self.service_token_secret = secrets.token_urlsafe(32)
+        self._databases: list[ServiceDatabase] = []
+        self._processes: list[Process] = []
+        self._logs = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+
+    async def database_url(self, name: str) -> str:
+        """A fresh, migrated database for service `name` (its app role's URL)."""
+        spec = service(name)
+        db = spec.database(
+            host=self.infra.postgres_host,
+            port=self.infra.postgres_port,
+            passwords={"owner": secrets.token_urlsafe(16), "app": secrets.token_urlsafe(16)},
+            suffix=f"_{self.tag}",
+        )
+        await prepare_database(self.infra.postgres_admin_dsn, spec, db)
+        self._databases.append(db)
+        return db.app_url()
+
+    def common_env(self, name: str) -> dict[str, str]:
+        """Settings every service of the benchmark shares (prefix of `name`)."""
+        p = f"PARLEY_{name.upper()}_"
+        return {
+            f"{p}ENVIRONMENT": "development",
+            f"{p}LOG_LEVEL": "WARNING",
+            f"{p}KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            f"{p}KAFKA_TOPIC_PREFIX": self.topic_prefix,
+            f"{p}REDIS_URL": self.infra.redis_url,
+            f"{p}SERVICE_TOKEN_SECRET": self.service_token_secret,
+        }
+
+    async def start(
+        self, name: str, module: str, env: dict[str, str], *, grpc: bool = False
+    ) -> Process:
+        """Run `python -m module` with `env` and wait until its /readyz (or /healthz) says so."""
+        prefix = f"PARLEY_{name.upper()}_"
+        http_port = free_port()
+        grpc_port = free_port() if grpc else None
+        full_env = {**os.environ, **env, f"{prefix}HTTP_PORT": str(http_port)}
+        if grpc_port:
+            full_env[f"{prefix}GRPC_PORT"] = str(grpc_port)
+        log = self._logs / f"{name}-{len(self._processes)}.log"
+        proc = await asyncio.to_thread(_spawn, [sys.executable, "-m", module], full_env, log)
+        process = Process(name, proc, http_port, log, grpc_port)
+        self._processes.append(process)
+        probe = "/healthz" if module == "parley_sandbox" else "/readyz"
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient(timeout=2) as client:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited; see {log}:\n{log.read_text()[-3000:]}")
+                try:
+                    if (
+                        await client.get(f"http://127.0.0.1:{http_port}{probe}")
+                    ).status_code == 200:
+                        return process
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not ready in 60 s; see {log}")
+                await asyncio.sleep(0.2)
+
+    async def start_auth(self) -> Process:
+        """The auth service with a database of its own."""
+        env = {
+            **self.common_env("auth"),
+            "PARLEY_AUTH_DATABASE_URL": await self.database_url("auth"),
+            "PARLEY_AUTH_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+        }
+        return await self.start("auth", "parley_auth", env, grpc=True)
+
+    async def new_tenant_with_channel(
+        self, auth: Process, *, messages_per_second: int = 80
+    ) -> Channel:
+        """Sign a business up and register a number, through auth's API (as the gateway)."""
+        issuer = ServiceTokenIssuer(self.service_token_secret, "gateway")
+        base = f"http://127.0.0.1:{auth.http_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            signup = await client.post(
+                "/api/v1/signup",
+                json={
+                    "company_name": f"Bench {self.tag}",
+                    "name": "Bench Owner",
+                    "email": f"{self.tag}@example.com",
+                    "password": secrets.token_urlsafe(16) + "Aa1!",
+                },
+                headers=internal_headers(issuer, "auth", None),
+            )
+            signup.raise_for_status()
+            owner = Principal(
+                tenant_id=UUID(signup.json()["tenant"]["id"]),
+                role=Role.OWNER,
+                user_id=UUID(signup.json()["user"]["id"]),
+            )
+            channel = Channel(
+                tenant_id=owner.tenant_id,
+                channel_id="",
+                phone_number_id=str(10**14 + secrets.randbelow(9 * 10**14)),
+                waba_id=str(10**14 + secrets.randbelow(9 * 10**14)),
+                display_phone_number="15550001111",
+                access_token=f"EAAG{secrets.token_urlsafe(32)}",
+            )
+            created = await client.post(
+                "/api/v1/channels/whatsapp",
+                json={
+                    "phone_number_id": channel.phone_number_id,
+                    "waba_id": channel.waba_id,
+                    "display_phone_number": channel.display_phone_number,
+                    "access_token": channel.access_token,
+                    "messages_per_second": messages_per_second,
+                },
+                headers=internal_headers(issuer, "auth", owner),
+            )
+            created.raise_for_status()
+            channel.channel_id = str(created.json()["id"])
+        return channel
+
+    async def close(self) -> None:
+        """Stop every process and drop the benchmark's databases."""
+        for process in reversed(self._processes):
+            process.proc.terminate()
+        for process in reversed(self._processes):
+            try:
+                process.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.proc.kill()
+        for db in self._databases:
+            await drop(self.infra.postgres_admin_dsn, db)
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+
+
+def env_json(value: Any) -> str:
+    """A list or dict setting as the JSON text pydantic-settings reads from the environment."""
+    import json
+
+    return json.dumps(value)
+
+
+@asynccontextmanager
+async def bench_stack(fresh_kafka: bool = True) -> AsyncIterator[BenchStack]:
+    """The session infrastructure plus, by default, a Kafka node of the benchmark's own."""
+    with test_infrastructure() as infra:
+        if not fresh_kafka:
+            stack = BenchStack(infra)
+            try:
+                yield stack
+            finally:
+                await stack.close()
+            return
+        with tempfile.TemporaryDirectory(prefix="parley-bench-kafka-") as folder:
+            async with disposable_kafka(Path(folder)) as kafka:
+                stack = BenchStack(infra, kafka.bootstrap)
+                try:
+                    yield stack
+                finally:
+                    await stack.close()

@@ -1,0 +1,175 @@
+"""Parley's public edge for tests: the auth service and the gateway served for real, the
+gateway pointing at auth's actual HTTP and gRPC ports, plus a small client of the public API.
+
+    async with serve_edge(settings_factory) as edge:
+        owner = await edge.sign_up()
+        response = await owner.get("/api/v1/me")
+
+Other services' tests can put their own service behind the same gateway with
+`gateway={"conversation_http_url": running.base_url}`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from parley_testing.plugin import SettingsFactory
+from parley_testing.services import RunningApp, serve_app
+
+# Cheap argon2id parameters and throttles high enough that a whole test session, which
+# signs up and in from one loopback address, is never throttled unless a test asks for it.
+AUTH_TEST_DEFAULTS: dict[str, Any] = {
+    "password_hash_time_cost": 1,
+    "password_hash_memory_kib": 8 * 1024,
+    "password_hash_parallelism": 1,
+    "signups_per_address_per_hour": 1_000_000,
+    "login_attempts_per_address": 1_000_000,
+    "signing_key_publish_delay_s": 0,
+}
+GATEWAY_TEST_DEFAULTS: dict[str, Any] = {
+    "jwks_min_refresh_interval_s": 0,
+    # Nothing listens there: those services answer 503 unless a test serves them.
+    "conversation_http_url": "http://127.0.0.1:9",
+    "knowledge_http_url": "http://127.0.0.1:9",
+    "whatsapp_http_url": "http://127.0.0.1:9",
+}
+PASSWORD = "correct horse battery staple"  # noqa: S105 - the test users' password
+
+
+@dataclass
+class ApiClient:
+    """The public API as one caller sees it (its bearer credential on every request)."""
+
+    http: httpx.AsyncClient
+    credential: str | None = None
+    tenant_id: UUID | None = None
+    user_id: UUID | None = None
+    email: str | None = None
+    password: str | None = None
+    refresh_token: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def headers(self, headers: dict[str, str] | None = None) -> dict[str, str]:
+        merged = dict(headers or {})
+        if self.credential:
+            merged.setdefault("Authorization", f"Bearer {self.credential}")
+        return merged
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        kwargs["headers"] = self.headers(kwargs.get("headers"))
+        return await self.http.request(method, path, **kwargs)
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", path, **kwargs)
+
+    async def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", path, **kwargs)
+
+
+@dataclass
+class Edge:
+    """Auth and the gateway, running."""
+
+    auth: RunningApp
+    gateway: RunningApp
+    auth_settings: Any
+    gateway_settings: Any
+
+    @property
+    def auth_grpc_target(self) -> str:
+        return f"127.0.0.1:{self.auth.runtime.grpc_server.port}"
+
+    def anonymous(self) -> ApiClient:
+        return ApiClient(self.gateway.client)
+
+    def client(self, credential: str) -> ApiClient:
+        return ApiClient(self.gateway.client, credential)
+
+    async def sign_up(self, company: str = "Acme") -> ApiClient:
+        """A new tenant; returns its owner, signed in."""
+        email = f"owner-{uuid.uuid4().hex[:12]}@example.com"
+        response = await self.gateway.client.post(
+            "/api/v1/signup",
+            json={
+                "company_name": company,
+                "name": "Olive Owner",
+                "email": email,
+                "password": PASSWORD,
+            },
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return ApiClient(
+            self.gateway.client,
+            credential=body["access_token"],
+            tenant_id=UUID(body["tenant"]["id"]),
+            user_id=UUID(body["user"]["id"]),
+            email=email,
+            password=PASSWORD,
+            refresh_token=body["refresh_token"],
+        )
+
+    async def add_user(self, admin: ApiClient, role: str = "agent") -> ApiClient:
+        """A user of `admin`'s tenant with `role`, invited and signed in."""
+        email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
+        invited = await admin.post(
+            "/api/v1/users", json={"email": email, "name": f"A {role}", "role": role}
+        )
+        assert invited.status_code == 201, invited.text
+        accepted = await self.gateway.client.post(
+            "/api/v1/auth/accept-invite",
+            json={"invitation": invited.json()["invitation"], "password": PASSWORD},
+        )
+        assert accepted.status_code == 200, accepted.text
+        body = accepted.json()
+        return ApiClient(
+            self.gateway.client,
+            credential=body["access_token"],
+            tenant_id=admin.tenant_id,
+            user_id=UUID(body["user"]["id"]),
+            email=email,
+            password=PASSWORD,
+            refresh_token=body["refresh_token"],
+        )
+
+
+@asynccontextmanager
+async def serve_edge(
+    settings_factory: SettingsFactory,
+    *,
+    auth: dict[str, Any] | None = None,
+    gateway: dict[str, Any] | None = None,
+) -> AsyncIterator[Edge]:
+    """Serve auth, then a gateway wired to it (settings overrides per service)."""
+    auth_settings = await settings_factory("auth", **{**AUTH_TEST_DEFAULTS, **(auth or {})})
+    auth_app = importlib.import_module("parley_auth.main").create_app(auth_settings)
+    async with serve_app(auth_app) as running_auth:
+        gateway_settings = await settings_factory(
+            "gateway",
+            **{
+                **GATEWAY_TEST_DEFAULTS,
+                "auth_http_url": running_auth.base_url,
+                "auth_grpc_target": f"127.0.0.1:{running_auth.runtime.grpc_server.port}",
+                **(gateway or {}),
+            },
+        )
+        gateway_app = importlib.import_module("parley_gateway.main").create_app(gateway_settings)
+        async with serve_app(gateway_app) as running_gateway:
+            yield Edge(running_auth, running_gateway, auth_settings, gateway_settings)

@@ -1,0 +1,97 @@
+"""Delivering webhooks to the platform the way Meta does: signed with the number's app
+secret, POSTed to its callback URL, and retried with growing delays on anything but 200."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from parley_sandbox import meta
+from parley_sandbox.config import SandboxSettings
+from parley_sandbox.state import BusinessNumber, SandboxState
+
+log = logging.getLogger(__name__)
+
+
+class WebhookDelivery:
+    """Posts notifications and keeps retrying failed ones in the background."""
+
+    def __init__(self, settings: SandboxSettings, state: SandboxState) -> None:
+        self._settings = settings
+        self._state = state
+        self._client = httpx.AsyncClient(timeout=settings.webhook_timeout_s)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def close(self) -> None:
+        """Stop retrying and close the HTTP client."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._client.aclose()
+
+    async def deliver(self, number: BusinessNumber, payload: dict[str, Any], kind: str) -> int:
+        """POST `payload` once now; on failure keep retrying in the background. Returns the
+        first attempt's HTTP status (0 when the platform could not be reached)."""
+        raw = meta.encode_like_meta(payload)
+        status = await self._attempt(number, raw, kind, attempt=1)
+        if status != 200:
+            self._spawn(self._retry(number, raw, kind))
+        return status
+
+    def deliver_later(
+        self, number: BusinessNumber, payloads: list[dict[str, Any]], delay_s: float, kind: str
+    ) -> None:
+        """Deliver `payloads` in this order, one after another, starting after `delay_s`."""
+
+        async def run() -> None:
+            await asyncio.sleep(delay_s)
+            for payload in payloads:
+                await self.deliver(number, payload, kind)
+
+        self._spawn(run())
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _retry(self, number: BusinessNumber, raw: bytes, kind: str) -> None:
+        delays = self._settings.webhook_retry_delays_s
+        for attempt, delay in enumerate(delays, start=2):
+            await asyncio.sleep(delay)
+            if await self._attempt(number, raw, kind, attempt) == 200:
+                return
+        log.warning("webhook dropped after %d attempts", len(delays) + 1)
+
+    async def _attempt(self, number: BusinessNumber, raw: bytes, kind: str, attempt: int) -> int:
+        started = time.monotonic()
+        try:
+            response = await self._client.post(
+                number.webhook_url,
+                content=raw,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": meta.signature(number.app_secret, raw),
+                },
+            )
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            log.info("webhook attempt failed: %s", type(exc).__name__)
+            status = 0
+        self._state.webhook_log.append(
+            {
+                "sequence": self._state.next_sequence(),
+                "phone_number_id": number.phone_number_id,
+                "kind": kind,
+                "attempt": attempt,
+                "status": status,
+                "at": time.time(),
+                "duration_ms": round((time.monotonic() - started) * 1000, 2),
+                "bytes": len(raw),
+            }
+        )
+        return status

@@ -1,0 +1,1 @@
+"""The auth service's public REST API (reached through the gateway under /api/v1)."""

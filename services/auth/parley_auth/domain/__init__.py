@@ -1,0 +1,1 @@
+"""The auth domain: plain rules and formats, no I/O."""

@@ -1,0 +1,1 @@
+"""AuthService, the gRPC API the other services call."""

@@ -1,0 +1,331 @@
+"""Signing up, signing in and out, refreshing, accepting an invitation, changing a password.
+
+These entry points start without a verified tenant (except changing a password), so each
+finds the tenant first through a narrow SECURITY DEFINER look-up, then does its work in one
+transaction of that tenant, under row-level security. They own those transactions.
+
+Every failure to sign in answers the same way, whether the email is unknown, the password
+wrong, the account deactivated or not yet activated; an unknown email costs the same
+argon2id work as a wrong password. Attempts are throttled per account and per client address
+before any of that work is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from parley_platform.errors import (
+    Conflict,
+    InvalidRequest,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+)
+from parley_platform.identity import Principal, Role
+from parley_platform.ratelimit import Limit
+from prometheus_client import Counter
+
+from parley_auth.domain.credentials import CredentialKind, parse_credential
+from parley_auth.domain.emails import canonical_email
+from parley_auth.domain.models import ApiKey, Tenant, User
+from parley_auth.domain.passwords import check_password_policy
+from parley_auth.repository import api_keys, lookups, refresh_tokens, tenants, users
+from parley_auth.service.context import AuthContext
+from parley_auth.service.sessions import (
+    IssuedSession,
+    end_all_sessions,
+    issue_session,
+    void_access_tokens,
+)
+
+log = logging.getLogger(__name__)
+
+SIGN_INS = Counter("parley_auth_sign_ins_total", "Sign-in attempts by outcome", ["outcome"])
+
+# Throttle keys exist before any tenant is known, so they live under a platform prefix
+# (the only Redis keys of auth that do not start with a tenant id).
+_PLATFORM = "platform"
+
+
+def _invalid_login() -> Unauthenticated:
+    SIGN_INS.labels("refused").inc()
+    return Unauthenticated("the email address or password is not correct", code="invalid_login")
+
+
+def _invalid_refresh() -> Unauthenticated:
+    return Unauthenticated(
+        "the refresh token is not valid; sign in again", code="invalid_refresh_token"
+    )
+
+
+@dataclass(frozen=True)
+class Whoami:
+    tenant: Tenant
+    principal: Principal
+    user: User | None
+    api_key: ApiKey | None
+
+
+async def _take(ctx: AuthContext, key: str, limit: Limit, what: str) -> None:
+    decision = await ctx.login_limiter.try_acquire(key, limit)
+    if not decision.allowed:
+        raise RateLimited(f"too many {what}; try again later", retry_after_s=decision.retry_after_s)
+
+
+def _account_key(email: str) -> str:
+    # A digest, so that Redis never holds the address itself.
+    return f"{_PLATFORM}:login:account:{hashlib.sha256(email.encode()).hexdigest()}"
+
+
+async def _throttle_login(ctx: AuthContext, email: str, client_address: str) -> None:
+    s = ctx.settings
+    try:
+        await _take(
+            ctx,
+            f"{_PLATFORM}:login:address:{client_address}",
+            Limit.per(s.login_attempts_per_address, s.login_window_s),
+            "sign-in attempts from this address",
+        )
+        await _take(
+            ctx,
+            _account_key(email),
+            Limit.per(s.login_attempts_per_account, s.login_window_s),
+            "sign-in attempts for this account",
+        )
+    except RateLimited:
+        SIGN_INS.labels("throttled").inc()
+        raise
+
+
+async def sign_up(
+    ctx: AuthContext,
+    *,
+    company_name: str,
+    name: str,
+    email: str,
+    password: str,
+    client_address: str,
+) -> tuple[Tenant, IssuedSession]:
+    """Create a tenant and its owner, and sign the owner in."""
+    email = canonical_email(email)
+    check_password_policy(password, email=email)
+    await _take(
+        ctx,
+        f"{_PLATFORM}:signup:address:{client_address}",
+        Limit.per(ctx.settings.signups_per_address_per_hour, 3600),
+        "sign-ups from this address",
+    )
+    password_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
+    tenant_id = uuid.uuid4()
+    async with ctx.database.tenant_session(tenant_id) as session:
+        tenant = await tenants.insert_tenant(session, tenant_id, company_name)
+        try:
+            owner = await users.insert_user(
+                session,
+                tenant_id=tenant_id,
+                user_id=uuid.uuid4(),
+                email=email,
+                name=name,
+                role=Role.OWNER,
+                password_hash=password_hash,
+            )
+        except users.EmailTaken:
+            raise Conflict(
+                "an account with this email address already exists; sign in instead",
+                code="email_taken",
+            ) from None
+        issued = await issue_session(ctx, session, owner, None)
+    log.info("tenant signed up", extra={"tenant_id": str(tenant_id)})
+    return tenant, issued
+
+
+async def log_in(
+    ctx: AuthContext, *, email: str, password: str, client_address: str
+) -> IssuedSession:
+    """Check the password and start a session (one answer for every kind of failure)."""
+    try:
+        email = canonical_email(email)
+    except InvalidRequest:
+        raise _invalid_login() from None
+    await _throttle_login(ctx, email, client_address)
+    async with ctx.database.system_session() as session:
+        account = await lookups.account_of_email(session, email)
+    if account is None:
+        await ctx.hashing(lambda: ctx.passwords.verify(None, password))
+        raise _invalid_login()
+    async with ctx.database.tenant_session(account.tenant_id) as session:
+        credentials = await users.get_credentials(session, account.user_id)
+        stored_hash = credentials.password_hash if credentials else None
+        if not await ctx.hashing(lambda: ctx.passwords.verify(stored_hash, password)):
+            raise _invalid_login()
+        assert credentials is not None and stored_hash is not None
+        if not credentials.user.can_sign_in:
+            raise _invalid_login()
+        if ctx.passwords.needs_rehash(stored_hash):
+            new_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
+            await users.update_user(session, account.user_id, password_hash=new_hash)
+        issued = await issue_session(ctx, session, credentials.user, credentials.tokens_valid_after)
+    await ctx.login_limiter.reset(_account_key(email))
+    SIGN_INS.labels("signed_in").inc()
+    return issued
+
+
+async def refresh(ctx: AuthContext, token: str) -> IssuedSession:
+    """Exchange a refresh token for a new session. A token already exchanged once revokes its
+    whole family (someone else holds a copy) and voids the user's access tokens."""
+    credential = parse_credential(token, CredentialKind.REFRESH_TOKEN)
+    if credential is None:
+        raise _invalid_refresh()
+    async with ctx.database.system_session() as session:
+        tenant_id = await lookups.tenant_of_refresh_token(session, credential.id)
+    if tenant_id is None:
+        raise _invalid_refresh()
+    reused = False
+    issued: IssuedSession | None = None
+    async with ctx.database.tenant_session(tenant_id) as session:
+        stored = await refresh_tokens.get_for_update(session, credential.id)
+        if stored is None or not credential.matches(stored.secret_digest):
+            raise _invalid_refresh()
+        if stored.revoked_at is not None:
+            raise _invalid_refresh()
+        user_credentials = await users.get_credentials(session, stored.user_id)
+        assert user_credentials is not None  # the foreign key guarantees it
+        user = user_credentials.user
+        if stored.rotated_at is not None:
+            reused = True
+            await refresh_tokens.revoke_family(session, stored.family_id)
+            await void_access_tokens(ctx, session, user)
+        elif stored.expires_at <= datetime.now(UTC) or not user.can_sign_in:
+            await refresh_tokens.revoke_family(session, stored.family_id)
+        else:
+            await refresh_tokens.mark_rotated(session, stored.id)
+            issued = await issue_session(
+                ctx,
+                session,
+                user,
+                user_credentials.tokens_valid_after,
+                family_id=stored.family_id,
+            )
+    # Raised after the block so that the revocation above is committed.
+    if reused:
+        log.warning(
+            "refresh token reused; its family is revoked",
+            extra={"tenant_id": str(tenant_id), "user_id": str(user.id)},
+        )
+        raise Unauthenticated(
+            "this refresh token was already used; every session it started has been signed "
+            "out, sign in again",
+            code="refresh_token_reused",
+        )
+    if issued is None:
+        raise _invalid_refresh()
+    return issued
+
+
+async def log_out(ctx: AuthContext, token: str) -> None:
+    """End the session (refresh-token family) `token` belongs to. Unknown tokens are
+    ignored: signing out twice is not an error."""
+    credential = parse_credential(token, CredentialKind.REFRESH_TOKEN)
+    if credential is None:
+        return
+    async with ctx.database.system_session() as session:
+        tenant_id = await lookups.tenant_of_refresh_token(session, credential.id)
+    if tenant_id is None:
+        return
+    async with ctx.database.tenant_session(tenant_id) as session:
+        stored = await refresh_tokens.get_for_update(session, credential.id)
+        if stored is None or not credential.matches(stored.secret_digest):
+            return
+        await refresh_tokens.revoke_family(session, stored.family_id)
+        user = await users.get_user(session, stored.user_id)
+        assert user is not None
+        await void_access_tokens(ctx, session, user)
+
+
+async def accept_invitation(
+    ctx: AuthContext, *, invitation: str, password: str, name: str | None
+) -> IssuedSession:
+    """An invited user sets a password and is signed in; the invitation is used up."""
+    invalid = Unauthenticated(
+        "this invitation is not valid or has expired; ask an admin for a new one",
+        code="invalid_invitation",
+    )
+    credential = parse_credential(invitation, CredentialKind.INVITATION)
+    if credential is None:
+        raise invalid
+    async with ctx.database.system_session() as session:
+        tenant_id = await lookups.tenant_of_invitation(session, credential.id)
+    if tenant_id is None:
+        raise invalid
+    async with ctx.database.tenant_session(tenant_id) as session:
+        credentials = await users.get_credentials(session, credential.id, lock=True)
+        if (
+            credentials is None
+            or credentials.invitation_digest is None
+            or not credential.matches(credentials.invitation_digest)
+            or credentials.invitation_expires_at is None
+            or credentials.invitation_expires_at <= datetime.now(UTC)
+            or not credentials.user.active
+        ):
+            raise invalid
+        check_password_policy(password, email=credentials.user.email)
+        password_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
+        changes: dict[str, object] = {
+            "password_hash": password_hash,
+            "invitation_digest": None,
+            "invitation_expires_at": None,
+        }
+        if name:
+            changes["name"] = name
+        await users.update_user(session, credential.id, **changes)
+        user = await users.get_user(session, credential.id)
+        assert user is not None
+        return await issue_session(ctx, session, user, credentials.tokens_valid_after)
+
+
+async def change_password(
+    ctx: AuthContext,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+    client_address: str,
+) -> IssuedSession:
+    """Replace the signed-in user's password; every other session is signed out."""
+    if principal.user_id is None:
+        raise PermissionDenied("only a signed-in user can change a password")
+    async with ctx.database.tenant_session(principal.tenant_id) as session:
+        credentials = await users.get_credentials(session, principal.user_id, lock=True)
+        if credentials is None or not credentials.user.can_sign_in:
+            raise Unauthenticated("authentication required")
+        user = credentials.user
+        await _throttle_login(ctx, user.email, client_address)
+        stored_hash = credentials.password_hash
+        if not await ctx.hashing(lambda: ctx.passwords.verify(stored_hash, current_password)):
+            raise InvalidRequest("the current password is not correct", code="wrong_password")
+        check_password_policy(new_password, email=user.email)
+        new_hash = await ctx.hashing(lambda: ctx.passwords.hash(new_password))
+        await users.update_user(session, user.id, password_hash=new_hash)
+        await end_all_sessions(ctx, session, user)
+        refreshed = await users.get_credentials(session, user.id)
+        assert refreshed is not None
+        return await issue_session(ctx, session, user, refreshed.tokens_valid_after)
+
+
+async def whoami(ctx: AuthContext, principal: Principal) -> Whoami:
+    """The verified principal with its tenant and user (or API key)."""
+    async with ctx.database.tenant_session(principal.tenant_id) as session:
+        tenant = await tenants.get_tenant(session, principal.tenant_id)
+        user = await users.get_user(session, principal.user_id) if principal.user_id else None
+        key = (
+            await api_keys.get_api_key(session, principal.api_key_id)
+            if principal.api_key_id
+            else None
+        )
+    if tenant is None or (user is None and key is None):
+        raise Unauthenticated("authentication required")
+    return Whoami(tenant=tenant, principal=principal, user=user, api_key=key)

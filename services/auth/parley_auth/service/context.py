@@ -1,0 +1,55 @@
+"""What the use cases share: settings and the connections and tools built at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from parley_platform.db import Database
+from parley_platform.ratelimit import RateLimiter
+from parley_platform.revocation import RevocationList
+from redis.asyncio import Redis
+
+from parley_auth.config import Settings
+from parley_auth.domain.crypto import SecretBox
+from parley_auth.domain.passwords import PasswordHasher
+from parley_auth.service.signing import KeyRing
+
+T = TypeVar("T")
+
+
+@dataclass
+class AuthContext:
+    settings: Settings
+    database: Database
+    redis: Redis
+    keyring: KeyRing
+    passwords: PasswordHasher
+    channel_secrets: SecretBox
+    revocations: RevocationList
+    login_limiter: RateLimiter
+
+    async def hashing(self, work: Callable[[], T]) -> T:
+        """Run CPU-heavy password hashing off the event loop."""
+        return await asyncio.to_thread(work)
+
+
+def create_context(settings: Settings, database: Database, redis: Redis) -> AuthContext:
+    """The use cases' context for a started runtime."""
+    master = settings.encryption_key.get_secret_value()
+    return AuthContext(
+        settings=settings,
+        database=database,
+        redis=redis,
+        keyring=KeyRing(database, SecretBox(master, "signing-keys"), settings),
+        passwords=PasswordHasher(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+            parallelism=settings.password_hash_parallelism,
+        ),
+        channel_secrets=SecretBox(master, "channel-secrets"),
+        revocations=RevocationList(redis),
+        login_limiter=RateLimiter(redis, "auth-login"),
+    )

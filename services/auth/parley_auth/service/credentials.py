@@ -1,0 +1,79 @@
+"""Verifying a bearer credential for another service: an access token or an API key.
+
+The gateway verifies access tokens itself (against the JWKS) and asks here only about API
+keys; this answers both, from the database, so it is also the authoritative check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from parley_platform.access_tokens import InvalidAccessToken, verify_access_token
+from parley_platform.errors import Unauthenticated
+from parley_platform.identity import Principal
+
+from parley_auth.domain.credentials import CredentialKind, parse_credential
+from parley_auth.repository import api_keys, lookups, users
+from parley_auth.service.context import AuthContext
+
+
+@dataclass(frozen=True)
+class VerifiedCredential:
+    principal: Principal
+    expires_at: datetime | None
+
+
+def _invalid() -> Unauthenticated:
+    return Unauthenticated("the credential is not valid", code="invalid_credential")
+
+
+async def verify_credential(ctx: AuthContext, credential: str) -> VerifiedCredential:
+    if credential.startswith(f"{CredentialKind.API_KEY.value}_"):
+        return await _verify_api_key(ctx, credential)
+    return await _verify_access_token(ctx, credential)
+
+
+async def _verify_api_key(ctx: AuthContext, text: str) -> VerifiedCredential:
+    credential = parse_credential(text, CredentialKind.API_KEY)
+    if credential is None:
+        raise _invalid()
+    async with ctx.database.system_session() as session:
+        tenant_id = await lookups.tenant_of_api_key(session, credential.id)
+    if tenant_id is None:
+        raise _invalid()
+    async with ctx.database.tenant_session(tenant_id) as session:
+        found = await api_keys.get_api_key_with_digest(session, credential.id)
+    if found is None:
+        raise _invalid()
+    key, digest = found
+    if not credential.matches(digest) or not key.usable_at(datetime.now(UTC)):
+        raise _invalid()
+    principal = Principal(
+        tenant_id=key.tenant_id, role=key.role, api_key_id=key.id, scopes=key.scopes
+    )
+    return VerifiedCredential(principal=principal, expires_at=key.expires_at)
+
+
+async def _verify_access_token(ctx: AuthContext, token: str) -> VerifiedCredential:
+    try:
+        verified = verify_access_token(
+            token,
+            ctx.keyring.public_keys(),
+            issuer=ctx.settings.token_issuer,
+            audience=ctx.settings.token_audience,
+        )
+    except InvalidAccessToken:
+        raise _invalid() from None
+    principal = verified.principal
+    assert principal.user_id is not None
+    async with ctx.database.tenant_session(principal.tenant_id) as session:
+        credentials = await users.get_credentials(session, principal.user_id)
+    if credentials is None or not credentials.user.can_sign_in:
+        raise _invalid()
+    valid_after = credentials.tokens_valid_after
+    if valid_after is not None and verified.issued_at < int(valid_after.timestamp()):
+        raise _invalid()
+    return VerifiedCredential(
+        principal=principal, expires_at=datetime.fromtimestamp(verified.expires_at, UTC)
+    )

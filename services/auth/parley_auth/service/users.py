@@ -1,0 +1,154 @@
+"""Managing a tenant's people: invite, change role or name, deactivate and reactivate.
+
+New users are invited, never given a password by an admin: the admin receives a one-time
+invitation (shown once, valid `invitation_ttl_s`) to hand over, and the invitee chooses a
+password when accepting it. Changes that affect what a user may do (role, deactivation) void
+the user's access tokens at once; deactivation also ends every session. Changes that touch
+owners lock the tenant row, so two concurrent changes cannot both remove "the other" owner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from parley_platform.errors import Conflict, NotFound, PreconditionFailed
+from parley_platform.identity import Principal, Role
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_auth.domain import roles
+from parley_auth.domain.credentials import CredentialKind, new_credential
+from parley_auth.domain.emails import canonical_email
+from parley_auth.domain.models import User, UserStatus
+from parley_auth.repository import refresh_tokens, tenants, users
+from parley_auth.service.context import AuthContext
+from parley_auth.service.sessions import void_access_tokens
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A user waiting to accept, and the one-time token that lets them (shown once)."""
+
+    user: User
+    token: str
+    expires_at: datetime
+
+
+def _not_found(user_id: UUID) -> NotFound:
+    return NotFound(f"user {user_id} not found")
+
+
+async def list_users(session: AsyncSession, actor: Principal) -> list[User]:
+    actor.require_scope("users:read")
+    return await users.list_users(session)
+
+
+async def get_user(session: AsyncSession, actor: Principal, user_id: UUID) -> User:
+    actor.require_scope("users:read")
+    user = await users.get_user(session, user_id)
+    if user is None:
+        raise _not_found(user_id)
+    return user
+
+
+async def invite_user(
+    ctx: AuthContext,
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+) -> Invitation:
+    actor.require_scope("users:write")
+    roles.check_may_grant(actor, role)
+    email = canonical_email(email)
+    user_id = uuid.uuid4()
+    invitation = new_credential(CredentialKind.INVITATION, user_id)
+    expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.invitation_ttl_s)
+    try:
+        user = await users.insert_user(
+            session,
+            tenant_id=actor.tenant_id,
+            user_id=user_id,
+            email=email,
+            name=name,
+            role=role,
+            invitation_digest=invitation.digest(),
+            invitation_expires_at=expires_at,
+        )
+    except users.EmailTaken:
+        raise Conflict(
+            "an account with this email address already exists", code="email_taken"
+        ) from None
+    return Invitation(user=user, token=str(invitation), expires_at=expires_at)
+
+
+async def reissue_invitation(
+    ctx: AuthContext, session: AsyncSession, actor: Principal, user_id: UUID
+) -> Invitation:
+    """A new invitation for a user who has not accepted yet (the old one stops working)."""
+    actor.require_scope("users:write")
+    user = await users.get_user(session, user_id, lock=True)
+    if user is None:
+        raise _not_found(user_id)
+    roles.check_may_manage(actor, user.role)
+    if user.status != UserStatus.INVITED:
+        raise PreconditionFailed(
+            "this user has already accepted the invitation, or is deactivated",
+            code="not_invited",
+        )
+    invitation = new_credential(CredentialKind.INVITATION, user_id)
+    expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.invitation_ttl_s)
+    await users.update_user(
+        session,
+        user_id,
+        invitation_digest=invitation.digest(),
+        invitation_expires_at=expires_at,
+    )
+    return Invitation(user=user, token=str(invitation), expires_at=expires_at)
+
+
+async def update_user(
+    ctx: AuthContext,
+    session: AsyncSession,
+    actor: Principal,
+    user_id: UUID,
+    *,
+    name: str | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> User:
+    """Rename, change the role of, deactivate or reactivate a user."""
+    actor.require_scope("users:write")
+    actor.require_role(Role.ADMIN)
+    await tenants.get_tenant(session, actor.tenant_id, lock=True)
+    user = await users.get_user(session, user_id, lock=True)
+    if user is None:
+        raise _not_found(user_id)
+    roles.check_may_manage(actor, user.role)
+    new_role = role if role is not None else user.role
+    new_active = active if active is not None else user.active
+    if new_role != user.role:
+        roles.check_may_grant(actor, new_role)
+    if user.role == Role.OWNER and user.active and (new_role != Role.OWNER or not new_active):
+        roles.check_owner_remains(await users.count_active_owners(session) - 1)
+
+    changes: dict[str, object] = {}
+    if name is not None and name != user.name:
+        changes["name"] = name
+    if new_role != user.role:
+        changes["role"] = new_role.value
+    if new_active != user.active:
+        changes["active"] = new_active
+    if changes:
+        await users.update_user(session, user_id, **changes)
+    if not new_active and user.active:
+        await refresh_tokens.revoke_all_of_user(session, user_id)
+    if new_role != user.role or (not new_active and user.active):
+        await void_access_tokens(ctx, session, user)
+    updated = await users.get_user(session, user_id)
+    assert updated is not None
+    return updated

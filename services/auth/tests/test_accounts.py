@@ -1,0 +1,273 @@
+"""Signing up, signing in, invitations and passwords, through the gateway as a client would."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import uuid
+
+from parley_testing.edge import PASSWORD, serve_edge
+
+
+def _email(tag: str = "user") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+async def test_a_business_signs_up_and_is_signed_in_as_its_owner(edge) -> None:
+    email = _email("Founder").upper()
+    response = await edge.anonymous().post(
+        "/api/v1/signup",
+        json={"company_name": "Blue Bikes", "name": "Bea", "email": email, "password": PASSWORD},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["tenant"]["name"] == "Blue Bikes"
+    assert body["user"]["role"] == "owner" and body["user"]["email"] == email.lower()
+    assert body["token_type"] == "Bearer" and 0 < body["expires_in"] <= 900
+    assert "password" not in response.text and PASSWORD not in response.text
+
+    me = await edge.client(body["access_token"]).get("/api/v1/me")
+    assert me.status_code == 200
+    assert me.json()["tenant"]["id"] == body["tenant"]["id"]
+    assert me.json()["user"]["id"] == body["user"]["id"]
+    assert me.json()["role"] == "owner"
+
+
+async def test_an_email_is_one_account_across_parley(edge) -> None:
+    owner = await edge.sign_up()
+    again = await edge.anonymous().post(
+        "/api/v1/signup",
+        json={"company_name": "Other", "name": "X", "email": owner.email, "password": PASSWORD},
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "email_taken"
+    invited = await (await edge.sign_up()).post(
+        "/api/v1/users", json={"email": owner.email.upper(), "name": "X", "role": "agent"}
+    )
+    assert invited.status_code == 409
+
+
+async def test_sign_up_rejects_bad_input_clearly_and_creates_nothing(edge) -> None:
+    email = _email()
+    cases = [
+        ({"company_name": "A", "name": "B", "email": email, "password": "short"}, 400),
+        ({"company_name": "A", "name": "B", "email": "not-an-email", "password": PASSWORD}, 400),
+        ({"company_name": "", "name": "B", "email": email, "password": PASSWORD}, 422),
+        ({"company_name": "A", "name": "B", "email": email, "password": email}, 400),
+        ({"name": "B", "email": email, "password": PASSWORD}, 422),
+    ]
+    for body, status in cases:
+        response = await edge.anonymous().post("/api/v1/signup", json=body)
+        assert response.status_code == status, (body, response.text)
+        assert "error" in response.json() and "Traceback" not in response.text
+    login = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    assert login.status_code == 401  # none of the attempts created the account
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_answer(edge) -> None:
+    owner = await edge.sign_up()
+    wrong_password = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": owner.email, "password": "not the password!"}
+    )
+    unknown_email = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": _email("nobody"), "password": PASSWORD}
+    )
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    assert wrong_password.json()["error"]["code"] == unknown_email.json()["error"]["code"]
+    assert wrong_password.json()["error"]["message"] == unknown_email.json()["error"]["message"]
+
+    right = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": f"  {owner.email.upper()} ", "password": PASSWORD}
+    )
+    assert right.status_code == 200
+    assert right.json()["user"]["id"] == str(owner.user_id)
+
+
+def _random_address() -> str:
+    return str(ipaddress.IPv4Address(random.randint(0x0B000000, 0x0BFFFFFF)))  # 11.0.0.0/8
+
+
+async def test_sign_in_is_throttled_per_account_then_per_address(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory,
+        auth={"login_attempts_per_account": 3, "login_attempts_per_address": 5},
+        # The gateway trusts X-Forwarded-For from loopback here, so each test client can
+        # come from an address of its own.
+        gateway={"trusted_proxies": ["127.0.0.1/32"]},
+    ) as edge:
+        owner = await edge.sign_up()
+        attacker = {"X-Forwarded-For": _random_address()}
+        answers = [
+            await edge.anonymous().post(
+                "/api/v1/auth/login",
+                json={"email": owner.email, "password": f"guess {i}!!!!"},
+                headers=attacker,
+            )
+            for i in range(4)
+        ]
+        assert [a.status_code for a in answers] == [401, 401, 401, 429]
+        assert answers[-1].json()["error"]["code"] == "rate_limited"
+        assert int(answers[-1].headers["Retry-After"]) >= 1
+        # The account stays locked even with the right password, from anywhere, for now.
+        locked = await edge.anonymous().post(
+            "/api/v1/auth/login",
+            json={"email": owner.email, "password": PASSWORD},
+            headers={"X-Forwarded-For": _random_address()},
+        )
+        assert locked.status_code == 429
+
+        # One address trying many accounts is stopped by the address limit.
+        sprayer = {"X-Forwarded-For": _random_address()}
+        statuses = [
+            (
+                await edge.anonymous().post(
+                    "/api/v1/auth/login",
+                    json={"email": _email("victim"), "password": PASSWORD},
+                    headers=sprayer,
+                )
+            ).status_code
+            for _ in range(6)
+        ]
+        assert statuses == [401] * 5 + [429]
+        # Another address is not affected.
+        other = await edge.anonymous().post(
+            "/api/v1/auth/login",
+            json={"email": _email("victim"), "password": PASSWORD},
+            headers={"X-Forwarded-For": _random_address()},
+        )
+        assert other.status_code == 401
+
+
+async def test_a_client_cannot_choose_its_address_without_a_trusted_proxy(settings_factory) -> None:
+    async with serve_edge(settings_factory, auth={"login_attempts_per_address": 2}) as edge:
+        statuses = [
+            (
+                await edge.anonymous().post(
+                    "/api/v1/auth/login",
+                    json={"email": _email(), "password": PASSWORD},
+                    # A new forged address each time: ignored, the connection's address counts.
+                    headers={
+                        "X-Forwarded-For": _random_address(),
+                        "X-Parley-Client-Address": _random_address(),
+                    },
+                )
+            ).status_code
+            for _ in range(3)
+        ]
+        # 127.0.0.1's budget may already be spent by earlier sign-ins of this edge; what
+        # matters is that rotating forged addresses never escapes the limit.
+        assert statuses[-1] == 429
+
+
+async def test_an_invited_user_chooses_a_password_and_the_invitation_is_used_up(edge) -> None:
+    owner = await edge.sign_up()
+    email = _email("Agent")
+    invited = await owner.post(
+        "/api/v1/users", json={"email": email, "name": "Ada Agent", "role": "agent"}
+    )
+    assert invited.status_code == 201
+    body = invited.json()
+    assert body["user"]["status"] == "invited" and body["invitation"].startswith("inv_")
+
+    # Not signed in before accepting.
+    early = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    assert early.status_code == 401
+
+    weak = await edge.anonymous().post(
+        "/api/v1/auth/accept-invite", json={"invitation": body["invitation"], "password": "x"}
+    )
+    assert weak.status_code == 400
+    accepted = await edge.anonymous().post(
+        "/api/v1/auth/accept-invite",
+        json={"invitation": body["invitation"], "password": PASSWORD, "name": "Ada"},
+    )
+    assert accepted.status_code == 200
+    assert accepted.json()["user"]["status"] == "active"
+    assert accepted.json()["user"]["name"] == "Ada"
+    again = await edge.anonymous().post(
+        "/api/v1/auth/accept-invite", json={"invitation": body["invitation"], "password": PASSWORD}
+    )
+    assert again.status_code == 401 and again.json()["error"]["code"] == "invalid_invitation"
+    login = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    assert login.status_code == 200
+
+
+async def test_a_reissued_invitation_replaces_the_old_one(edge) -> None:
+    owner = await edge.sign_up()
+    first = (
+        await owner.post("/api/v1/users", json={"email": _email(), "name": "N", "role": "agent"})
+    ).json()
+    second = await owner.post(f"/api/v1/users/{first['user']['id']}/invitation")
+    assert second.status_code == 200
+    old = await edge.anonymous().post(
+        "/api/v1/auth/accept-invite", json={"invitation": first["invitation"], "password": PASSWORD}
+    )
+    assert old.status_code == 401
+    new = await edge.anonymous().post(
+        "/api/v1/auth/accept-invite",
+        json={"invitation": second.json()["invitation"], "password": PASSWORD},
+    )
+    assert new.status_code == 200
+    # Once accepted, there is nothing to reissue.
+    done = await owner.post(f"/api/v1/users/{first['user']['id']}/invitation")
+    assert done.status_code == 409
+
+
+async def test_a_forged_invitation_is_refused(edge) -> None:
+    owner = await edge.sign_up()
+    real = (
+        await owner.post("/api/v1/users", json={"email": _email(), "name": "N", "role": "agent"})
+    ).json()["invitation"]
+    forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+    for invitation in (forged, "inv_garbage", "x" * 300):
+        response = await edge.anonymous().post(
+            "/api/v1/auth/accept-invite", json={"invitation": invitation, "password": PASSWORD}
+        )
+        assert response.status_code == 401, invitation
+
+
+async def test_changing_the_password_signs_out_every_other_session(edge) -> None:
+    owner = await edge.sign_up()
+    other_device = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD}
+    )
+    wrong = await owner.post(
+        "/api/v1/auth/password",
+        json={"current_password": "not it at all", "new_password": "a brand new passphrase"},
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_password"
+
+    changed = await owner.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+    )
+    assert changed.status_code == 200
+    assert (await edge.client(changed.json()["access_token"]).get("/api/v1/me")).status_code == 200
+    assert (await owner.get("/api/v1/me")).status_code == 401  # old access token: void
+    stale_refresh = await edge.anonymous().post(
+        "/api/v1/auth/refresh", json={"refresh_token": other_device.json()["refresh_token"]}
+    )
+    assert stale_refresh.status_code == 401
+    old_password = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD}
+    )
+    assert old_password.status_code == 401
+    new_password = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": owner.email, "password": "a brand new passphrase"}
+    )
+    assert new_password.status_code == 200
+
+
+async def test_protected_routes_need_a_credential(edge) -> None:
+    for path in ("/api/v1/me", "/api/v1/users", "/api/v1/teams", "/api/v1/channels/whatsapp"):
+        response = await edge.anonymous().get(path)
+        assert response.status_code == 401, path
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert response.json()["error"]["code"] == "unauthenticated"
+        garbage = await edge.client("not-a-token").get(path)
+        assert garbage.status_code == 401

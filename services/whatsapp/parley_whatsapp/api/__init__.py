@@ -1,0 +1,1 @@
+"""The whatsapp service's HTTP API (reached through the gateway)."""

@@ -1,0 +1,55 @@
+"""`GET /api/v1/media/{storage_id}`: an agent opens a file a customer sent.
+
+Only requests the gateway forwarded with a verified principal pass; the file is looked up in
+that principal's tenant session, so another tenant's id is simply not found.
+"""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from parley_platform.errors import NotFound, PreconditionFailed
+from parley_platform.http.internal import CurrentPrincipal
+
+from parley_whatsapp.repository import media as media_repository
+
+router = APIRouter(prefix="/api/v1/media", tags=["media"])
+
+# Types a browser may show inline; anything else is offered as a download only.
+_INLINE_PREFIXES = ("image/", "audio/", "video/")
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]")
+
+
+@router.get("/{storage_id}", summary="Download a file a customer sent")
+async def download_media(
+    storage_id: str, principal: CurrentPrincipal, request: Request
+) -> Response:
+    principal.require_scope("media:read")
+    try:
+        key = UUID(storage_id)
+    except ValueError:
+        raise NotFound("media not found") from None
+    database = request.app.state.runtime.database
+    async with database.tenant_session(principal.tenant_id) as session:
+        media = await media_repository.get(session, key)
+    if media is None:
+        raise NotFound("media not found")
+    if media.content is None:
+        raise PreconditionFailed(
+            f"the file could not be fetched from WhatsApp: {media.error}", code="media_unavailable"
+        )
+    inline = media.mime_type.startswith(_INLINE_PREFIXES) and "svg" not in media.mime_type
+    filename = _UNSAFE_FILENAME.sub("_", media.filename or f"{media.kind or 'media'}-{key}")
+    return Response(
+        media.content,
+        media_type=media.mime_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=300",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )

@@ -1,0 +1,1 @@
+"""The topics the whatsapp service consumes and the handlers behind them."""

@@ -1,0 +1,449 @@
+"""Sending one command through the Cloud API, exactly once where Meta allows it.
+
+The command's `message_id` is the idempotency key: a command seen again after its outcome was
+recorded is not sent again. Each request is recorded as in flight (committed) before it
+leaves; if no definite answer comes back (timeout, 5xx, crash), the next attempt is counted
+and flagged as a possible duplicate rather than retried silently. Meta's errors are handled
+by class (domain.errors): bounded retries with backoff and jitter for transient and
+throttling codes, a window-closed outcome for 131047, a disconnected channel for 190, and a
+failed outcome with Meta's reason for the rest. The outcome event is written to the outbox
+in the same transaction as the outcome itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from parley.common.v1.envelope_pb2 import MetaError
+from parley.whatsapp.v1 import events_pb2 as wa
+from parley_platform.db import Database
+from parley_platform.errors import NotFound, Unavailable
+from parley_platform.events import ConsumedEvent, OutgoingEvent, add_to_outbox, derived_event_id
+from parley_platform.events.envelope import timestamp
+from parley_platform.events.topics import WHATSAPP_OUTCOME
+from parley_platform.ratelimit import Limit, RateLimiter, tenant_key
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_whatsapp.cloud_api import Accepted, CloudApi, NoAnswer, Rejected
+from parley_whatsapp.config import Settings
+from parley_whatsapp.credentials import CredentialStore, SendCredentials
+from parley_whatsapp.domain.errors import Disposition, classify, is_retryable
+from parley_whatsapp.domain.outbound import CloudRequest, InvalidCommand, plan_requests
+from parley_whatsapp.domain.outbound import recipient_of as recipient_of_command
+from parley_whatsapp.repository import sends
+
+log = logging.getLogger(__name__)
+
+SENDS = Counter("parley_whatsapp_sends_total", "Send commands finished, by result", ["result"])
+SEND_RETRIES = Counter(
+    "parley_whatsapp_send_retries_total", "Cloud API requests retried, by reason", ["reason"]
+)
+POSSIBLE_DUPLICATES = Counter(
+    "parley_whatsapp_possible_duplicates_total",
+    "Requests sent again after an earlier one got no definite answer",
+)
+
+_RESULTS = {
+    wa.SEND_RESULT_SENT: "sent",
+    wa.SEND_RESULT_FAILED: "failed",
+    wa.SEND_RESULT_WINDOW_CLOSED: "window_closed",
+    wa.SEND_RESULT_CHANNEL_DISCONNECTED: "channel_disconnected",
+}
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a command ends when it does not end as sent."""
+
+    result: wa.SendResult.ValueType
+    reason: str
+    error: MetaError | None = None
+    wamids: list[str] = field(default_factory=list)
+
+
+class Sender:
+    """The use case behind the `whatsapp-sender` consumer group."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        credentials: CredentialStore,
+        cloud: CloudApi,
+        limiter: RateLimiter,
+    ) -> None:
+        self._settings = settings
+        self._database = database
+        self._credentials = credentials
+        self._cloud = cloud
+        self._limiter = limiter
+
+    async def handle(self, event: ConsumedEvent) -> None:
+        """Carry out one SendCommand event."""
+        command: wa.SendCommand = event.payload  # type: ignore[assignment]
+        tenant = event.tenant_id
+        deadline = time.monotonic() + self._settings.send_retry_budget_s
+        try:
+            requests = plan_requests(command)
+        except InvalidCommand as exc:
+            await self._finish(
+                event,
+                Ending(wa.SEND_RESULT_FAILED, f"invalid send command: {exc}"),
+                record_exists=False,
+            )
+            return
+        try:
+            credentials = await self._credentials_within(tenant, command, deadline)
+        except NotFound:
+            await self._finish(
+                event,
+                Ending(wa.SEND_RESULT_FAILED, "this tenant has no such WhatsApp channel"),
+                record_exists=False,
+            )
+            return
+        if credentials.disconnected:
+            await self._finish(
+                event,
+                Ending(
+                    wa.SEND_RESULT_CHANNEL_DISCONNECTED,
+                    "the WhatsApp channel must be reconnected (its token was rejected)",
+                ),
+                record_exists=False,
+            )
+            return
+        progress = _Progress()
+        wamids: list[str] = []
+        last_accepted: tuple[int, str | None] | None = None
+        for index, request in enumerate(requests):
+            last = index == len(requests) - 1
+            # The last part's acceptance is recorded with the outcome, in one transaction.
+            sent = await self._send_part(
+                event, credentials, index, request, deadline, progress, record_acceptance=not last
+            )
+            if progress.finished_before:
+                log.info(
+                    "send command already carried out", extra={"message_id": command.message_id}
+                )
+                return
+            if isinstance(sent, Ending):
+                await self._finish(
+                    event,
+                    Ending(sent.result, sent.reason, sent.error, wamids),
+                    record_exists=progress.opened,
+                )
+                return
+            wamids += sent
+            if last:
+                last_accepted = (index, sent[0] if sent else None)
+        await self._finish(event, Ending(wa.SEND_RESULT_SENT, "", None, wamids), last_accepted)
+
+    async def _credentials_within(
+        self, tenant: UUID, command: wa.SendCommand, deadline: float
+    ) -> SendCredentials:
+        """Credentials from auth, retried while auth is unavailable and time remains."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._credentials.get(
+                    tenant, command.channel_id, command.phone_number_id
+                )
+            except Unavailable:
+                delay = self._backoff(Disposition.RETRY, attempt)
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+
+    async def _send_part(
+        self,
+        event: ConsumedEvent,
+        credentials: SendCredentials,
+        part: int,
+        request: CloudRequest,
+        deadline: float,
+        progress: _Progress,
+        *,
+        record_acceptance: bool,
+    ) -> list[str] | Ending:
+        """Send one request until Meta accepts it, it fails for good, or the bound is hit.
+        Returns the wamids Meta gave it (recorded as accepted when `record_acceptance`)."""
+        tenant = event.tenant_id
+        command: wa.SendCommand = event.payload  # type: ignore[assignment]
+        if (accepted := progress.accepted_wamids(part)) is not None:
+            return accepted
+        attempt = 0
+        while True:
+            attempt += 1
+            # Waiting for the rate limits and recording the request as in flight overlap: the
+            # request leaves only when both are done. (A crash during the wait can only make
+            # a retry look like a possible duplicate, never hide one.)
+            limits = asyncio.create_task(
+                self._wait_for_limits(tenant, credentials, command, request)
+            )
+            try:
+                async with self._database.tenant_session(tenant) as session:
+                    if not progress.opened:
+                        # The first request of a command also creates its record (one
+                        # transaction instead of two on the busiest path), or finds what an
+                        # earlier delivery did.
+                        await progress.open(session, tenant, command)
+                        if progress.finished_before:
+                            return []
+                        if (accepted := progress.accepted_wamids(part)) is not None:
+                            return accepted
+                    repeated = await sends.mark_in_flight(
+                        session, tenant, command.message_id, part, idempotent=request.idempotent
+                    )
+                within_limits = await limits
+            finally:
+                limits.cancel()  # a no-op once it finished
+            if not within_limits:
+                await self._record_part(tenant, command, part, "rejected", [])  # never sent
+                return Ending(
+                    wa.SEND_RESULT_FAILED,
+                    "too many messages to this customer right now (pair rate limit)",
+                    MetaError(code=131056, message="pair rate limit reached before sending"),
+                )
+            if repeated:
+                POSSIBLE_DUPLICATES.inc()
+                log.warning(
+                    "re-sending after an unanswered request: possible duplicate",
+                    extra={"message_id": command.message_id, "part": part},
+                )
+            answer = await self._cloud.send(
+                credentials.phone_number_id, credentials.access_token, request.body
+            )
+            if isinstance(answer, Accepted):
+                if record_acceptance:
+                    await self._record_part(tenant, command, part, "accepted", answer.wamids)
+                return answer.wamids
+            definite = (isinstance(answer, Rejected) and not answer.maybe_accepted) or (
+                isinstance(answer, NoAnswer) and not answer.maybe_sent
+            )
+            if definite:
+                await self._record_part(tenant, command, part, "rejected", [])
+            disposition, error = _judge(answer)
+            ending = await self._ending_for(event, credentials, disposition, error)
+            if ending is not None:
+                return ending
+            delay = self._backoff(disposition, attempt)
+            if attempt >= self._settings.send_max_attempts or time.monotonic() + delay > deadline:
+                unsure = "" if definite else " (Meta may still have delivered the last attempt)"
+                return Ending(
+                    wa.SEND_RESULT_FAILED,
+                    f"gave up after {attempt} attempts; last error: {_describe(error)}{unsure}",
+                    error,
+                )
+            SEND_RETRIES.labels(disposition.value).inc()
+            log.info(
+                "send will be retried",
+                extra={
+                    "message_id": command.message_id,
+                    "code": error.code,
+                    "attempt": attempt,
+                    "delay_s": round(delay, 3),
+                },
+            )
+            await asyncio.sleep(delay)
+
+    async def _wait_for_limits(
+        self,
+        tenant: UUID,
+        credentials: SendCredentials,
+        command: wa.SendCommand,
+        request: CloudRequest,
+    ) -> bool:
+        """Wait for the pair limit (False if that would take too long), then the number's."""
+        s = self._settings
+        recipient = recipient_of_command(command)
+        if request.expects_wamid and recipient:
+            try:
+                await self._limiter.acquire(
+                    tenant_key(tenant, "pair", credentials.phone_number_id, recipient),
+                    Limit(rate=s.pair_messages_per_s, burst=s.pair_burst),
+                    max_wait_s=s.pair_max_wait_s,
+                )
+            except TimeoutError:
+                return False
+        mps = credentials.messages_per_second or s.default_messages_per_second
+        # Burst 1: requests are spaced evenly, so no one-second window ever exceeds the rate.
+        await self._limiter.acquire(
+            tenant_key(tenant, "throughput", credentials.phone_number_id),
+            Limit(rate=mps * s.throughput_headroom, burst=1),
+        )
+        return True
+
+    async def _ending_for(
+        self,
+        event: ConsumedEvent,
+        credentials: SendCredentials,
+        disposition: Disposition,
+        error: MetaError,
+    ) -> Ending | None:
+        """The ending an error code forces, or None when it is worth retrying."""
+        if is_retryable(disposition):
+            return None
+        if disposition == Disposition.WINDOW_CLOSED:
+            return Ending(
+                wa.SEND_RESULT_WINDOW_CLOSED,
+                "more than 24 hours since the customer last wrote: only a template can be sent",
+                error,
+            )
+        if disposition == Disposition.RECONNECT:
+            await self._credentials.mark_disconnected(
+                event.tenant_id, credentials.channel_id, f"Meta rejected the token ({error.code})"
+            )
+            return Ending(
+                wa.SEND_RESULT_CHANNEL_DISCONNECTED,
+                "Meta rejected the channel's access token; the channel must be reconnected",
+                error,
+            )
+        return Ending(wa.SEND_RESULT_FAILED, f"Meta refused the message: {_describe(error)}", error)
+
+    async def _record_part(
+        self, tenant: UUID, command: wa.SendCommand, part: int, state: str, wamids: list[str]
+    ) -> None:
+        async with self._database.tenant_session(tenant) as session:
+            await sends.mark_part(
+                session,
+                tenant,
+                command.message_id,
+                part,
+                state=state,
+                wamid=wamids[0] if wamids else None,
+            )
+
+    async def _finish(
+        self,
+        event: ConsumedEvent,
+        ending: Ending,
+        accepted_part: tuple[int, str | None] | None = None,
+        *,
+        record_exists: bool = True,
+    ) -> None:
+        """Record the outcome (and the acceptance of the last part) and stage its event, in
+        one transaction. `record_exists` is False for commands that end before their first
+        request (the record is created here then)."""
+        command: wa.SendCommand = event.payload  # type: ignore[assignment]
+        tenant = event.tenant_id
+        async with self._database.tenant_session(tenant) as session:
+            if not record_exists:
+                await sends.begin_message(session, tenant, **_record_fields(command))
+            finished = await sends.finish_message(
+                session,
+                tenant,
+                command.message_id,
+                result=_RESULTS[ending.result],
+                wamids=ending.wamids,
+                error_code=ending.error.code if ending.error else None,
+                reason=ending.reason,
+                accepted_part=accepted_part[0] if accepted_part else None,
+                accepted_wamid=accepted_part[1] if accepted_part else None,
+            )
+            if finished is None:
+                return  # another delivery of this command finished it first
+            outcome = wa.SendOutcome(
+                message_id=command.message_id,
+                conversation_id=command.conversation_id,
+                channel_id=command.channel_id,
+                result=ending.result,
+                wamids=ending.wamids,
+                reason=ending.reason,
+                attempts=finished.requests,
+                possible_duplicate=finished.possible_duplicate,
+                at=timestamp(),
+            )
+            if ending.error is not None:
+                outcome.error.CopyFrom(ending.error)
+            await add_to_outbox(
+                session,
+                OutgoingEvent(
+                    topic=WHATSAPP_OUTCOME,
+                    key=event.key,
+                    payload=outcome,
+                    tenant_id=tenant,
+                    event_id=derived_event_id(str(tenant), "send-outcome", command.message_id),
+                ),
+            )
+        SENDS.labels(_RESULTS[ending.result]).inc()
+        log.info(
+            "send command finished",
+            extra={
+                "message_id": command.message_id,
+                "result": _RESULTS[ending.result],
+                "requests": finished.requests,
+                "possible_duplicate": finished.possible_duplicate,
+            },
+        )
+
+    def _backoff(self, disposition: Disposition, attempt: int) -> float:
+        """Delay before attempt `attempt + 1`: Meta's 4^x seconds for the pair limit,
+        exponential otherwise; always with jitter so that replicas do not retry in step."""
+        s = self._settings
+        if disposition == Disposition.PAIR_LIMITED:
+            return min(s.send_backoff_max_s, 4 ** (attempt - 1)) * random.uniform(1.0, 1.2)
+        ceiling = min(s.send_backoff_max_s, s.send_backoff_initial_s * 2 ** (attempt - 1))
+        return ceiling * random.uniform(0.5, 1.0)
+
+
+@dataclass
+class _Progress:
+    """What an earlier delivery of the same command already did (known after `open`)."""
+
+    opened: bool = False
+    finished_before: bool = False
+    done_parts: dict[int, sends.OutboundPart] = field(default_factory=dict)
+
+    async def open(self, session: AsyncSession, tenant: UUID, command: wa.SendCommand) -> None:
+        """Create the command's record or learn what an earlier delivery did."""
+        self.opened = True
+        earlier = await sends.begin_message(session, tenant, **_record_fields(command))
+        if earlier is None:
+            return
+        if earlier.result is not None:
+            self.finished_before = True
+            return
+        # Delivered again mid-way (a crash, a rebalance): resume after the parts Meta
+        # already accepted.
+        self.done_parts = await sends.parts_of(session, tenant, command.message_id)
+
+    def accepted_wamids(self, part: int) -> list[str] | None:
+        """The wamids of `part` if Meta accepted it before; else None."""
+        done = self.done_parts.get(part)
+        if done is None or done.state != "accepted":
+            return None
+        return [done.wamid] if done.wamid else []
+
+
+def _record_fields(command: wa.SendCommand) -> dict[str, str]:
+    return {
+        "message_id": command.message_id,
+        "conversation_id": command.conversation_id,
+        "channel_id": command.channel_id,
+        "phone_number_id": command.phone_number_id,
+        "recipient": recipient_of_command(command),
+    }
+
+
+def _judge(answer: Rejected | NoAnswer) -> tuple[Disposition, MetaError]:
+    """The disposition of a failed request and the error to report."""
+    if isinstance(answer, NoAnswer):
+        return Disposition.RETRY, MetaError(
+            message=f"no answer from the Cloud API ({answer.reason})"
+        )
+    if answer.error.code:
+        return classify(answer.error.code), answer.error
+    # No Graph error code: a 5xx is Meta's trouble (retry), anything else is ours.
+    return (Disposition.RETRY if answer.maybe_accepted else Disposition.PERMANENT), answer.error
+
+
+def _describe(error: MetaError) -> str:
+    code = f"({error.code}) " if error.code else ""
+    details = f": {error.details}" if error.details and error.details != error.message else ""
+    return f"{code}{error.message}{details}"
