@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("kafka_roundtrip", "make_run")
+BENCHMARKS = (
+    "kafka_roundtrip",
+    "make_run",
+    "webhook_ingest",
+    "outbound_rate",
+    "conversation_pipeline",
+    "api_edge",
+)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The public inbox API (behind the gateway, under /api/v1)."""

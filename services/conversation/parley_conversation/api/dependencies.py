@@ -1,0 +1,50 @@
+"""What the routes need from the running service, as FastAPI dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from parley_platform.db import Database
+from parley_platform.identity import Principal
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_conversation.events.live import LiveFeed
+from parley_conversation.service.directory import Directory
+from parley_conversation.service.work import Work, conversation_work
+
+# API-key scopes (users are governed by their role and the visibility rule instead).
+READ_SCOPE = "conversations:read"
+WRITE_SCOPE = "conversations:write"
+CONTACTS_READ_SCOPE = "contacts:read"
+
+
+class Services:
+    """The running service's database, user directory and live feed."""
+
+    def __init__(self, request: Request) -> None:
+        runtime = request.app.state.runtime
+        self.database: Database = runtime.database
+        self.directory = Directory(runtime.channels["auth"])
+        self.live_feed: LiveFeed = request.app.state.live_feed
+
+    @asynccontextmanager
+    async def reading(self, principal: Principal) -> AsyncIterator[AsyncSession]:
+        """A read transaction of the principal's tenant."""
+        async with self.database.tenant_session(principal.tenant_id) as session:
+            yield session
+
+    @asynccontextmanager
+    async def changing(self, principal: Principal) -> AsyncIterator[Work]:
+        """A transaction of the principal's tenant that changes conversations; its events
+        are committed with it."""
+        async with (
+            self.database.tenant_session(principal.tenant_id) as session,
+            conversation_work(session, principal.tenant_id) as work,
+        ):
+            yield work
+
+
+ServicesDep = Annotated[Services, Depends(Services)]

@@ -1,0 +1,95 @@
+"""The topics this service consumes (consumer group `conversation`) and their handlers.
+
+Each handler runs one tenant transaction (the tenant from the event's trusted header) in
+which it records the event id in the inbox, applies the effects and stages the events they
+cause in the outbox: a redelivered event changes nothing, and a crash leaves either all of
+it or none. Two events of one conversation on one topic never run at once (same partition);
+events on different topics, and API calls, may: every change locks the rows it touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import cast
+
+from parley.ai.v1.events_pb2 import AiReply
+from parley.whatsapp.v1 import events_pb2 as whatsapp
+from parley_platform.db import Database
+from parley_platform.errors import InvalidRequest
+from parley_platform.events import ConsumedEvent, Handler, PermanentEventError, first_delivery
+from parley_platform.events.topics import (
+    AI_REPLY,
+    WHATSAPP_INBOUND,
+    WHATSAPP_MEDIA,
+    WHATSAPP_OUTCOME,
+    WHATSAPP_STATUS,
+    Topic,
+)
+
+from parley_conversation.config import Settings
+from parley_conversation.service import ai, customer, delivery
+from parley_conversation.service.work import Work, conversation_work
+
+GROUP = "conversation"
+
+
+class ConversationEvents:
+    """Handlers of the conversation consumer group."""
+
+    def __init__(self, database: Callable[[], Database], settings: Settings) -> None:
+        # The database exists once the runtime started; handlers run only after that.
+        self._database = database
+        self._settings = settings
+
+    def handlers(self) -> dict[Topic, Handler]:
+        return {
+            WHATSAPP_INBOUND: self.on_inbound_message,
+            WHATSAPP_STATUS: self.on_message_status,
+            WHATSAPP_OUTCOME: self.on_send_outcome,
+            WHATSAPP_MEDIA: self.on_media_stored,
+            AI_REPLY: self.on_ai_reply,
+        }
+
+    async def _apply_once(
+        self, event: ConsumedEvent, apply: Callable[[Work], Awaitable[None]]
+    ) -> None:
+        try:
+            async with self._database().tenant_session(event.tenant_id) as session:
+                if not await first_delivery(session, GROUP, event):
+                    return
+                async with conversation_work(session, event.tenant_id) as work:
+                    await apply(work)
+        except InvalidRequest as exc:
+            # Nothing was written (the transaction rolled back); retrying cannot help.
+            raise PermanentEventError(exc.message) from exc
+
+    async def on_inbound_message(self, event: ConsumedEvent) -> None:
+        inbound = cast(whatsapp.InboundMessage, event.payload)
+        received_at = (
+            event.envelope.occurred_at.ToDatetime(tzinfo=UTC)
+            if event.envelope.HasField("occurred_at")
+            else datetime.now(UTC)
+        )
+        await self._apply_once(
+            event,
+            lambda work: customer.receive_message(
+                work, inbound, received_at, history_size=self._settings.ai_history_messages
+            ),
+        )
+
+    async def on_message_status(self, event: ConsumedEvent) -> None:
+        status = cast(whatsapp.MessageStatus, event.payload)
+        await self._apply_once(event, lambda work: delivery.record_status(work, status))
+
+    async def on_send_outcome(self, event: ConsumedEvent) -> None:
+        outcome = cast(whatsapp.SendOutcome, event.payload)
+        await self._apply_once(event, lambda work: delivery.record_outcome(work, outcome))
+
+    async def on_media_stored(self, event: ConsumedEvent) -> None:
+        media = cast(whatsapp.MediaStored, event.payload)
+        await self._apply_once(event, lambda work: delivery.record_media(work, media))
+
+    async def on_ai_reply(self, event: ConsumedEvent) -> None:
+        reply = cast(AiReply, event.payload)
+        await self._apply_once(event, lambda work: ai.receive_reply(work, reply))

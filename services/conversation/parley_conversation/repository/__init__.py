@@ -1,0 +1,1 @@
+"""All of the service's queries, one module per table family."""

@@ -1,0 +1,215 @@
+"""Queries about contacts: the customers of a tenant, by WhatsApp id and business-scoped
+user id (BSUID)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_conversation.repository.tables import contacts, conversations
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A customer as WhatsApp identifies them to this tenant."""
+
+    id: UUID
+    wa_id: str | None  # contacts[].wa_id (else messages[].from)
+    from_wa_id: str | None  # messages[].from when it differs from wa_id
+    bsuid: str | None  # business-scoped user id
+    profile_name: str | None
+    username: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Contact:
+        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ContactIdentity:
+    """How one inbound message identifies its sender."""
+
+    wa_id: str | None
+    from_wa_id: str | None
+    bsuid: str | None
+    profile_name: str | None
+    username: str | None
+
+
+class ContactRepository:
+    """Contacts of one tenant (the session's)."""
+
+    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def _find(self, column: Any, value: str) -> Contact | None:
+        row = (
+            (
+                await self._session.execute(
+                    select(contacts)
+                    .where(contacts.c.tenant_id == self._tenant_id, column == value)
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return Contact.from_row(row) if row else None
+
+    async def record_sender(self, who: ContactIdentity) -> Contact:
+        """The contact who sent a message, created or brought up to date (name, ids)."""
+        found = await self._find_sender(who)
+        if found is None:
+            inserted = (
+                (
+                    await self._session.execute(
+                        insert(contacts)
+                        .values(
+                            tenant_id=self._tenant_id,
+                            id=uuid.uuid4(),
+                            wa_id=who.wa_id,
+                            from_wa_id=who.from_wa_id,
+                            bsuid=who.bsuid,
+                            profile_name=who.profile_name,
+                            username=who.username,
+                        )
+                        .on_conflict_do_nothing()
+                        .returning(contacts)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if inserted is not None:
+                return Contact.from_row(inserted)
+            # Created at the same moment by an event keyed differently (by BSUID instead of
+            # number): the conflict waited for that transaction, so it is visible now.
+            found = await self._find_sender(who)
+            if found is None:
+                raise ContactCreatedConcurrently(who.wa_id or who.bsuid or "")
+        return await self._bring_up_to_date(found, who)
+
+    async def _find_sender(self, who: ContactIdentity) -> Contact | None:
+        found = None
+        if who.wa_id:
+            found = await self._find(contacts.c.wa_id, who.wa_id)
+        if found is None and who.bsuid:
+            found = await self._find(contacts.c.bsuid, who.bsuid)
+        return found
+
+    async def _bring_up_to_date(self, found: Contact, who: ContactIdentity) -> Contact:
+        values: dict[str, Any] = {}
+        if who.wa_id and found.wa_id is None:
+            values["wa_id"] = who.wa_id
+        if who.from_wa_id and who.from_wa_id != found.from_wa_id:
+            values["from_wa_id"] = who.from_wa_id
+        if who.profile_name and who.profile_name != found.profile_name:
+            values["profile_name"] = who.profile_name
+        if who.username and who.username != found.username:
+            values["username"] = who.username
+        statement = update(contacts).where(
+            contacts.c.tenant_id == self._tenant_id, contacts.c.id == found.id
+        )
+        if who.bsuid and found.bsuid is None:
+            # Attach the BSUID unless another contact (known only by it) already holds it.
+            other = contacts.alias("other")
+            held = exists().where(other.c.tenant_id == self._tenant_id, other.c.bsuid == who.bsuid)
+            values["bsuid"] = case((held, None), else_=who.bsuid)
+        if not values:
+            return found
+        row = (
+            (
+                await self._session.execute(
+                    statement.values(**values, updated_at=func.now()).returning(contacts)
+                )
+            )
+            .mappings()
+            .one()
+        )
+        return Contact.from_row(row)
+
+    async def get(self, contact_id: UUID) -> Contact | None:
+        row = (
+            (
+                await self._session.execute(
+                    select(contacts).where(
+                        contacts.c.tenant_id == self._tenant_id, contacts.c.id == contact_id
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return Contact.from_row(row) if row else None
+
+    async def search(
+        self,
+        *,
+        visible: Any,
+        query: str | None,
+        after: tuple[str, UUID] | None,
+        limit: int,
+    ) -> list[Contact]:
+        """Contacts with at least one conversation matching `visible` (a condition on the
+        conversations table), optionally matching `query` (name, username or number),
+        ordered by name then id, after the cursor `after`."""
+        sort_name = func.coalesce(contacts.c.profile_name, "")
+        statement = (
+            select(contacts)
+            .where(
+                contacts.c.tenant_id == self._tenant_id,
+                exists().where(
+                    conversations.c.tenant_id == contacts.c.tenant_id,
+                    conversations.c.contact_id == contacts.c.id,
+                    visible,
+                ),
+            )
+            .order_by(sort_name, contacts.c.id)
+            .limit(limit)
+        )
+        if query:
+            statement = statement.where(matches_contact(query))
+        if after is not None:
+            statement = statement.where(
+                or_(
+                    sort_name > after[0],
+                    and_(sort_name == after[0], contacts.c.id > after[1]),
+                )
+            )
+        rows = (await self._session.execute(statement)).mappings().all()
+        return [Contact.from_row(r) for r in rows]
+
+
+class ContactCreatedConcurrently(RuntimeError):
+    """A contact's insert conflicted but the conflicting row is not visible (retry)."""
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def matches_contact(query: str) -> Any:
+    """A condition: the contact's name or username contains `query` (any case), or their
+    number contains its digits."""
+    pattern = f"%{_escape_like(query.strip())}%"
+    conditions = [
+        contacts.c.profile_name.ilike(pattern, escape="\\"),
+        contacts.c.username.ilike(pattern, escape="\\"),
+    ]
+    digits = "".join(c for c in query if c.isdigit())
+    if digits:
+        conditions += [
+            contacts.c.wa_id.like(f"%{digits}%"),
+            contacts.c.from_wa_id.like(f"%{digits}%"),
+        ]
+    return or_(*conditions)

@@ -1,0 +1,300 @@
+"""Queries about messages: storing them, finding them by WhatsApp id, their timeline."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_conversation.domain.delivery import MessageStatus
+from parley_conversation.repository.keyset import beyond
+from parley_conversation.repository.tables import message_wamids, messages
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"  # private notes: never sent
+
+
+class Author(StrEnum):
+    CUSTOMER = "customer"
+    AI = "ai"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a conversation's timeline."""
+
+    id: UUID
+    seq: int
+    conversation_id: UUID
+    direction: Direction
+    author: Author
+    author_user_id: UUID | None
+    type: str
+    content: dict[str, Any]
+    text: str | None
+    wamid: str | None
+    reply_to_wamid: str | None
+    status: MessageStatus
+    status_at: datetime | None
+    failure_reason: str | None
+    error: dict[str, Any] | None
+    possible_duplicate: bool
+    ai_request_id: UUID | None
+    occurred_at: datetime
+    created_at: datetime
+
+    @property
+    def position(self) -> tuple[datetime, int]:
+        """Where the message sits in its timeline (the pagination key)."""
+        return (self.occurred_at, self.seq)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Message:
+        values = {f: row[f] for f in cls.__dataclass_fields__}
+        values["direction"] = Direction(row["direction"])
+        values["author"] = Author(row["author"])
+        values["status"] = MessageStatus(row["status"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to store."""
+
+    conversation_id: UUID
+    direction: Direction
+    author: Author
+    type: str
+    content: dict[str, Any]
+    text: str | None
+    status: MessageStatus
+    occurred_at: datetime
+    author_user_id: UUID | None = None
+    wamid: str | None = None
+    reply_to_wamid: str | None = None
+    failure_reason: str | None = None
+    ai_request_id: UUID | None = None
+    id: UUID | None = None
+
+
+class MessageRepository:
+    """Messages of one tenant (the session's)."""
+
+    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def lock_wamids(self, wamids: Sequence[str]) -> None:
+        """Serialise, until the transaction ends, all work on these WhatsApp message ids.
+
+        A status (or media notice) and the outcome (or inbound message) that tells us which
+        message a wamid belongs to travel on different topics and may be handled at the
+        same moment; without this, a status could be parked as "early" just after the
+        outcome looked for early updates, and never be applied.
+        """
+        for wamid in sorted(set(wamids)):
+            await self._session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"{self._tenant_id}:wamid:{wamid}"},
+            )
+
+    async def add(self, new: NewMessage) -> Message:
+        """Store a message (and its wamid, if it has one)."""
+        row = (
+            (
+                await self._session.execute(
+                    insert(messages)
+                    .values(
+                        tenant_id=self._tenant_id,
+                        id=new.id or uuid.uuid4(),
+                        conversation_id=new.conversation_id,
+                        direction=new.direction.value,
+                        author=new.author.value,
+                        author_user_id=new.author_user_id,
+                        type=new.type,
+                        content=new.content,
+                        text=new.text,
+                        wamid=new.wamid,
+                        reply_to_wamid=new.reply_to_wamid,
+                        status=new.status.value,
+                        failure_reason=new.failure_reason,
+                        ai_request_id=new.ai_request_id,
+                        occurred_at=new.occurred_at,
+                    )
+                    .returning(messages)
+                )
+            )
+            .mappings()
+            .one()
+        )
+        stored = Message.from_row(row)
+        if new.wamid:
+            await self.register_wamids(stored.id, [new.wamid])
+        return stored
+
+    async def register_wamids(self, message_id: UUID, wamids: Sequence[str]) -> None:
+        """Record that `wamids` belong to `message_id` (known ones are left alone)."""
+        if wamids:
+            await self._session.execute(
+                insert(message_wamids)
+                .values(
+                    [
+                        {"tenant_id": self._tenant_id, "wamid": w, "message_id": message_id}
+                        for w in dict.fromkeys(wamids)
+                    ]
+                )
+                .on_conflict_do_nothing()
+            )
+
+    async def wamid_is_known(self, wamid: str) -> bool:
+        found = await self._session.execute(
+            select(message_wamids.c.message_id).where(
+                message_wamids.c.tenant_id == self._tenant_id, message_wamids.c.wamid == wamid
+            )
+        )
+        return found.first() is not None
+
+    async def lock_by_wamid(self, wamid: str) -> Message | None:
+        """The message a WhatsApp id belongs to, locked."""
+        statement = (
+            select(messages)
+            .join(
+                message_wamids,
+                (message_wamids.c.tenant_id == messages.c.tenant_id)
+                & (message_wamids.c.message_id == messages.c.id),
+            )
+            .where(message_wamids.c.tenant_id == self._tenant_id, message_wamids.c.wamid == wamid)
+            .with_for_update(of=messages)
+        )
+        row = (await self._session.execute(statement)).mappings().first()
+        return Message.from_row(row) if row else None
+
+    async def get(self, message_id: UUID, *, lock: bool = False) -> Message | None:
+        statement = select(messages).where(
+            messages.c.tenant_id == self._tenant_id, messages.c.id == message_id
+        )
+        if lock:
+            statement = statement.with_for_update()
+        row = (await self._session.execute(statement)).mappings().first()
+        return Message.from_row(row) if row else None
+
+    async def update(self, message_id: UUID, **values: Any) -> Message:
+        row = (
+            (
+                await self._session.execute(
+                    update(messages)
+                    .where(messages.c.tenant_id == self._tenant_id, messages.c.id == message_id)
+                    .values(**values)
+                    .returning(messages)
+                )
+            )
+            .mappings()
+            .one()
+        )
+        return Message.from_row(row)
+
+    async def answered_request(self, request_id: UUID) -> bool:
+        """Whether an AI reply to this request is already stored (sent or discarded)."""
+        found = await self._session.execute(
+            select(messages.c.id)
+            .where(messages.c.tenant_id == self._tenant_id, messages.c.ai_request_id == request_id)
+            .limit(1)
+        )
+        return found.first() is not None
+
+    async def page(
+        self,
+        conversation_id: UUID,
+        *,
+        newest_first: bool,
+        after: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[Message]:
+        """A page of the timeline, in (occurred_at, seq) order or its reverse, starting
+        after the keyset cursor `after`."""
+        key = (messages.c.occurred_at, messages.c.seq)
+        statement = (
+            select(messages)
+            .where(
+                messages.c.tenant_id == self._tenant_id,
+                messages.c.conversation_id == conversation_id,
+            )
+            .limit(limit)
+        )
+        if newest_first:
+            statement = statement.order_by(messages.c.occurred_at.desc(), messages.c.seq.desc())
+            if after is not None:
+                statement = statement.where(beyond(key, after, descending=True))
+        else:
+            statement = statement.order_by(messages.c.occurred_at, messages.c.seq)
+            if after is not None:
+                statement = statement.where(beyond(key, after, descending=False))
+        rows = (await self._session.execute(statement)).mappings().all()
+        return [Message.from_row(r) for r in rows]
+
+    async def newest_from_customer(
+        self, conversation_id: UUID, *, excluding_types: Sequence[str] = ()
+    ) -> Message | None:
+        """The customer's latest message in timeline order (of a type not excluded)."""
+        row = (
+            (
+                await self._session.execute(
+                    select(messages)
+                    .where(
+                        messages.c.tenant_id == self._tenant_id,
+                        messages.c.conversation_id == conversation_id,
+                        messages.c.author == Author.CUSTOMER.value,
+                        messages.c.type.not_in(list(excluding_types)),
+                    )
+                    .order_by(messages.c.occurred_at.desc(), messages.c.seq.desc())
+                    .limit(1)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return Message.from_row(row) if row else None
+
+    async def history_before(self, message: Message, limit: int) -> list[Message]:
+        """Up to `limit` messages the customer saw or wrote before `message`, oldest first
+        (private notes, discarded and failed replies left out)."""
+        if limit <= 0:
+            return []
+        rows = (
+            (
+                await self._session.execute(
+                    select(messages)
+                    .where(
+                        messages.c.tenant_id == self._tenant_id,
+                        messages.c.conversation_id == message.conversation_id,
+                        messages.c.direction != Direction.INTERNAL.value,
+                        messages.c.status.not_in(
+                            [MessageStatus.DISCARDED.value, MessageStatus.FAILED.value]
+                        ),
+                        beyond(
+                            (messages.c.occurred_at, messages.c.seq),
+                            message.position,
+                            descending=True,
+                        ),
+                    )
+                    .order_by(messages.c.occurred_at.desc(), messages.c.seq.desc())
+                    .limit(limit)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return [Message.from_row(r) for r in reversed(rows)]
