@@ -9,6 +9,7 @@ docs/local-stack.md.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import shutil
 import subprocess
 import uuid
@@ -193,7 +194,10 @@ class Kafka:
             finally:
                 await admin.close()
 
-        return asyncio.run(probe())
+        # In a thread of its own: the stack is also started from code that already runs an
+        # event loop (benchmarks, async fixtures), where asyncio.run would refuse.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, probe()).result()
 
     def stop(self) -> None:
         terminate(self.pid_file, timeout_s=30)
