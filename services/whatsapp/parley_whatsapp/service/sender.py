@@ -180,11 +180,11 @@ class Sender:
         attempt = 0
         while True:
             attempt += 1
-            # Waiting for the rate limits and recording the request as in flight overlap: the
+            # Waiting for the pair limit and recording the request as in flight overlap: the
             # request leaves only when both are done. (A crash during the wait can only make
             # a retry look like a possible duplicate, never hide one.)
             limits = asyncio.create_task(
-                self._wait_for_limits(tenant, credentials, command, request)
+                self._wait_for_pair_limit(tenant, credentials, command, request)
             )
             try:
                 async with self._database.tenant_session(tenant) as session:
@@ -216,6 +216,9 @@ class Sender:
                     "re-sending after an unanswered request: possible duplicate",
                     extra={"message_id": command.message_id, "part": part},
                 )
+            # The number's throughput slot is taken last, just before the request leaves:
+            # taken earlier, a slow transaction would let requests bunch up at Meta.
+            await self._wait_for_throughput(tenant, credentials)
             answer = await self._cloud.send(
                 credentials.phone_number_id, credentials.access_token, request.body
             )
@@ -252,14 +255,14 @@ class Sender:
             )
             await asyncio.sleep(delay)
 
-    async def _wait_for_limits(
+    async def _wait_for_pair_limit(
         self,
         tenant: UUID,
         credentials: SendCredentials,
         command: wa.SendCommand,
         request: CloudRequest,
     ) -> bool:
-        """Wait for the pair limit (False if that would take too long), then the number's."""
+        """Wait for the pair limit; False if that would take too long."""
         s = self._settings
         recipient = recipient_of_command(command)
         if request.expects_wamid and recipient:
@@ -271,13 +274,17 @@ class Sender:
                 )
             except TimeoutError:
                 return False
+        return True
+
+    async def _wait_for_throughput(self, tenant: UUID, credentials: SendCredentials) -> None:
+        """Wait for the number's next request slot."""
+        s = self._settings
         mps = credentials.messages_per_second or s.default_messages_per_second
         # Burst 1: requests are spaced evenly, so no one-second window ever exceeds the rate.
         await self._limiter.acquire(
             tenant_key(tenant, "throughput", credentials.phone_number_id),
             Limit(rate=mps * s.throughput_headroom, burst=1),
         )
-        return True
 
     async def _ending_for(
         self,

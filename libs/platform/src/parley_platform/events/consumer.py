@@ -176,12 +176,29 @@ class EventConsumer:
                 continue
             if not batches:
                 continue
+            batches = await self._top_up(batches)
             async with self.processing:
                 # Partitions are independent: process them concurrently, each in order.
                 done = await asyncio.gather(
                     *(self._process_partition(tp, records) for tp, records in batches.items())
                 )
                 await self._commit({tp: offset for tp, offset in done if offset is not None})
+
+    async def _top_up(
+        self, batches: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """Add the records already fetched for the other assigned partitions.
+
+        Under a backlog aiokafka fills a batch from one partition while it has records
+        buffered, so partitions would be handled one after another; a handler that waits on
+        I/O (the WhatsApp sender waits on Meta) would then run with no concurrency at all.
+        Each partition adds at most `max_batch` records, and nothing is waited for."""
+        assert self._consumer is not None
+        for tp in self._consumer.assignment():
+            if tp not in batches:
+                more = await self._consumer.getmany(tp, timeout_ms=0, max_records=self._max_batch)
+                batches.update(more)
+        return batches
 
     async def _process_partition(
         self, tp: TopicPartition, records: list[ConsumerRecord]
