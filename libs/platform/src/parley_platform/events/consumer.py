@@ -196,7 +196,12 @@ class EventConsumer:
         assert self._consumer is not None
         for tp in self._consumer.assignment():
             if tp not in batches:
-                more = await self._consumer.getmany(tp, timeout_ms=0, max_records=self._max_batch)
+                try:
+                    more = await self._consumer.getmany(
+                        tp, timeout_ms=0, max_records=self._max_batch
+                    )
+                except KafkaError:
+                    break  # e.g. a rebalance under way: handle what is already here
                 batches.update(more)
         return batches
 
