@@ -103,6 +103,19 @@ async def test_every_table_with_a_tenant_column_is_isolated(database: Database) 
         assert await tables_without_tenant_isolation(conn) == []
 
 
+async def test_a_tenant_table_without_a_policy_is_reported(platform_db, database) -> None:
+    owner = Database(platform_db.owner_url(), pool_size=1, instrument=False)
+    try:
+        async with owner.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE forgotten (tenant_id uuid, note text)"))
+        async with database.engine.connect() as conn:
+            assert await tables_without_tenant_isolation(conn) == ["forgotten"]
+    finally:
+        async with owner.engine.begin() as conn:
+            await conn.execute(text("DROP TABLE IF EXISTS forgotten"))
+        await owner.dispose()
+
+
 async def test_old_inbox_entries_are_pruned_and_recent_ones_kept(database: Database) -> None:
     from parley_platform.events.inbox import prune_inbox
 

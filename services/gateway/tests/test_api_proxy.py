@@ -88,7 +88,9 @@ async def probed_edge(settings_factory, service_token_secret) -> AsyncIterator[t
                 "conversation_http_url": upstream.base_url,
                 "api_body_limit_bytes": 1000,
                 "upload_body_limit_bytes": 5000,
-                "upstream_timeout_s": 0.5,
+                # Well below the slow route's 5 s, well above a sign-up on a busy machine
+                # (0.5 s failed a CI run: sign-up goes through the same bound).
+                "upstream_timeout_s": 2.0,
             },
         ) as edge:
             yield edge, probe
