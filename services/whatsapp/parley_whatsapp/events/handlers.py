@@ -37,7 +37,11 @@ class WhatsAppHandlers:
         """Declare the consumers and lifecycle hooks on the runtime."""
         self._runtime.on_start(self.start)
         self._runtime.on_stop(self.stop)
-        self._runtime.add_consumer(SENDER_GROUP, {WHATSAPP_OUTBOUND: self.handle_send_command})
+        # Sends wait on Meta and the rate limiter, not the CPU: a larger batch keeps every
+        # partition busy under a backlog (about 16 commands per partition of 12).
+        self._runtime.add_consumer(
+            SENDER_GROUP, {WHATSAPP_OUTBOUND: self.handle_send_command}, max_batch=200
+        )
         self._runtime.add_consumer(MEDIA_GROUP, {WHATSAPP_INBOUND: self.handle_inbound_message})
 
     async def start(self) -> None:

@@ -169,7 +169,9 @@ class EventConsumer:
         assert self._consumer is not None
         while not self._stopping:
             try:
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_batch)
+                batches = await self._consumer.getmany(
+                    timeout_ms=500, max_records=self._per_partition()
+                )
             except KafkaError:
                 log.warning("fetch failed; retrying", exc_info=True)
                 await asyncio.sleep(1)
@@ -184,6 +186,11 @@ class EventConsumer:
                 )
                 await self._commit({tp: offset for tp, offset in done if offset is not None})
 
+    def _per_partition(self) -> int:
+        """One partition's share of a batch."""
+        assert self._consumer is not None
+        return max(1, self._max_batch // max(1, len(self._consumer.assignment())))
+
     async def _top_up(
         self, batches: dict[TopicPartition, list[ConsumerRecord]]
     ) -> dict[TopicPartition, list[ConsumerRecord]]:
@@ -192,13 +199,16 @@ class EventConsumer:
         Under a backlog aiokafka fills a batch from one partition while it has records
         buffered, so partitions would be handled one after another; a handler that waits on
         I/O (the WhatsApp sender waits on Meta) would then run with no concurrency at all.
-        Each partition adds at most `max_batch` records, and nothing is waited for."""
+        Each partition gives at most its share of `max_batch`, so a batch stays bounded: a
+        batch is a barrier (its offsets are committed, and the next fetch is made, once all of
+        it is handled), and a large one would make records wait behind it. Nothing is waited
+        for here."""
         assert self._consumer is not None
         for tp in self._consumer.assignment():
             if tp not in batches:
                 try:
                     more = await self._consumer.getmany(
-                        tp, timeout_ms=0, max_records=self._max_batch
+                        tp, timeout_ms=0, max_records=self._per_partition()
                     )
                 except KafkaError:
                     break  # e.g. a rebalance under way: handle what is already here
