@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from parley_platform.identity import Principal
 from parley_conversation import metrics
 from parley_conversation.domain import ownership
 from parley_conversation.domain.delivery import MessageStatus
-from parley_conversation.domain.ownership import Actor, State
+from parley_conversation.domain.ownership import Actor, Ownership, State, Transition
 from parley_conversation.domain.visibility import can_see
 from parley_conversation.domain.window import window_closes_at, window_is_open
 from parley_conversation.repository.conversations import Conversation
@@ -70,34 +70,33 @@ async def _lock_visible(work: Work, principal: Principal, conversation_id: UUID)
     return conversation
 
 
+async def _change_ownership(
+    work: Work,
+    principal: Principal,
+    conversation_id: UUID,
+    rule: Callable[[Ownership, Actor], Transition | None],
+) -> Conversation:
+    """Apply one of the ownership rules, as the caller, to a conversation they can see."""
+    conversation = await _lock_visible(work, principal, conversation_id)
+    return await work.apply(conversation, rule(conversation.ownership, Actor.of(principal)))
+
+
 async def take_over(work: Work, principal: Principal, conversation_id: UUID) -> Conversation:
     """The caller answers from now on; an AI reply in flight will not be sent."""
-    conversation = await _lock_visible(work, principal, conversation_id)
-    return await work.apply(
-        conversation, ownership.take_over(conversation.ownership, Actor.of(principal))
-    )
+    return await _change_ownership(work, principal, conversation_id, ownership.take_over)
 
 
 async def release_to_ai(work: Work, principal: Principal, conversation_id: UUID) -> Conversation:
     """The AI answers the customer's next message."""
-    conversation = await _lock_visible(work, principal, conversation_id)
-    return await work.apply(
-        conversation, ownership.release_to_ai(conversation.ownership, Actor.of(principal))
-    )
+    return await _change_ownership(work, principal, conversation_id, ownership.release_to_ai)
 
 
 async def close(work: Work, principal: Principal, conversation_id: UUID) -> Conversation:
-    conversation = await _lock_visible(work, principal, conversation_id)
-    return await work.apply(
-        conversation, ownership.close(conversation.ownership, Actor.of(principal))
-    )
+    return await _change_ownership(work, principal, conversation_id, ownership.close)
 
 
 async def reopen(work: Work, principal: Principal, conversation_id: UUID) -> Conversation:
-    conversation = await _lock_visible(work, principal, conversation_id)
-    return await work.apply(
-        conversation, ownership.reopen(conversation.ownership, Actor.of(principal))
-    )
+    return await _change_ownership(work, principal, conversation_id, ownership.reopen)
 
 
 async def assign(

@@ -169,16 +169,15 @@ class EventConsumer:
         assert self._consumer is not None
         while not self._stopping:
             try:
-                batches = await self._consumer.getmany(
-                    timeout_ms=500, max_records=self._per_partition()
-                )
+                share = self._per_partition()
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=share)
             except KafkaError:
                 log.warning("fetch failed; retrying", exc_info=True)
                 await asyncio.sleep(1)
                 continue
             if not batches:
                 continue
-            batches = await self._top_up(batches)
+            batches = await self._top_up(batches, share)
             async with self.processing:
                 # Partitions are independent: process them concurrently, each in order.
                 done = await asyncio.gather(
@@ -192,14 +191,14 @@ class EventConsumer:
         return max(1, self._max_batch // max(1, len(self._consumer.assignment())))
 
     async def _top_up(
-        self, batches: dict[TopicPartition, list[ConsumerRecord]]
+        self, batches: dict[TopicPartition, list[ConsumerRecord]], share: int
     ) -> dict[TopicPartition, list[ConsumerRecord]]:
         """Add the records already fetched for the other assigned partitions.
 
         Under a backlog aiokafka fills a batch from one partition while it has records
         buffered, so partitions would be handled one after another; a handler that waits on
         I/O (the WhatsApp sender waits on Meta) would then run with no concurrency at all.
-        Each partition gives at most its share of `max_batch`, so a batch stays bounded: a
+        Each partition gives at most `share`, its part of `max_batch`, so a batch stays bounded: a
         batch is a barrier (its offsets are committed, and the next fetch is made, once all of
         it is handled), and a large one would make records wait behind it. Nothing is waited
         for here."""
@@ -207,9 +206,7 @@ class EventConsumer:
         for tp in self._consumer.assignment():
             if tp not in batches:
                 try:
-                    more = await self._consumer.getmany(
-                        tp, timeout_ms=0, max_records=self._per_partition()
-                    )
+                    more = await self._consumer.getmany(tp, timeout_ms=0, max_records=share)
                 except KafkaError:
                     break  # e.g. a rebalance under way: handle what is already here
                 batches.update(more)
