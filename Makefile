@@ -9,7 +9,12 @@ BOOTSTRAP := .parley/bootstrap
 UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help install proto proto-check run stop stack-up stack-down stack-status test lint format typecheck check bench clean
+.PHONY: help install proto proto-check run stop stack-up stack-down stack-status test test-unit lint format typecheck check bench clean
+
+# Source packages, and the test folders (each checked on its own: they share module names).
+TYPED_PACKAGES := parley_platform parley_testing parley_devstack parley_sandbox parley_gateway \
+	parley_auth parley_conversation parley_ai parley_whatsapp parley_knowledge
+TYPED_TEST_DIRS := $(wildcard libs/*/tests services/*/tests sandbox/tests deploy/local/tests) tests bench
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -42,8 +47,12 @@ stack-down: install ## stop that infrastructure
 stack-status: install ## what is running
 	@$(RUN) parley-stack status
 
-test: proto ## run every test against real Kafka, PostgreSQL and Redis
-	@$(RUN) pytest $(PYTEST_ARGS)
+test: proto ## run every test (unit tests, then the rest against real Kafka, PostgreSQL and Redis)
+	@$(RUN) pytest -m unit -q $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none selected
+	@$(RUN) pytest -m "not unit" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+test-unit: proto ## only the unit tests: pure logic, no infrastructure, seconds
+	@$(RUN) pytest -m unit $(PYTEST_ARGS)
 
 lint: install ## ruff lint and format check
 	@$(RUN) ruff check .
@@ -53,8 +62,9 @@ format: install ## apply ruff formatting and safe fixes
 	@$(RUN) ruff check --fix .
 	@$(RUN) ruff format .
 
-typecheck: proto ## mypy over libraries and services
-	@$(RUN) mypy libs/platform/src libs/testing/src deploy/local/parley_devstack services sandbox
+typecheck: proto ## mypy over libraries, services, their tests and the benchmarks
+	@$(RUN) mypy $(addprefix -p ,$(TYPED_PACKAGES))
+	@for dir in $(TYPED_TEST_DIRS); do $(RUN) mypy $$dir || exit 1; done
 
 check: lint typecheck test ## everything CI checks
 

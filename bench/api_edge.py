@@ -19,7 +19,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from parley_auth.config import Settings as AuthSettings
@@ -40,7 +40,7 @@ from bench.stats import summary_ms
 T = TypeVar("T", bound=ServiceSettings)
 
 
-def _settings(cls: type[T], **values: object) -> T:
+def _settings(cls: type[T], **values: Any) -> T:
     """`cls(**values)`, with a random value for every secret left at a placeholder."""
     for name, info in cls.model_fields.items():
         default = info.default
@@ -96,7 +96,7 @@ async def run(requests: int, logins: int) -> None:
                     GatewaySettings,
                     **common,
                     auth_http_url=auth.base_url,
-                    auth_grpc_target=f"127.0.0.1:{auth.runtime.grpc_server.port}",
+                    auth_grpc_target=f"127.0.0.1:{auth.runtime.grpc_port}",
                 )
                 async with serve_app(create_gateway(gateway_settings)) as gateway:
                     await _measure(auth, gateway, auth_settings, requests, logins)

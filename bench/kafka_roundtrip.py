@@ -16,7 +16,7 @@ import uuid
 from typing import ClassVar
 
 from parley.whatsapp.v1.events_pb2 import InboundMessage, Text
-from parley_platform.events import EventProducer, OutgoingEvent, conversation_key
+from parley_platform.events import EventProducer, OutgoingEvent, conversation_key, on
 from parley_platform.events.admin import ensure_topics
 from parley_platform.events.topics import WHATSAPP_INBOUND
 from parley_platform.settings import ServiceSettings, service_config
@@ -49,7 +49,7 @@ async def consume(count: int) -> None:
     consumer = EventConsumer(
         settings,
         group_id="bench-roundtrip",
-        handlers={WHATSAPP_INBOUND: handle},
+        subscriptions=[on(WHATSAPP_INBOUND, handle)],
         producer=producer,
     )
     await consumer.start()

@@ -171,7 +171,7 @@ def build_router(
             if message.reply_to_wamid
             else None
         )
-        common = {"sender_user_id": message.user_id, "context": context}
+        common: dict[str, Any] = {"sender_user_id": message.user_id, "context": context}
         if message.raw is not None:
             kind = str(message.raw.get("type") or "unsupported")
             item = meta.message(sender, kind, None, **common)

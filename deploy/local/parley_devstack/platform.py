@@ -243,8 +243,12 @@ def run_platform(stack: Stack) -> None:
             )
         for spec in SERVICES:
             port = spec.port("http_port")
+
+            def ready(port: int = port) -> bool:
+                return _ready(port) or stopping
+
             wait_until(
-                lambda port=port: _ready(port) or stopping,
+                ready,
                 timeout_s=90,
                 what=f"{spec.name} (/readyz on port {port})",
                 pid=read_pid(pid_dir / f"{spec.name}.pid"),

@@ -26,10 +26,16 @@ async def test_a_tenant_sees_only_its_own_rows_without_any_where_clause(database
 
     async with database.tenant_session(tenant_b) as session:
         notes = (await session.execute(text("SELECT note FROM effects"))).scalars().all()
-        updated = (await session.execute(text("UPDATE effects SET note = 'x'"))).rowcount
-        deleted = (
-            await session.execute(text("DELETE FROM effects WHERE note = 'a''s secret'"))
-        ).rowcount
+        updated = len(
+            (await session.execute(text("UPDATE effects SET note = 'x' RETURNING 1"))).all()
+        )
+        deleted = len(
+            (
+                await session.execute(
+                    text("DELETE FROM effects WHERE note = 'a''s secret' RETURNING 1")
+                )
+            ).all()
+        )
 
     assert "a's secret" not in notes
     assert "b's note" in notes

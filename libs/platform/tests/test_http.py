@@ -12,7 +12,7 @@ from parley_platform.grpc.credentials import ServiceTokenIssuer
 from parley_platform.http import create_service_app
 from parley_platform.http.internal import CurrentPrincipal, internal_headers
 from parley_platform.identity import Principal, Role
-from parley_platform.runtime import ServiceRuntime
+from parley_platform.runtime import Resources, ServiceRuntime
 from parley_testing.services import principal_headers, serve_app
 from pydantic import BaseModel, SecretStr
 
@@ -56,7 +56,10 @@ async def admin_only(principal: CurrentPrincipal) -> dict:
 
 @pytest.fixture
 async def app(settings):
-    runtime = ServiceRuntime(settings, database=True, producer=True)
+    async def wire(resources: Resources) -> None:
+        return None
+
+    runtime = ServiceRuntime(settings, wire, database=True, producer=True)
     async with serve_app(create_service_app(runtime, title="test", routers=[router])) as running:
         yield running
 

@@ -22,6 +22,7 @@ async def test_tokens_issued_before_the_marker_are_void(redis, infra) -> None:
     writer, reader = RevocationList(redis), RevocationList(Redis.from_url(infra.redis_url))
     user = Principal(tenant_id=uuid.uuid4(), role=Role.AGENT, user_id=uuid.uuid4())
     now = int(time.time())
+    assert user.user_id is not None
     assert not await reader.is_revoked(user, now - 100)
 
     await writer.void_user_tokens(user.tenant_id, user.user_id, now, keep_s=60)
@@ -39,6 +40,7 @@ async def test_tokens_issued_before_the_marker_are_void(redis, infra) -> None:
 async def test_a_revoked_api_key_is_revoked_everywhere(redis) -> None:
     key = Principal(tenant_id=uuid.uuid4(), role=Role.AGENT, api_key_id=uuid.uuid4())
     revocations = RevocationList(redis)
+    assert key.api_key_id is not None
     assert not await revocations.is_revoked(key)
     await revocations.revoke_api_key(key.tenant_id, key.api_key_id, keep_s=60)
     assert await revocations.is_revoked(key)

@@ -11,8 +11,9 @@ import signal
 from typing import ClassVar
 
 from opentelemetry import trace
+from parley.whatsapp.v1.events_pb2 import InboundMessage
 from parley_platform.db import Database
-from parley_platform.events import ConsumedEvent, EventConsumer, EventProducer, first_delivery
+from parley_platform.events import ConsumedEvent, EventConsumer, EventProducer, first_delivery, on
 from parley_platform.events.topics import WHATSAPP_INBOUND
 from parley_platform.logging import configure_logging
 from parley_platform.settings import ServiceSettings, service_config
@@ -38,7 +39,7 @@ async def main() -> None:
     producer = EventProducer(settings)
     await producer.start()
 
-    async def handle(event: ConsumedEvent) -> None:
+    async def handle(event: ConsumedEvent[InboundMessage]) -> None:
         trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
         async with database.tenant_session(event.tenant_id) as session:
             if not await first_delivery(session, GROUP, event):
@@ -60,7 +61,7 @@ async def main() -> None:
             await asyncio.sleep(3600)
 
     consumer = EventConsumer(
-        settings, group_id=GROUP, handlers={WHATSAPP_INBOUND: handle}, producer=producer
+        settings, group_id=GROUP, subscriptions=[on(WHATSAPP_INBOUND, handle)], producer=producer
     )
     await consumer.start()
     print("ready", flush=True)  # noqa: T201

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from parley_platform.http import create_service_app
-from parley_platform.runtime import ServiceRuntime
+from parley_platform.runtime import Resources, ServiceRuntime
 
 from parley_ai.config import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, database=True, outbox_relay=True)
-    runtime.grpc_client("knowledge", settings.knowledge_grpc_target)
+
+    async def wire(resources: Resources) -> None:
+        return None
+
+    runtime = ServiceRuntime(
+        settings,
+        wire,
+        database=True,
+        outbox_relay=True,
+        grpc_clients={"knowledge": settings.knowledge_grpc_target},
+    )
     return create_service_app(runtime, title="Parley AI")

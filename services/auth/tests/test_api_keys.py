@@ -120,6 +120,7 @@ async def test_revocation_holds_even_if_the_redis_marker_is_lost(settings_factor
         await owner.delete(f"/api/v1/api-keys/{created['id']}")
         redis = Redis.from_url(infra.redis_url)
         try:
+            assert owner.tenant_id is not None
             await redis.delete(api_key_marker_key(owner.tenant_id, UUID(created["id"])))
         finally:
             await redis.aclose()

@@ -109,6 +109,7 @@ async def test_an_expired_token_signed_by_parley_is_rejected(settings_factory) -
         gateway={"access_token_leeway_s": 0},
     ) as edge:
         owner = await edge.sign_up()
+        assert owner.credential is not None
         _, claims = _parts(owner.credential)
         assert claims["exp"] - claims["iat"] == 1
         await asyncio.sleep(max(0.0, claims["exp"] + 1 - time.time()))

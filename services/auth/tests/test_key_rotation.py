@@ -32,18 +32,19 @@ async def test_rotation_keeps_old_tokens_working_and_signs_new_ones_with_the_new
 ) -> None:
     async with serve_edge(settings_factory, auth={"signing_key_reload_s": 0.2}) as edge:
         owner = await edge.sign_up()
-        old_kid = _kid(owner.credential)
+        assert owner.credential is not None and owner.email is not None
+        old_kid, email = _kid(owner.credential), owner.email
 
         # The operator's command, run against the same database (another process in real
         # life); the running service learns about the key when it re-reads the key set.
         await rotate_signing_key(edge.auth_settings)
 
         async def new_kid_in_use() -> str | None:
-            kid = _kid((await _login(edge, owner.email))["access_token"])
+            kid = _kid((await _login(edge, email))["access_token"])
             return kid if kid != old_kid else None
 
         new_kid = await eventually(new_kid_in_use, timeout_s=10)
-        fresh = await _login(edge, owner.email)
+        fresh = await _login(edge, email)
         assert _kid(fresh["access_token"]) == new_kid
 
         # The token signed before the rotation still works, and so does the new one.
@@ -62,6 +63,7 @@ async def test_a_rotated_in_key_is_published_before_it_signs(settings_factory) -
         gateway={"jwks_max_age_s": 0.2},
     ) as edge:
         owner = await edge.sign_up()
+        assert owner.credential is not None and owner.email is not None
         signing_kid = _kid(owner.credential)
         before = {
             k["kid"] for k in (await edge.anonymous().get("/.well-known/jwks.json")).json()["keys"]

@@ -27,8 +27,6 @@ class Settings(ServiceSettings):
     early_update_ttl_s: float = Field(default=86_400.0, gt=0)
     # Agent sends' Idempotency-Key values are remembered this long.
     idempotency_key_ttl_s: float = Field(default=86_400.0, gt=0)
-    # Consumer dedupe records are kept this long (must exceed any redelivery horizon).
-    inbox_retention_s: float = Field(default=7 * 86_400.0, gt=0)
     housekeeping_interval_s: float = Field(default=3_600.0, gt=0)
 
     # Live event stream (GET /api/v1/events).

@@ -1,24 +1,25 @@
 """Conversation service process wiring: the database with its outbox relay, the consumer
 group of the WhatsApp and AI events, the auth client for assignments, the live feed behind
-`/api/v1/events`, and the inbox API."""
+`/api/v1/events`, housekeeping, and the inbox API."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from parley_platform.db import Database
 from parley_platform.events.topics import (
     CONVERSATION_AI_REQUESTED,
     CONVERSATION_CHANGED,
     WHATSAPP_OUTBOUND,
 )
 from parley_platform.http import create_service_app
-from parley_platform.runtime import ServiceRuntime
+from parley_platform.runtime import Resources, ServiceRuntime
 
 from parley_conversation.api import contacts, conversations, stream
+from parley_conversation.api.dependencies import Services
 from parley_conversation.config import Settings
 from parley_conversation.events.handlers import GROUP, ConversationEvents
 from parley_conversation.events.live import LiveFeed
-from parley_conversation.service.housekeeping import Housekeeping
+from parley_conversation.service import housekeeping
+from parley_conversation.service.directory import Directory
 
 DESCRIPTION = (
     "Conversations with WhatsApp customers: their messages, who answers them (the AI or "
@@ -28,44 +29,40 @@ DESCRIPTION = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+
+    async def wire(resources: Resources) -> Services:
+        database = resources.database
+        resources.consume(GROUP, ConversationEvents(database, settings).subscriptions())
+        resources.every(
+            "housekeeping",
+            settings.housekeeping_interval_s,
+            lambda: housekeeping.prune(database, settings),
+        )
+        live_feed = LiveFeed(settings)
+        await live_feed.start()
+        resources.on_stop(live_feed.stop)
+        follower = resources.supervise("live-feed", live_feed.follow)
+
+        async def live_feed_running() -> None:
+            if not follower.running:
+                raise RuntimeError("live feed stopped")
+
+        resources.readiness_check("live-feed", live_feed_running)
+        return Services(
+            database=database, directory=Directory(resources.channel("auth")), live_feed=live_feed
+        )
+
     runtime = ServiceRuntime(
         settings,
+        wire,
         database=True,
         outbox_relay=True,
         topics=[CONVERSATION_AI_REQUESTED, CONVERSATION_CHANGED, WHATSAPP_OUTBOUND],
+        grpc_clients={"auth": settings.auth_grpc_target},
     )
-    runtime.grpc_client("auth", settings.auth_grpc_target)
-
-    def database() -> Database:
-        assert runtime.database is not None, "used before the runtime started"
-        return runtime.database
-
-    runtime.add_consumer(GROUP, ConversationEvents(database, settings).handlers())
-
-    live_feed = LiveFeed(settings)
-    runtime.on_start(live_feed.start)
-    runtime.on_stop(live_feed.stop)
-    runtime.add_readiness_check("live-feed", live_feed.check)
-
-    housekeeping: list[Housekeeping] = []
-
-    async def start_housekeeping() -> None:
-        housekeeping.append(Housekeeping(database(), settings))
-        await housekeeping[0].start()
-
-    async def stop_housekeeping() -> None:
-        for task in housekeeping:
-            await task.stop()
-        housekeeping.clear()
-
-    runtime.on_start(start_housekeeping)
-    runtime.on_stop(stop_housekeeping)
-
-    app = create_service_app(
+    return create_service_app(
         runtime,
         title="Parley conversation",
         description=DESCRIPTION,
         routers=[conversations.router, contacts.router, stream.router],
     )
-    app.state.live_feed = live_feed
-    return app

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from parley.common.v1.envelope_pb2 import MetaError
 from parley.whatsapp.v1 import events_pb2 as whatsapp
-from parley_conversation.service.housekeeping import Housekeeping
+from parley_conversation.service import housekeeping
 from parley_testing.polling import eventually
 
 SENT = whatsapp.DELIVERY_STATUS_SENT
@@ -225,11 +225,13 @@ async def test_a_status_whose_message_never_became_known_is_forgotten_after_a_wh
     )
 
     # Housekeeping with a retention shorter than the status's age drops it...
-    housekeeping = Housekeeping(
-        harness.running.runtime.database,
-        harness.settings.model_copy(update={"early_update_ttl_s": 1e-6}),
+    assert (
+        await housekeeping.prune(
+            harness.running.runtime.resources.database,
+            harness.settings.model_copy(update={"early_update_ttl_s": 1e-6}),
+        )
+        >= 1
     )
-    assert await housekeeping.prune() >= 1
     # ...so the outcome that finally names the wamid finds nothing parked for it.
     await harness.outcome(ana, message["id"], whatsapp.SEND_RESULT_SENT, wamids=[wamid])
     sent = await _message_when(

@@ -51,7 +51,7 @@ async def test_the_stream_shows_a_conversations_changes_as_they_happen(harness) 
         ("state_changed", None, None, "human"),
     ]
     assert all(e.id for e in stream.events if e.kind)
-    feed = harness.running.app.state.live_feed
+    feed = harness.running.runtime.components.live_feed
     await eventually(lambda: _zero(feed.connections), timeout_s=10)
 
 

@@ -19,7 +19,7 @@ TABLES = (
 
 
 async def test_every_tenant_table_is_under_forced_row_level_security(harness) -> None:
-    async with harness.running.runtime.database.engine.connect() as conn:
+    async with harness.running.runtime.resources.database.engine.connect() as conn:
         assert await tables_without_tenant_isolation(conn) == []
 
 
@@ -34,7 +34,7 @@ async def test_a_query_without_a_tenant_condition_still_sees_only_the_sessions_t
         await harness.post(
             harness.admin(tenant), f"/api/v1/conversations/{conversation['id']}/takeover"
         )
-    database = harness.running.runtime.database
+    database = harness.running.runtime.resources.database
     for table in (*TABLES, "parley_outbox"):
         async with database.tenant_session(mine) as session:
             tenants = (

@@ -3,25 +3,51 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from parley_platform.events.topics import (
+    WHATSAPP_INBOUND,
+    WHATSAPP_STATUS,
+    WHATSAPP_WEBHOOK_ERROR,
+)
 from parley_platform.http import create_service_app
-from parley_platform.runtime import ServiceRuntime
+from parley_platform.runtime import Resources, ServiceRuntime
 
-from parley_gateway.api.edge import ApiEdge
+from parley_gateway.api.dependencies import Components
+from parley_gateway.api.edge import APP_OPTIONS, build_edge, edge_routers
 from parley_gateway.config import Settings
 from parley_gateway.webhooks.api import webhook_router
+from parley_gateway.webhooks.channels import ChannelDirectory
+from parley_gateway.webhooks.ingest import WebhookIngest
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, redis=True, producer=True)
-    runtime.grpc_client("auth", settings.auth_grpc_target)
-    edge = ApiEdge(runtime, settings)
-    routers = [
-        *edge.routers,  # /api/v1/... (proxied), /.well-known/jwks.json, /openapi.json, /docs
-        webhook_router(runtime, settings),  # /webhooks/whatsapp (Meta's notifications)
-    ]
-    app = create_service_app(
-        runtime, title="Parley API", version="1", routers=routers, **edge.app_options
+
+    async def wire(resources: Resources) -> Components:
+        jwks, proxy, openapi = await build_edge(resources, settings)
+        channels = ChannelDirectory(
+            resources.channel("auth"),
+            ttl_s=settings.webhook_channel_cache_ttl_s,
+            unknown_ttl_s=settings.webhook_unknown_channel_cache_ttl_s,
+        )
+        webhooks = WebhookIngest(
+            channels, resources.producer, publish=settings.webhook_publish_events
+        )
+        return Components(
+            jwks=jwks, proxy=proxy, openapi=openapi, channels=channels, webhooks=webhooks
+        )
+
+    runtime = ServiceRuntime(
+        settings,
+        wire,
+        redis=True,
+        producer=True,
+        topics=[WHATSAPP_INBOUND, WHATSAPP_STATUS, WHATSAPP_WEBHOOK_ERROR],
+        grpc_clients={"auth": settings.auth_grpc_target},
     )
-    app.state.edge = edge
-    return app
+    routers = [
+        *edge_routers(),  # /api/v1/... (proxied), /.well-known/jwks.json, /openapi.json, /docs
+        webhook_router(settings),  # /webhooks/whatsapp (Meta's notifications)
+    ]
+    return create_service_app(
+        runtime, title="Parley API", version="1", routers=routers, **APP_OPTIONS
+    )

@@ -65,7 +65,7 @@ async def test_the_document_survives_a_service_going_away(settings_factory) -> N
             "gateway",
             **GATEWAY_TEST_DEFAULTS,
             auth_http_url=auth.base_url,
-            auth_grpc_target=f"127.0.0.1:{auth.runtime.grpc_server.port}",
+            auth_grpc_target=f"127.0.0.1:{auth.runtime.grpc_port}",
             openapi_cache_s=0,
         )
         async with serve_app(create_gateway(gateway_settings)) as gateway:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from parley_platform.http import create_service_app
 from parley_platform.http.internal import CurrentPrincipal, InternalCallDep
-from parley_platform.runtime import ServiceRuntime
+from parley_platform.runtime import Resources, ServiceRuntime
 from parley_platform.settings import ServiceSettings, service_config
 from parley_testing.edge import Edge, serve_edge
 from parley_testing.polling import eventually
@@ -71,7 +71,10 @@ def probe_app(settings: ServiceSettings, probe: Probe):
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    runtime = ServiceRuntime(settings)
+    async def wire(resources: Resources) -> None:
+        return None
+
+    runtime = ServiceRuntime(settings, wire)
     return create_service_app(runtime, title="probe", routers=[router])
 
 

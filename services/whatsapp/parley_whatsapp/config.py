@@ -29,6 +29,7 @@ class Settings(ServiceSettings):
 
     # Send credentials from auth are reused this long (a 190 forgets them at once).
     credentials_cache_ttl_s: float = Field(default=60.0, ge=0)
+    credentials_cache_size: int = Field(default=10_000, ge=1)
 
     # Meta's limits, enforced before each request and shared by every replica via Redis.
     default_messages_per_second: int = Field(default=80, ge=1)

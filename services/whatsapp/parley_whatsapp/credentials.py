@@ -7,13 +7,12 @@ answers only for that tenant's channels. Tokens live in memory only and never in
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
 
 import grpc
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from parley_platform.cache import TtlCache
 from parley_platform.errors import NotFound
 from parley_platform.grpc import domain_error
 
@@ -30,26 +29,22 @@ class SendCredentials:
 
 
 class CredentialStore:
-    """Send credentials by (tenant, channel), cached for `ttl_s`."""
+    """Send credentials by (tenant, channel), cached for `ttl_s` (parley_platform.cache)."""
 
-    def __init__(self, channel: Callable[[], grpc.aio.Channel], *, ttl_s: float) -> None:
-        self._channel = channel
-        self._ttl_s = ttl_s
-        self._cache: dict[tuple[UUID, str], tuple[float, SendCredentials]] = {}
-
-    def _stub(self) -> auth_pb2_grpc.AuthServiceStub:
-        return auth_pb2_grpc.AuthServiceStub(self._channel())
+    def __init__(self, channel: grpc.aio.Channel, *, ttl_s: float, max_entries: int) -> None:
+        self._stub = auth_pb2_grpc.AuthServiceStub(channel)
+        self._cache: TtlCache[tuple[UUID, str], SendCredentials] = TtlCache(
+            ttl_s=ttl_s, negative_ttl_s=0, max_entries=max_entries
+        )
 
     async def get(self, tenant: UUID, channel_id: str, phone_number_id: str) -> SendCredentials:
         """The channel's credentials. Raises NotFound when the tenant has no such channel, and
         another ParleyError (e.g. Unavailable) when auth cannot answer."""
-        key = (tenant, channel_id or phone_number_id)
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            credentials = hit[1]
-        else:
-            credentials = await self._fetch(channel_id, phone_number_id)
-            self._cache[key] = (time.monotonic() + self._ttl_s, credentials)
+        credentials = await self._cache.get(
+            (tenant, channel_id or phone_number_id),
+            lambda: self._fetch(channel_id, phone_number_id),
+        )
+        assert credentials is not None  # _fetch raises rather than answering "none"
         if phone_number_id and credentials.phone_number_id != phone_number_id:
             # The command names a number that is not this channel's: never send as another.
             raise NotFound("the channel does not own that phone_number_id")
@@ -57,7 +52,7 @@ class CredentialStore:
 
     async def _fetch(self, channel_id: str, phone_number_id: str) -> SendCredentials:
         try:
-            answer = await self._stub().GetSendCredentials(
+            answer = await self._stub.GetSendCredentials(
                 auth_pb2.GetSendCredentialsRequest(
                     channel_id=channel_id, phone_number_id=phone_number_id
                 )
@@ -74,14 +69,13 @@ class CredentialStore:
 
     def forget(self, tenant: UUID, channel_id: str) -> None:
         """Drop cached credentials (Meta rejected the token)."""
-        for key in [k for k in self._cache if k[0] == tenant and k[1] == channel_id]:
-            del self._cache[key]
+        self._cache.invalidate_where(lambda key: key[0] == tenant and key[1] == channel_id)
 
     async def mark_disconnected(self, tenant: UUID, channel_id: str, reason: str) -> None:
         """Tell auth the channel's token was rejected (error 190)."""
         self.forget(tenant, channel_id)
         try:
-            await self._stub().MarkChannelDisconnected(
+            await self._stub.MarkChannelDisconnected(
                 auth_pb2.MarkChannelDisconnectedRequest(channel_id=channel_id, reason=reason)
             )
         except grpc.aio.AioRpcError as exc:

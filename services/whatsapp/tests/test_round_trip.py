@@ -70,7 +70,7 @@ async def test_a_reply_and_its_out_of_order_duplicated_statuses(settings_factory
             reply_to_wamid=question.wamid,
             text=wa.Text(body="It arrives tomorrow."),
         )
-        await whatsapp.runtime.producer.publish(
+        await whatsapp.runtime.resources.producer.publish(
             OutgoingEvent(
                 topic=WHATSAPP_OUTBOUND,
                 key=inbound.key.decode(),

@@ -63,7 +63,7 @@ class Stack:
         return command
 
     async def publish(self, command: wa.SendCommand) -> None:
-        await self.whatsapp.runtime.producer.publish(
+        await self.whatsapp.runtime.resources.producer.publish(
             OutgoingEvent(
                 topic=WHATSAPP_OUTBOUND,
                 key=conversation_key(self.channel.tenant_id, command.to_wa_id or "x"),

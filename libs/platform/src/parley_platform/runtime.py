@@ -1,10 +1,22 @@
 """A service process's lifecycle: what it connects to, in which order it starts and stops,
 and how it reports readiness.
 
-A service's `main.py` declares what it needs (database, Redis, producer, outbox relay,
-consumers, gRPC servicers, gRPC clients) on a `ServiceRuntime`; the runtime starts them in
-dependency order when the app's lifespan begins, stops them in reverse order, and answers
-`/readyz` by checking each one.
+A service declares what it needs (database, Redis, producer, outbox relay, gRPC clients) and
+gives a `wire` function. When the app's lifespan begins, the runtime connects everything
+declared and calls `wire(resources)` with those connections typed and ready (never None);
+the wiring builds the service's components, and declares on `resources` its consumers, gRPC
+servicers, periodic jobs and readiness checks. Then the runtime starts the gRPC server, the
+background work and, last, the consumers; it stops them in reverse order.
+
+    async def wire(resources: Resources) -> Components:
+        events = ConversationEvents(resources.database, settings)
+        resources.consume("conversation", events.subscriptions())
+        resources.every("housekeeping", settings.housekeeping_interval_s, events.prune)
+        return Components(database=resources.database)
+
+    runtime = ServiceRuntime(settings, wire, database=True, outbox_relay=True)
+
+Routes reach the components through `component_dependency(Components)` (parley_platform.http).
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import grpc
 import redis.asyncio as aioredis
@@ -24,13 +36,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from parley_platform import telemetry
 from parley_platform.db.session import Database
 from parley_platform.events.admin import ensure_topics
-from parley_platform.events.consumer import EventConsumer, Handler
+from parley_platform.events.consumer import EventConsumer, Ordering, Subscription
 from parley_platform.events.inbox import prune_inbox
 from parley_platform.events.outbox import OutboxRelay
 from parley_platform.events.producer import EventProducer
 from parley_platform.events.topics import Topic
 from parley_platform.grpc.client import create_channel
 from parley_platform.grpc.server import GrpcServer
+from parley_platform.jobs import BackgroundWork, PeriodicJob, SupervisedTask
 from parley_platform.logging import configure_logging
 from parley_platform.settings import ServiceSettings
 
@@ -38,56 +51,58 @@ log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 READINESS_TIMEOUT_S = 2.0
+INBOX_PRUNING_INTERVAL_S = 3600.0
+
+C = TypeVar("C")
 
 
-class ServiceRuntime:
-    """Owns the connections and background work of one service process."""
+class RuntimeNotStartedError(RuntimeError):
+    """A resource was asked for before the runtime started it (or one never declared)."""
 
-    def __init__(
+
+class Resources:
+    """What a started runtime hands a service's wiring: its connections, typed and ready,
+    and the place to declare consumers, gRPC servicers and background work."""
+
+    def __init__(self, runtime: ServiceRuntime[Any]) -> None:
+        self._runtime = runtime
+        self.settings = runtime.settings
+
+    # ------------------------------------------------------------------ connections
+
+    @property
+    def database(self) -> Database:
+        return self._require(self._runtime._database, "database=True")
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self._require(self._runtime._redis, "redis=True")
+
+    @property
+    def producer(self) -> EventProducer:
+        return self._require(self._runtime._producer, "producer=True")
+
+    def channel(self, service: str) -> grpc.aio.Channel:
+        """The gRPC channel to `service` (declared in `grpc_clients`)."""
+        channel = self._runtime._channels.get(service)
+        return self._require(channel, f"grpc_clients={{{service!r}: ...}}")
+
+    # ------------------------------------------------------------------ declarations
+
+    def consume(
         self,
-        settings: ServiceSettings,
+        group_id: str,
+        subscriptions: Sequence[Subscription],
         *,
-        database: bool = False,
-        redis: bool = False,
-        producer: bool = False,
-        outbox_relay: bool = False,
-        topics: Sequence[Topic] = (),
+        concurrency: int = 16,
+        ordering: Ordering = Ordering.KEY,
     ) -> None:
-        self.settings = settings
-        self._want_database = database or outbox_relay
-        self._want_redis = redis
-        self._want_producer = producer or outbox_relay
-        self._want_relay = outbox_relay
-        self._topics = list(topics)
-        self._consumer_specs: list[tuple[str, Mapping[Topic, Handler], int]] = []
-        self._grpc_spec: dict[str, Any] | None = None
-        self._client_specs: dict[str, str] = {}
-        self._checks: dict[str, ReadinessCheck] = {}
-        self._on_start: list[Callable[[], Awaitable[None]]] = []
-        self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        """Join `group_id` for the subscriptions' topics once the service is wired.
 
-        self.database: Database | None = None
-        self.redis: aioredis.Redis | None = None
-        self.producer: EventProducer | None = None
-        self.relay: OutboxRelay | None = None
-        self.consumers: list[EventConsumer] = []
-        self.grpc_server: GrpcServer | None = None
-        self.channels: dict[str, grpc.aio.Channel] = {}
-        self._background: list[asyncio.Task[None]] = []
-
-    # ------------------------------------------------------------------ declaration
-
-    def add_consumer(
-        self, group_id: str, handlers: Mapping[Topic, Handler], *, max_batch: int = 50
-    ) -> None:
-        """Consume `handlers`' topics as a member of `group_id` once started.
-
-        `max_batch` bounds the records handled between two offset commits, shared out among
-        the assigned partitions (handled concurrently). Handlers that mostly wait on another
-        system gain from a larger batch; CPU-bound ones from a small one (see EventConsumer).
-        """
-        self._want_producer = True  # dead letters are published
-        self._consumer_specs.append((group_id, handlers, max_batch))
+        At most `concurrency` handlers run at once; records with the same key (one
+        conversation) are handled one after another (`Ordering.PARTITION`: a partition's)."""
+        self._runtime._declaring("consume")
+        self._runtime._consumers_wanted.append((group_id, subscriptions, concurrency, ordering))
 
     def serve_grpc(
         self,
@@ -96,74 +111,189 @@ class ServiceRuntime:
         allowed_callers: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         """Expose gRPC servicers (see parley_platform.grpc.server.GrpcServer)."""
-        self._grpc_spec = {
-            "register": register,
-            "service_names": service_names,
-            "allowed_callers": allowed_callers,
-        }
+        self._runtime._declaring("serve_grpc")
+        self._runtime._grpc_server = GrpcServer(
+            self.settings,
+            register=register,
+            service_names=service_names,
+            allowed_callers=allowed_callers,
+        )
 
-    def grpc_client(self, target_service: str, target: str) -> None:
-        """Open a channel to `target_service` at `target`; it must be healthy to be ready."""
-        self._client_specs[target_service] = target
+    def every(
+        self,
+        name: str,
+        interval_s: float,
+        job: Callable[[], Awaitable[object]],
+        *,
+        initial_delay_s: float | None = None,
+    ) -> PeriodicJob:
+        """Run `job` every `interval_s` while the service runs (failures logged, counted and
+        retried at the next run)."""
+        self._runtime._declaring("every")
+        periodic = PeriodicJob(name, interval_s, job, initial_delay_s=initial_delay_s)
+        self._runtime._background.append(periodic)
+        return periodic
 
-    def add_readiness_check(self, name: str, check: ReadinessCheck) -> None:
-        self._checks[name] = check
-
-    def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
-        """Run `hook` after the built-in components started."""
-        self._on_start.append(hook)
+    def supervise(self, name: str, work: Callable[[], Awaitable[None]]) -> SupervisedTask:
+        """Keep `work` running while the service runs (restarted with backoff on failure)."""
+        self._runtime._declaring("supervise")
+        task = SupervisedTask(name, work)
+        self._runtime._background.append(task)
+        return task
 
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
-        """Run `hook` before the built-in components stop."""
-        self._on_stop.append(hook)
+        """Run `hook` when the service stops (after consumers and background work stopped,
+        before connections close)."""
+        self._runtime._stop_hooks.append(hook)
+
+    def readiness_check(self, name: str, check: ReadinessCheck) -> None:
+        """Add a check to `/readyz` (it raises when not ready)."""
+        self._runtime._checks[name] = check
+
+    @staticmethod
+    def _require(value: Any, declaration: str) -> Any:
+        if value is None:
+            raise RuntimeNotStartedError(
+                f"not available: declare {declaration} on the ServiceRuntime"
+            )
+        return value
+
+
+class ServiceRuntime(Generic[C]):
+    """Owns the connections and background work of one service process; `C` is the type of
+    the components its wiring returns."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        wire: Callable[[Resources], Awaitable[C]],
+        *,
+        database: bool = False,
+        redis: bool = False,
+        producer: bool = False,
+        outbox_relay: bool = False,
+        topics: Sequence[Topic[Any]] = (),
+        grpc_clients: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._wire = wire
+        self._want_database = database or outbox_relay
+        self._want_redis = redis
+        self._want_producer = producer or outbox_relay
+        self._want_relay = outbox_relay
+        self._topics = list(topics)
+        self._client_targets = dict(grpc_clients or {})
+
+        self._database: Database | None = None
+        self._redis: aioredis.Redis | None = None
+        self._producer: EventProducer | None = None
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._resources: Resources | None = None
+        self._components: C | None = None
+        self._wiring = False
+        self._consumers_wanted: list[tuple[str, Sequence[Subscription], int, Ordering]] = []
+        self._grpc_server: GrpcServer | None = None
+        self._background: list[BackgroundWork] = []
+        self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._checks: dict[str, ReadinessCheck] = {}
+        self.consumers: list[EventConsumer] = []
+        self.relay: OutboxRelay | None = None
+
+    # ------------------------------------------------------------------ what tests and routes see
+
+    @property
+    def resources(self) -> Resources:
+        """The started resources (raises before start)."""
+        if self._resources is None:
+            raise RuntimeNotStartedError("the runtime has not started")
+        return self._resources
+
+    @property
+    def components(self) -> C:
+        """What the service's wiring returned (raises before start)."""
+        if self._resources is None:
+            raise RuntimeNotStartedError("the runtime has not started")
+        return self._components  # type: ignore[return-value]  # set with _resources
+
+    @property
+    def grpc_server(self) -> GrpcServer | None:
+        """The gRPC server, when the wiring declared one."""
+        return self._grpc_server
+
+    @property
+    def grpc_port(self) -> int:
+        """The port the gRPC server listens on (raises without one)."""
+        if self._grpc_server is None or self._grpc_server.port is None:
+            raise RuntimeNotStartedError("no gRPC server is running")
+        return self._grpc_server.port
+
+    def _declaring(self, what: str) -> None:
+        if not self._wiring:
+            raise RuntimeError(f"{what}() is for the service's wire function only")
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Connect and start everything declared, in dependency order."""
+        """Connect, wire the service, then start serving and consuming."""
         s = self.settings
         telemetry.setup_telemetry(s)
         if self._want_database:
             if s.database_url is None:
                 raise RuntimeError(f"{s.env_name('database_url')} is not set")
-            self.database = Database(
+            self._database = Database(
                 s.database_url.get_secret_value(), pool_size=s.database_pool_size
             )
-            await self.database.verify_role()
-            self._checks["database"] = self.database.ping
+            await self._database.verify_role()
+            self._checks["database"] = self._database.ping
         if self._want_redis:
-            self.redis = aioredis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            self._redis = aioredis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
             self._checks["redis"] = self._ping_redis
         if self._topics:
             await ensure_topics(s, [t.name for t in self._topics])
         if self._want_producer:
-            self.producer = EventProducer(s)
-            await self.producer.start()
-            self._checks["kafka"] = self.producer.ping
-        if self._want_relay:
-            assert self.database is not None and self.producer is not None
-            self.relay = OutboxRelay(self.database, self.producer, s)
-            await self.relay.start()
-        for service, target in self._client_specs.items():
-            self.channels[service] = create_channel(s, target, service)
+            self._producer = EventProducer(s)
+            await self._producer.start()
+            self._checks["kafka"] = self._producer.ping
+        for service, target in self._client_targets.items():
+            self._channels[service] = create_channel(s, target, service)
             self._checks[f"grpc:{service}"] = self._grpc_health_check(service)
-        if self._grpc_spec is not None:
-            self.grpc_server = GrpcServer(s, **self._grpc_spec)
-            await self.grpc_server.start()
-        for hook in self._on_start:
-            await hook()
-        assert self.producer is not None or not self._consumer_specs
-        if self.database is not None and self._consumer_specs:
+
+        resources = Resources(self)
+        self._wiring = True
+        try:
+            self._components = await self._wire(resources)
+        finally:
+            self._wiring = False
+        self._resources = resources
+
+        if self._want_relay:
+            assert self._database is not None and self._producer is not None
+            self.relay = OutboxRelay(self._database, self._producer, s)
+            self._background.append(self.relay)
+        if self._database is not None and self._consumers_wanted:
+            database = self._database
             self._background.append(
-                asyncio.create_task(self._prune_inbox_hourly(), name="inbox-pruning")
+                PeriodicJob(
+                    "inbox-pruning",
+                    INBOX_PRUNING_INTERVAL_S,
+                    lambda: prune_inbox(database, s.inbox_retention_days),
+                )
             )
-        for group_id, handlers, max_batch in self._consumer_specs:
+        if self._grpc_server is not None:
+            await self._grpc_server.start()
+        for work in self._background:
+            await work.start()
+        if self._consumers_wanted and self._producer is None:
+            raise RuntimeError("consumers dead-letter through a producer: declare producer=True")
+        for group_id, subscriptions, concurrency, ordering in self._consumers_wanted:
+            assert self._producer is not None
             consumer = EventConsumer(
                 s,
                 group_id=group_id,
-                handlers=handlers,
-                producer=self.producer,  # type: ignore[arg-type]
-                max_batch=max_batch,
+                subscriptions=subscriptions,
+                producer=self._producer,
+                concurrency=concurrency,
+                ordering=ordering,
             )
             await consumer.start()
             self.consumers.append(consumer)
@@ -175,38 +305,48 @@ class ServiceRuntime:
         for consumer in reversed(self.consumers):
             await consumer.stop()
         self.consumers.clear()
-        for task in self._background:
-            task.cancel()
+        for work in reversed(self._background):
+            try:
+                await work.stop()
+            except Exception:
+                log.exception("background work did not stop cleanly", extra={"job": work.name})
         self._background.clear()
-        for hook in reversed(self._on_stop):
+        for hook in reversed(self._stop_hooks):
             try:
                 await hook()
             except Exception:
                 log.exception("stop hook failed")
-        if self.grpc_server is not None:
-            await self.grpc_server.stop()
-        for channel in self.channels.values():
+        self._stop_hooks.clear()
+        if self._grpc_server is not None:
+            await self._grpc_server.stop()
+        for channel in self._channels.values():
             await channel.close()
-        self.channels.clear()
-        if self.relay is not None:
-            await self.relay.stop()
-        if self.producer is not None:
-            await self.producer.stop()
-        if self.redis is not None:
-            await self.redis.aclose()
-        if self.database is not None:
-            await self.database.dispose()
+        self._channels.clear()
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._redis is not None:
+            await self._redis.aclose()
+        if self._database is not None:
+            await self._database.dispose()
         telemetry.shutdown_telemetry()
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # close what did start
+            raise
         try:
             yield
         finally:
             await self.stop()
 
     # ------------------------------------------------------------------ readiness
+
+    def add_readiness_check(self, name: str, check: ReadinessCheck) -> None:
+        """Add a check to `/readyz` from outside the wiring (tests, embedding apps)."""
+        self._checks[name] = check
 
     async def readiness(self) -> dict[str, str]:
         """Each check's result: "ok" or a short reason (never a secret)."""
@@ -224,24 +364,13 @@ class ServiceRuntime:
         results = await asyncio.gather(*(run(self._checks[n]) for n in names))
         return dict(zip(names, results, strict=True))
 
-    async def _prune_inbox_hourly(self) -> None:
-        assert self.database is not None
-        while True:
-            try:
-                removed = await prune_inbox(self.database, self.settings.inbox_retention_days)
-                if removed:
-                    log.info("pruned inbox", extra={"removed": removed})
-            except Exception:
-                log.warning("inbox pruning failed; will retry", exc_info=True)
-            await asyncio.sleep(3600)
-
     async def _ping_redis(self) -> None:
-        assert self.redis is not None
-        await self.redis.ping()
+        assert self._redis is not None
+        await self._redis.ping()
 
     def _grpc_health_check(self, service: str) -> ReadinessCheck:
         async def check() -> None:
-            stub = health_pb2_grpc.HealthStub(self.channels[service])
+            stub = health_pb2_grpc.HealthStub(self._channels[service])
             response = await stub.Check(
                 health_pb2.HealthCheckRequest(), timeout=READINESS_TIMEOUT_S
             )

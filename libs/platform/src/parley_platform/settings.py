@@ -59,10 +59,14 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_initial_s: float = Field(default=0.2, ge=0)
     consumer_backoff_max_s: float = Field(default=5.0, ge=0)
 
+    # How long Kafka keeps the records of the topics a service creates (`retention.ms`).
+    kafka_retention_hours: int = Field(default=7 * 24, ge=1)
+
     database_url: SecretStr | None = None  # app role: owns nothing, cannot bypass RLS
     database_pool_size: int = 10
-    # Processed event ids are kept this long (must exceed Kafka's retention, 7 days).
-    inbox_retention_days: int = Field(default=14, ge=8)
+    # Processed event ids are kept this long; a record can be redelivered for as long as
+    # Kafka keeps it, so this must exceed the topics' retention by at least a day.
+    inbox_retention_days: int = Field(default=14, ge=1)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
 
@@ -80,6 +84,17 @@ class ServiceSettings(BaseSettings):
             for name in type(self).model_fields
             if isinstance(value := getattr(self, name), SecretStr)
         }
+
+    @model_validator(mode="after")
+    def _inbox_outlives_kafka_retention(self) -> ServiceSettings:
+        if self.inbox_retention_days * 24 < self.kafka_retention_hours + 24:
+            raise ValueError(
+                f"{self.env_name('inbox_retention_days')}={self.inbox_retention_days} must "
+                f"exceed Kafka's retention ({self.env_name('kafka_retention_hours')}="
+                f"{self.kafka_retention_hours}) by at least a day, or a redelivered event "
+                "could be applied twice"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> ServiceSettings:

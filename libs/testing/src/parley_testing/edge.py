@@ -94,7 +94,7 @@ class Edge:
 
     @property
     def auth_grpc_target(self) -> str:
-        return f"127.0.0.1:{self.auth.runtime.grpc_server.port}"
+        return f"127.0.0.1:{self.auth.runtime.grpc_port}"
 
     def anonymous(self) -> ApiClient:
         return ApiClient(self.gateway.client)
@@ -166,7 +166,7 @@ async def serve_edge(
             **{
                 **GATEWAY_TEST_DEFAULTS,
                 "auth_http_url": running_auth.base_url,
-                "auth_grpc_target": f"127.0.0.1:{running_auth.runtime.grpc_server.port}",
+                "auth_grpc_target": f"127.0.0.1:{running_auth.runtime.grpc_port}",
                 **(gateway or {}),
             },
         )

@@ -21,8 +21,40 @@ from parley_testing.kafka import delete_topics
 SettingsFactory = Callable[..., Awaitable[ServiceSettings]]
 
 
+# Fixtures that need (or start) the real infrastructure; unit tests may use none of them.
+INFRASTRUCTURE_FIXTURES = frozenset(
+    {"infra", "service_databases", "topic_prefix", "settings_factory"}
+)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return "parley: real Kafka, PostgreSQL and Redis (see parley_testing.infrastructure)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "unit: pure logic, no infrastructure (every test under a tests/unit folder)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under a `tests/unit/` folder are unit tests (`make test-unit` runs only them)."""
+    for item in items:
+        if "unit" in item.path.parent.parts and "tests" in item.path.parent.parts:
+            item.add_marker(pytest.mark.unit)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A unit test that asks for infrastructure is a mistake: fail it, whatever it tests."""
+    if item.get_closest_marker("unit") is None:
+        return
+    used = INFRASTRUCTURE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    if used:
+        pytest.fail(
+            f"{item.nodeid} is a unit test but uses {', '.join(sorted(used))}: unit tests must "
+            "run without infrastructure (move it out of tests/unit)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ T = TypeVar("T")
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], *, timeout_s: float = 20.0, interval_s: float = 0.1
+    check: Callable[[], Awaitable[T | None]], *, timeout_s: float = 20.0, interval_s: float = 0.1
 ) -> T:
     """Await `check()` until it returns a truthy value and return that value; fail with the
     last value seen after `timeout_s`."""

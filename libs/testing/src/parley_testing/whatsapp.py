@@ -30,7 +30,7 @@ class AuthService:
     @property
     def grpc_target(self) -> str:
         """Where auth's gRPC server listens."""
-        return f"127.0.0.1:{self.running.runtime.grpc_server.port}"
+        return f"127.0.0.1:{self.running.runtime.grpc_port}"
 
 
 @dataclass
@@ -54,6 +54,7 @@ async def running_auth(
     settings_factory: SettingsFactory, **overrides: Any
 ) -> AsyncIterator[AuthService]:
     """The auth service (HTTP and gRPC) on loopback ports."""
+    from parley_auth.config import Settings
     from parley_auth.main import create_app
 
     settings = await settings_factory(
@@ -66,6 +67,7 @@ async def running_auth(
             **overrides,
         },
     )
+    assert isinstance(settings, Settings)
     async with serve_app(create_app(settings)) as running:
         yield AuthService(running, settings)
 
@@ -175,11 +177,13 @@ async def running_gateway(
     settings_factory: SettingsFactory, auth: AuthService, **overrides: Any
 ) -> AsyncIterator[RunningApp]:
     """The gateway, resolving channels through `auth`."""
+    from parley_gateway.config import Settings
     from parley_gateway.main import create_app
 
     settings = await settings_factory(
         "gateway", **{"auth_grpc_target": auth.grpc_target, **overrides}
     )
+    assert isinstance(settings, Settings)
     async with serve_app(create_app(settings)) as running:
         yield running
 
@@ -189,6 +193,7 @@ async def running_whatsapp(
     settings_factory: SettingsFactory, auth: AuthService, sandbox: RunningApp, **overrides: Any
 ) -> AsyncIterator[RunningApp]:
     """The whatsapp service, sending to the sandbox and asking `auth` for credentials."""
+    from parley_whatsapp.config import Settings
     from parley_whatsapp.main import create_app
 
     settings = await settings_factory(
@@ -197,6 +202,7 @@ async def running_whatsapp(
         graph_api_base_url=sandbox.base_url,
         **overrides,
     )
+    assert isinstance(settings, Settings)
     async with serve_app(create_app(settings)) as running:
         yield running
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from parley_platform.http import component_dependency
 from parley_platform.http.internal import CLIENT_ADDRESS_HEADER, InternalCallDep
 
 from parley_auth.service.context import AuthContext
-
-
-def auth_context(request: Request) -> AuthContext:
-    context: AuthContext = request.app.state.auth
-    return context
 
 
 def client_address(request: Request, call: InternalCallDep) -> str:
@@ -21,5 +17,5 @@ def client_address(request: Request, call: InternalCallDep) -> str:
     return request.headers.get(CLIENT_ADDRESS_HEADER) or "unknown"
 
 
-AuthContextDep = Annotated[AuthContext, Depends(auth_context)]
+AuthContextDep = Annotated[AuthContext, Depends(component_dependency(AuthContext))]
 ClientAddressDep = Annotated[str, Depends(client_address)]

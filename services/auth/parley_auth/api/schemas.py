@@ -161,7 +161,7 @@ class ApiKeyOut(BaseModel):
         return cls(
             id=key.id,
             name=key.name,
-            role=key.role.value,
+            role="admin" if key.role is Role.ADMIN else "agent",  # keys are never owners
             scopes=sorted(key.scopes),
             created_by=key.created_by,
             created_at=key.created_at,

@@ -9,14 +9,13 @@ simply not found.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
 import grpc
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 from parley_platform.context import current_tenant
-from parley_platform.errors import InvalidRequest, Unavailable
+from parley_platform.errors import InvalidRequest
 from parley_platform.identity import Principal, Role
 
 from parley_auth.domain.models import Team, User
@@ -113,16 +112,13 @@ def _team(team: Team) -> auth_pb2.Team:
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    """The AuthService methods (the context is built once the runtime has started)."""
+    """The AuthService methods."""
 
-    def __init__(self, context: Callable[[], AuthContext | None]) -> None:
+    def __init__(self, context: AuthContext) -> None:
         self._context = context
 
     def _ctx(self) -> AuthContext:
-        ctx = self._context()
-        if ctx is None:
-            raise Unavailable("the auth service is starting")
-        return ctx
+        return self._context
 
     async def VerifyCredential(
         self, request: auth_pb2.VerifyCredentialRequest, context: grpc.aio.ServicerContext

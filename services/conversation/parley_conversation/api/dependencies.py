@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from parley_platform.db import Database
+from parley_platform.http import component_dependency
 from parley_platform.identity import Principal
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,14 +23,14 @@ WRITE_SCOPE = "conversations:write"
 CONTACTS_READ_SCOPE = "contacts:read"
 
 
+@dataclass(frozen=True)
 class Services:
-    """The running service's database, user directory and live feed."""
+    """The running service's database, user directory and live feed (built by
+    `main.wire`)."""
 
-    def __init__(self, request: Request) -> None:
-        runtime = request.app.state.runtime
-        self.database: Database = runtime.database
-        self.directory = Directory(runtime.channels["auth"])
-        self.live_feed: LiveFeed = request.app.state.live_feed
+    database: Database
+    directory: Directory
+    live_feed: LiveFeed
 
     @asynccontextmanager
     async def reading(self, principal: Principal) -> AsyncIterator[AsyncSession]:
@@ -47,4 +49,4 @@ class Services:
             yield work
 
 
-ServicesDep = Annotated[Services, Depends(Services)]
+ServicesDep = Annotated[Services, Depends(component_dependency(Services))]

@@ -161,17 +161,17 @@ async def stream_events(
                 # for this caller); a position beyond it (from a faster replica) stands.
                 position = {p: max(o, since.get(p, 0)) for p, o in subscription.start.items()}
         while True:
-            live = await _next(subscription)
-            if live is None:
+            change = await _next(subscription)
+            if change is None:
                 moved = subscription.caught_up_position(position)
                 if moved != position:
                     position = moved
                     yield ServerSentEvent(id=encode_position(position))
                 continue
-            if live.offset < position.get(live.partition, 0):
+            if change.offset < position.get(change.partition, 0):
                 continue  # already delivered (replayed, or seen through another replica)
-            position[live.partition] = live.offset + 1
-            yield _event(live, position)
+            position[change.partition] = change.offset + 1
+            yield _event(change, position)
     except StreamOverflow:
         return  # the client reconnects with its last id and catches up
     finally:

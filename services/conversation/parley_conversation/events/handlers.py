@@ -11,20 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any
 
 from parley.ai.v1.events_pb2 import AiReply
 from parley.whatsapp.v1 import events_pb2 as whatsapp
 from parley_platform.db import Database
 from parley_platform.errors import InvalidRequest
-from parley_platform.events import ConsumedEvent, Handler, PermanentEventError, first_delivery
+from parley_platform.events import (
+    ConsumedEvent,
+    PermanentEventError,
+    Subscription,
+    first_delivery,
+    on,
+)
 from parley_platform.events.topics import (
     AI_REPLY,
     WHATSAPP_INBOUND,
     WHATSAPP_MEDIA,
     WHATSAPP_OUTCOME,
     WHATSAPP_STATUS,
-    Topic,
 )
 
 from parley_conversation.config import Settings
@@ -37,25 +42,25 @@ GROUP = "conversation"
 class ConversationEvents:
     """Handlers of the conversation consumer group."""
 
-    def __init__(self, database: Callable[[], Database], settings: Settings) -> None:
-        # The database exists once the runtime started; handlers run only after that.
+    def __init__(self, database: Database, settings: Settings) -> None:
         self._database = database
         self._settings = settings
 
-    def handlers(self) -> dict[Topic, Handler]:
-        return {
-            WHATSAPP_INBOUND: self.on_inbound_message,
-            WHATSAPP_STATUS: self.on_message_status,
-            WHATSAPP_OUTCOME: self.on_send_outcome,
-            WHATSAPP_MEDIA: self.on_media_stored,
-            AI_REPLY: self.on_ai_reply,
-        }
+    def subscriptions(self) -> list[Subscription]:
+        """Every topic of the group with its handler."""
+        return [
+            on(WHATSAPP_INBOUND, self.on_inbound_message),
+            on(WHATSAPP_STATUS, self.on_message_status),
+            on(WHATSAPP_OUTCOME, self.on_send_outcome),
+            on(WHATSAPP_MEDIA, self.on_media_stored),
+            on(AI_REPLY, self.on_ai_reply),
+        ]
 
     async def _apply_once(
-        self, event: ConsumedEvent, apply: Callable[[Work], Awaitable[None]]
+        self, event: ConsumedEvent[Any], apply: Callable[[Work], Awaitable[None]]
     ) -> None:
         try:
-            async with self._database().tenant_session(event.tenant_id) as session:
+            async with self._database.tenant_session(event.tenant_id) as session:
                 if not await first_delivery(session, GROUP, event):
                     return
                 async with conversation_work(session, event.tenant_id) as work:
@@ -64,8 +69,8 @@ class ConversationEvents:
             # Nothing was written (the transaction rolled back); retrying cannot help.
             raise PermanentEventError(exc.message) from exc
 
-    async def on_inbound_message(self, event: ConsumedEvent) -> None:
-        inbound = cast(whatsapp.InboundMessage, event.payload)
+    async def on_inbound_message(self, event: ConsumedEvent[whatsapp.InboundMessage]) -> None:
+        inbound = event.payload
         received_at = (
             event.envelope.occurred_at.ToDatetime(tzinfo=UTC)
             if event.envelope.HasField("occurred_at")
@@ -78,18 +83,18 @@ class ConversationEvents:
             ),
         )
 
-    async def on_message_status(self, event: ConsumedEvent) -> None:
-        status = cast(whatsapp.MessageStatus, event.payload)
+    async def on_message_status(self, event: ConsumedEvent[whatsapp.MessageStatus]) -> None:
+        status = event.payload
         await self._apply_once(event, lambda work: delivery.record_status(work, status))
 
-    async def on_send_outcome(self, event: ConsumedEvent) -> None:
-        outcome = cast(whatsapp.SendOutcome, event.payload)
+    async def on_send_outcome(self, event: ConsumedEvent[whatsapp.SendOutcome]) -> None:
+        outcome = event.payload
         await self._apply_once(event, lambda work: delivery.record_outcome(work, outcome))
 
-    async def on_media_stored(self, event: ConsumedEvent) -> None:
-        media = cast(whatsapp.MediaStored, event.payload)
+    async def on_media_stored(self, event: ConsumedEvent[whatsapp.MediaStored]) -> None:
+        media = event.payload
         await self._apply_once(event, lambda work: delivery.record_media(work, media))
 
-    async def on_ai_reply(self, event: ConsumedEvent) -> None:
-        reply = cast(AiReply, event.payload)
+    async def on_ai_reply(self, event: ConsumedEvent[AiReply]) -> None:
+        reply = event.payload
         await self._apply_once(event, lambda work: ai.receive_reply(work, reply))

@@ -17,14 +17,12 @@ the same way when it reconnects) rather than growing this process's memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
 from google.protobuf.message import DecodeError
 from parley.conversation.v1.events_pb2 import ConversationChanged
 from parley_platform.errors import Unavailable
@@ -135,7 +133,6 @@ class LiveFeed:
         self._settings = settings
         self._topic = settings.topic_name(CONVERSATION_CHANGED.name)
         self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
         self._position: Position = {}
         self._subscribers: set[Subscription] = set()
 
@@ -151,8 +148,8 @@ class LiveFeed:
         )
 
     async def start(self) -> None:
-        """Start reading at the topic's current end."""
-        # The runtime created the topic before this starts.
+        """Connect and place the reader at the topic's current end (the runtime created the
+        topic before the wiring runs)."""
         partitions = await topic_partitions(self._settings, CONVERSATION_CHANGED.name)
         consumer = self._new_consumer("live")
         await consumer.start()
@@ -164,32 +161,19 @@ class LiveFeed:
             await consumer.stop()
             raise
         self._consumer = consumer
-        self._task = asyncio.create_task(self._run(), name="live-feed")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Close the reader (after the runtime stopped `follow`)."""
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
 
-    async def check(self) -> None:
-        """Readiness: the reader is running."""
-        if self._task is None or self._task.done():
-            raise RuntimeError("live feed stopped")
-
-    async def _run(self) -> None:
-        assert self._consumer is not None
+    async def follow(self) -> None:
+        """Read changes and fan them out to the subscribers, until an error (the runtime
+        supervises this and starts it again)."""
+        assert self._consumer is not None, "start() first"
         while True:
-            try:
-                batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)
-            except KafkaError:
-                log.warning("live feed fetch failed; retrying", exc_info=True)
-                await asyncio.sleep(1)
-                continue
+            batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)
             for records in batches.values():
                 for record in records:
                     # No await from here to the fan-out: a stream subscribing in between

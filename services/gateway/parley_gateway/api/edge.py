@@ -1,5 +1,5 @@
-"""The public REST edge of the gateway, assembled: its routes, and the parts they use once
-the runtime has started (Redis and the auth channel exist only then)."""
+"""The public REST edge of the gateway: its routes (the JWKS, the merged OpenAPI document
+and the proxy to the services) and the parts they need, built once the runtime started."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from parley_platform.errors import Unauthenticated
+from parley_platform.http import error_response
 from parley_platform.revocation import RevocationList
-from parley_platform.runtime import ServiceRuntime
+from parley_platform.runtime import Resources
 
-from parley_gateway.api.openapi import OpenApiDocument, openapi_router
-from parley_gateway.api.proxy import ApiProxy, proxy_router
+from parley_gateway.api.dependencies import ComponentsDep
+from parley_gateway.api.openapi import OpenApiDocument
+from parley_gateway.api.proxy import METHODS, ApiProxy
+from parley_gateway.api.routes import API_PREFIX
 from parley_gateway.authn.api_keys import ApiKeyVerifier
 from parley_gateway.authn.authenticator import Authenticator, remote_api_key_check
 from parley_gateway.authn.client_address import parse_networks
@@ -21,6 +26,8 @@ from parley_gateway.authn.jwks import JwksCache
 from parley_gateway.config import Settings
 
 JWKS_CACHE_CONTROL = "public, max-age=300"
+# create_service_app options: the merged document replaces FastAPI's own.
+APP_OPTIONS: dict[str, Any] = {"openapi_url": None, "docs_url": None, "redoc_url": None}
 
 
 def _well_known_router() -> APIRouter:
@@ -30,64 +37,91 @@ def _well_known_router() -> APIRouter:
         "/.well-known/jwks.json",
         summary="The public keys that verify Parley access tokens (JWKS, RFC 7517)",
     )
-    async def jwks(request: Request) -> JSONResponse:
-        edge: ApiEdge = request.app.state.edge
+    async def jwks(components: ComponentsDep) -> JSONResponse:
         return JSONResponse(
-            await edge.jwks.document(), headers={"Cache-Control": JWKS_CACHE_CONTROL}
+            await components.jwks.document(), headers={"Cache-Control": JWKS_CACHE_CONTROL}
         )
 
     return router
 
 
-class ApiEdge:
-    """Routes of the public REST edge and what they need at run time."""
+def _openapi_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
 
-    # create_service_app options: the merged document replaces FastAPI's own.
-    app_options: dict[str, Any] = {"openapi_url": None, "docs_url": None, "redoc_url": None}
+    @router.get("/openapi.json")
+    async def openapi(request: Request, components: ComponentsDep) -> JSONResponse:
+        return JSONResponse(await components.openapi.build(request.app))
 
-    def __init__(self, runtime: ServiceRuntime, settings: Settings) -> None:
-        self._runtime = runtime
-        self._settings = settings
-        self.routers = [_well_known_router(), openapi_router(), proxy_router()]
-        runtime.on_start(self.start)
-        runtime.on_stop(self.stop)
+    @router.get("/docs")
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Parley API")
 
-    async def start(self) -> None:
-        s = self._settings
-        assert self._runtime.redis is not None
-        channel = self._runtime.channels["auth"]
-        stub = auth_pb2_grpc.AuthServiceStub(channel)
+    return router
 
-        async def fetch_jwks() -> str:
-            reply = await stub.GetJwks(auth_pb2.GetJwksRequest())
-            return str(reply.json)
 
-        # trust_env=False: calls to services never go through an HTTP proxy from the environment.
-        self.http = httpx.AsyncClient(
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
-        )
-        self.jwks = JwksCache(
-            fetch_jwks,
-            max_age_s=s.jwks_max_age_s,
-            min_refresh_interval_s=s.jwks_min_refresh_interval_s,
-        )
-        authenticator = Authenticator(
-            jwks=self.jwks,
-            api_keys=ApiKeyVerifier(
-                remote_api_key_check(channel),
-                ttl_s=s.api_key_cache_ttl_s,
-                max_entries=s.api_key_cache_size,
-            ),
-            revocations=RevocationList(self._runtime.redis),
-            issuer=s.token_issuer,
-            audience=s.token_audience,
-            leeway_s=s.access_token_leeway_s,
-        )
-        self.proxy = ApiProxy(s, authenticator, self.http, parse_networks(s.trusted_proxies))
-        self.openapi = OpenApiDocument(s, self.http)
-        await self.jwks.refresh()
+def _proxy_router() -> APIRouter:
+    """The catch-all `/api/v1/...` route (kept out of the OpenAPI document: each service
+    documents its own routes, merged by parley_gateway.api.openapi)."""
+    router = APIRouter()
 
-    async def stop(self) -> None:
-        await self.http.aclose()
+    @router.api_route(f"{API_PREFIX}/{{path:path}}", methods=METHODS, include_in_schema=False)
+    async def forward(request: Request, path: str, components: ComponentsDep) -> Response:
+        try:
+            return await components.proxy.forward(request)
+        except Unauthenticated as exc:
+            return error_response(
+                exc.http_status,
+                exc.code,
+                exc.message,
+                headers={"WWW-Authenticate": 'Bearer realm="parley"'},
+            )
+
+    return router
+
+
+def edge_routers() -> list[APIRouter]:
+    """`/.well-known/jwks.json`, `/openapi.json`, `/docs` and the proxied `/api/v1/...`."""
+    return [_well_known_router(), _openapi_router(), _proxy_router()]
+
+
+async def build_edge(
+    resources: Resources, settings: Settings
+) -> tuple[JwksCache, ApiProxy, OpenApiDocument]:
+    """The JWKS cache (fetched once before serving), the authenticating proxy and the
+    OpenAPI merger, sharing one HTTP client that is closed when the service stops."""
+    s = settings
+    channel = resources.channel("auth")
+    stub = auth_pb2_grpc.AuthServiceStub(channel)
+
+    async def fetch_jwks() -> str:
+        reply = await stub.GetJwks(auth_pb2.GetJwksRequest())
+        return str(reply.json)
+
+    # trust_env=False: calls to services never go through an HTTP proxy from the environment.
+    http = httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
+    )
+    resources.on_stop(http.aclose)
+    jwks = JwksCache(
+        fetch_jwks,
+        max_age_s=s.jwks_max_age_s,
+        min_refresh_interval_s=s.jwks_min_refresh_interval_s,
+    )
+    authenticator = Authenticator(
+        jwks=jwks,
+        api_keys=ApiKeyVerifier(
+            remote_api_key_check(channel),
+            ttl_s=s.api_key_cache_ttl_s,
+            max_entries=s.api_key_cache_size,
+        ),
+        revocations=RevocationList(resources.redis),
+        issuer=s.token_issuer,
+        audience=s.token_audience,
+        leeway_s=s.access_token_leeway_s,
+    )
+    proxy = ApiProxy(s, authenticator, http, parse_networks(s.trusted_proxies))
+    openapi = OpenApiDocument(s, http)
+    await jwks.refresh()
+    return jwks, proxy, openapi

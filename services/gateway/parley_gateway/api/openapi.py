@@ -15,10 +15,8 @@ import time
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
 
 from parley_gateway.api.routes import PUBLIC_ROUTES, UPSTREAMS, Upstream
 from parley_gateway.config import Settings
@@ -146,18 +144,3 @@ class OpenApiDocument:
             return
         self._documents[upstream.service] = document
         self._fetched_at[upstream.service] = time.monotonic()
-
-
-def openapi_router() -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/openapi.json")
-    async def openapi(request: Request) -> JSONResponse:
-        builder: OpenApiDocument = request.app.state.edge.openapi
-        return JSONResponse(await builder.build(request.app))
-
-    @router.get("/docs")
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Parley API")
-
-    return router

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import anyio
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
@@ -26,11 +26,9 @@ from parley_platform.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
-    Unauthenticated,
     Unavailable,
 )
 from parley_platform.grpc.credentials import ServiceTokenIssuer
-from parley_platform.http import error_response
 from parley_platform.http.internal import (
     CLIENT_ADDRESS_HEADER,
     INTERNAL_TOKEN_HEADER,
@@ -38,7 +36,7 @@ from parley_platform.http.internal import (
 )
 from parley_platform.identity import Principal
 
-from parley_gateway.api.routes import API_PREFIX, UPSTREAMS, Route, resolve
+from parley_gateway.api.routes import UPSTREAMS, Route, resolve
 from parley_gateway.authn.authenticator import Authenticator
 from parley_gateway.authn.client_address import Network, client_address
 from parley_gateway.config import Settings
@@ -77,7 +75,7 @@ _DROPPED_REQUEST_HEADERS = _HOP_BY_HOP | {
 }
 # The gateway's server sets its own.
 _DROPPED_RESPONSE_HEADERS = _HOP_BY_HOP | {"server", "date"}
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 class UpstreamTimeout(Unavailable):
@@ -229,24 +227,3 @@ def _response_headers(response: httpx.Response, base: str) -> list[tuple[str, st
             value = value[len(base) :] or "/"  # never reveal a service's internal address
         headers.append((name, value))
     return headers
-
-
-def proxy_router() -> APIRouter:
-    """The catch-all `/api/v1/...` route (kept out of the OpenAPI document: each service
-    documents its own routes, merged by parley_gateway.api.openapi)."""
-    router = APIRouter()
-
-    @router.api_route(f"{API_PREFIX}/{{path:path}}", methods=_METHODS, include_in_schema=False)
-    async def forward(request: Request, path: str) -> Response:
-        proxy: ApiProxy = request.app.state.edge.proxy
-        try:
-            return await proxy.forward(request)
-        except Unauthenticated as exc:
-            return error_response(
-                exc.http_status,
-                exc.code,
-                exc.message,
-                headers={"WWW-Authenticate": 'Bearer realm="parley"'},
-            )
-
-    return router

@@ -1,18 +1,18 @@
 """API keys, verified by the auth service and remembered briefly in this process.
 
 A verified key is cached for `ttl_s` (never past the key's own expiry); a rejected key for a
-few seconds, so that retries of a bad key do not each cost a call. The cache is keyed by a
-digest of the key, bounded in size (least recently used entries go first).
+few seconds, so that retries of a bad key do not each cost a call. The cache
+(parley_platform.cache) is keyed by a digest of the key and bounded in size.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from parley_platform.cache import Found, TtlCache
 from parley_platform.errors import Unauthenticated
 from parley_platform.identity import Principal
 
@@ -32,31 +32,23 @@ RemoteVerify = Callable[[str], Awaitable[VerifiedKey | None]]
 class ApiKeyVerifier:
     def __init__(self, remote: RemoteVerify, *, ttl_s: float, max_entries: int) -> None:
         self._remote = remote
-        self._ttl_s = ttl_s
-        self._max_entries = max_entries
-        self._cache: OrderedDict[bytes, tuple[float, Principal | None]] = OrderedDict()
+        self._cache: TtlCache[bytes, Principal] = TtlCache(
+            ttl_s=ttl_s, negative_ttl_s=min(ttl_s, REJECTION_TTL_S), max_entries=max_entries
+        )
 
     async def verify(self, key: str) -> Principal:
         """The key's principal, or Unauthenticated."""
         digest = hashlib.sha256(key.encode()).digest()
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            self._cache.move_to_end(digest)
-            principal = cached[1]
-        else:
-            verified = await self._remote(key)
-            principal = verified.principal if verified else None
-            ttl = self._ttl_s if verified else min(self._ttl_s, REJECTION_TTL_S)
-            if verified and verified.expires_at_unix:
-                ttl = min(ttl, verified.expires_at_unix - time.time())
-            self._remember(digest, now + ttl, principal)
+        principal = await self._cache.get(digest, lambda: self._ask(key))
         if principal is None:
             raise Unauthenticated("the API key is not valid", code="invalid_credential")
         return principal
 
-    def _remember(self, digest: bytes, until: float, principal: Principal | None) -> None:
-        self._cache[digest] = (until, principal)
-        self._cache.move_to_end(digest)
-        while len(self._cache) > self._max_entries:
-            self._cache.popitem(last=False)
+    async def _ask(self, key: str) -> Found[Principal] | None:
+        verified = await self._remote(key)
+        if verified is None:
+            return None
+        ttl = float("inf")
+        if verified.expires_at_unix:  # never trusted past the key's own expiry
+            ttl = verified.expires_at_unix - time.time()
+        return Found(verified.principal, ttl)

@@ -25,11 +25,9 @@ from parley_platform.errors import (
     Unavailable,
 )
 from parley_platform.events import PublishError
-from parley_platform.events.admin import ensure_topics
-from parley_platform.events.topics import WHATSAPP_INBOUND, WHATSAPP_STATUS, WHATSAPP_WEBHOOK_ERROR
-from parley_platform.runtime import ServiceRuntime
 from prometheus_client import Counter
 
+from parley_gateway.api.dependencies import ComponentsDep
 from parley_gateway.config import Settings
 from parley_gateway.webhooks.channels import ChannelDirectory, ChannelRoute
 from parley_gateway.webhooks.ingest import WebhookIngest
@@ -46,22 +44,8 @@ WEBHOOK_REQUESTS = Counter(
 MAX_CHALLENGE_LENGTH = 256
 
 
-def webhook_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
-    """The webhook routes, bound to `runtime`'s producer and auth channel (the topics they
-    publish to are created when the runtime starts)."""
-
-    async def create_topics() -> None:
-        await ensure_topics(
-            settings, [t.name for t in (WHATSAPP_INBOUND, WHATSAPP_STATUS, WHATSAPP_WEBHOOK_ERROR)]
-        )
-
-    runtime.on_start(create_topics)
-    directory = ChannelDirectory(
-        lambda: runtime.channels["auth"],
-        ttl_s=settings.webhook_channel_cache_ttl_s,
-        unknown_ttl_s=settings.webhook_unknown_channel_cache_ttl_s,
-    )
-    ingest = _LazyIngest(runtime, directory, publish=settings.webhook_publish_events)
+def webhook_router(settings: Settings) -> APIRouter:
+    """The webhook routes; they publish through the gateway's `WebhookIngest` component."""
     platform_secret = settings.whatsapp_app_secret.get_secret_value()
     platform_verify_token = settings.whatsapp_verify_token.get_secret_value()
     max_body = settings.webhook_max_body_bytes
@@ -76,71 +60,60 @@ def webhook_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
         return _handshake(mode, token, challenge, platform_verify_token)
 
     @router.post("", summary="Notifications signed with the platform's app secret")
-    async def receive_platform(request: Request) -> JSONResponse:
+    async def receive_platform(request: Request, components: ComponentsDep) -> JSONResponse:
         raw = await _read_body(request, max_body, "platform")
         _check_signature(raw, request, platform_secret, "platform")
-        return await _ingest(raw, None, "platform")
+        return await _ingest(components.webhooks, raw, None, "platform")
 
     @router.get("/{channel_id}", summary="Meta's verification handshake (a business's own app)")
     async def verify_channel(
         channel_id: str,
+        components: ComponentsDep,
         mode: Annotated[str | None, Query(alias="hub.mode")] = None,
         token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
         challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
     ) -> PlainTextResponse:
-        channel = await _own_app_channel(channel_id)
+        channel = await _own_app_channel(components.channels, channel_id)
         return _handshake(mode, token, challenge, channel.verify_token)
 
     @router.post("/{channel_id}", summary="Notifications signed with a business's own app secret")
-    async def receive_channel(channel_id: str, request: Request) -> JSONResponse:
+    async def receive_channel(
+        channel_id: str, request: Request, components: ComponentsDep
+    ) -> JSONResponse:
         raw = await _read_body(request, max_body, "channel")
-        channel = await _own_app_channel(channel_id)
+        channel = await _own_app_channel(components.channels, channel_id)
         _check_signature(raw, request, channel.app_secret, "channel")
-        return await _ingest(raw, channel, "channel")
-
-    async def _own_app_channel(channel_id: str) -> ChannelRoute:
-        channel = await directory.by_channel_id(channel_id)
-        if channel is None or not channel.uses_own_app or not channel.app_secret:
-            raise NotFound("no webhook endpoint here")
-        return channel
-
-    async def _ingest(raw: bytes, channel: ChannelRoute | None, endpoint: str) -> JSONResponse:
-        try:
-            notification = json.loads(raw)
-            report = await ingest.get().ingest(notification, only_channel=channel)
-        except (ValueError, RecursionError, InvalidNotification) as exc:  # absurd nesting too
-            WEBHOOK_REQUESTS.labels(endpoint, "invalid").inc()
-            message = str(exc) if isinstance(exc, InvalidNotification) else "body is not JSON"
-            raise InvalidRequest(f"not a WhatsApp notification: {message}") from exc
-        except PublishError as exc:
-            WEBHOOK_REQUESTS.labels(endpoint, "unavailable").inc()
-            log.warning("webhook not published; Meta will retry", extra={"error": str(exc)})
-            raise Unavailable("events could not be stored; retry later") from exc
-        except Unavailable:
-            WEBHOOK_REQUESTS.labels(endpoint, "unavailable").inc()
-            raise
-        WEBHOOK_REQUESTS.labels(endpoint, "accepted").inc()
-        return JSONResponse({"events": len(report.events), "skipped": report.skipped})
+        return await _ingest(components.webhooks, raw, channel, "channel")
 
     return router
 
 
-class _LazyIngest:
-    """The ingest service, built once the runtime's producer exists (after start)."""
+async def _own_app_channel(directory: ChannelDirectory, channel_id: str) -> ChannelRoute:
+    channel = await directory.by_channel_id(channel_id)
+    if channel is None or not channel.uses_own_app or not channel.app_secret:
+        raise NotFound("no webhook endpoint here")
+    return channel
 
-    def __init__(self, runtime: ServiceRuntime, directory: ChannelDirectory, publish: bool) -> None:
-        self._runtime = runtime
-        self._directory = directory
-        self._publish = publish
-        self._ingest: WebhookIngest | None = None
 
-    def get(self) -> WebhookIngest:
-        """The ingest service (created on first use)."""
-        if self._ingest is None:
-            self._ingest = WebhookIngest(
-                self._directory, self._runtime.producer, publish=self._publish
-            )
-        return self._ingest
+async def _ingest(
+    ingest: WebhookIngest, raw: bytes, channel: ChannelRoute | None, endpoint: str
+) -> JSONResponse:
+    try:
+        notification = json.loads(raw)
+        report = await ingest.ingest(notification, only_channel=channel)
+    except (ValueError, RecursionError, InvalidNotification) as exc:  # absurd nesting too
+        WEBHOOK_REQUESTS.labels(endpoint, "invalid").inc()
+        message = str(exc) if isinstance(exc, InvalidNotification) else "body is not JSON"
+        raise InvalidRequest(f"not a WhatsApp notification: {message}") from exc
+    except PublishError as exc:
+        WEBHOOK_REQUESTS.labels(endpoint, "unavailable").inc()
+        log.warning("webhook not published; Meta will retry", extra={"error": str(exc)})
+        raise Unavailable("events could not be stored; retry later") from exc
+    except Unavailable:
+        WEBHOOK_REQUESTS.labels(endpoint, "unavailable").inc()
+        raise
+    WEBHOOK_REQUESTS.labels(endpoint, "accepted").inc()
+    return JSONResponse({"events": len(report.events), "skipped": report.skipped})
 
 
 def _handshake(

@@ -3,22 +3,21 @@ registry and remembered briefly.
 
 Answers are cached in this process for `ttl_s`; "no such channel" is cached too (for a
 shorter time) so that a flood of unknown numbers or channel ids cannot hammer auth.
-Concurrent look-ups of one key share one call. Look-ups of channel ids (which anyone can put
-in a URL, before any signature can be checked) spend from a small per-second budget once
-the cache misses.
+Concurrent look-ups of one key share one call (parley_platform.cache). Look-ups of channel
+ids (which anyone can put in a URL, before any signature can be checked) spend from a small
+per-second budget once the cache misses.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from uuid import UUID
 
 import grpc
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from parley_platform.cache import TtlCache
 from parley_platform.errors import Unavailable
 from parley_platform.grpc import domain_error
 
@@ -59,33 +58,34 @@ class _Budget:
 
 
 class ChannelDirectory:
-    """Channel look-ups through auth's `ResolveChannel` and `GetChannel`, cached."""
+    """Channel look-ups through auth's `ResolveChannel` and `GetChannel`, cached
+    (parley_platform.cache: bounded, single flight, "unknown" cached for `unknown_ttl_s`)."""
 
     def __init__(
         self,
-        channel: Callable[[], grpc.aio.Channel],
+        channel: grpc.aio.Channel,
         *,
         ttl_s: float,
         unknown_ttl_s: float,
         max_entries: int = 10_000,
         channel_id_lookups_per_s: float = 20,
     ) -> None:
-        self._channel = channel
-        self._ttl_s = ttl_s
-        self._unknown_ttl_s = unknown_ttl_s
-        self._max_entries = max_entries
-        self._cache: OrderedDict[tuple[str, str], tuple[float, ChannelRoute | None]] = OrderedDict()
-        self._pending: dict[tuple[str, str], asyncio.Task[ChannelRoute | None]] = {}
+        self._stub = auth_pb2_grpc.AuthServiceStub(channel)
+        self._cache: TtlCache[tuple[str, str], ChannelRoute] = TtlCache(
+            ttl_s=ttl_s, negative_ttl_s=unknown_ttl_s, max_entries=max_entries
+        )
         self._channel_id_budget = _Budget(channel_id_lookups_per_s)
 
     async def by_phone_number_id(self, phone_number_id: str) -> ChannelRoute | None:
         """The channel of a business number, or None when no tenant registered it."""
         if not phone_number_id.isdigit():
             return None  # not a phone number id at all: no need to ask
-        return await self._cached(
+        return await self._cache.get(
             ("phone", phone_number_id),
-            lambda stub: stub.ResolveChannel(
-                auth_pb2.ResolveChannelRequest(phone_number_id=phone_number_id)
+            lambda: self._ask(
+                self._stub.ResolveChannel(
+                    auth_pb2.ResolveChannelRequest(phone_number_id=phone_number_id)
+                )
             ),
         )
 
@@ -96,62 +96,21 @@ class ChannelDirectory:
         except ValueError:
             return None
         key = ("channel", channel_id)
-        if self._fresh(key) is None and not self._channel_id_budget.take():
+        fresh, _ = self._cache.peek(key)
+        if not fresh and not self._channel_id_budget.take():
             # Too many unknown ids this second: answer "unknown" without asking auth.
             return None
-        return await self._cached(
+        return await self._cache.get(
             key,
-            lambda stub: stub.GetChannel(auth_pb2.GetChannelRequest(channel_id=channel_id)),
+            lambda: self._ask(
+                self._stub.GetChannel(auth_pb2.GetChannelRequest(channel_id=channel_id))
+            ),
         )
 
-    def _fresh(self, key: tuple[str, str]) -> tuple[float, ChannelRoute | None] | None:
-        hit = self._cache.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        self._cache.move_to_end(key)
-        return hit
-
-    async def _cached(
-        self,
-        key: tuple[str, str],
-        call: Callable[[auth_pb2_grpc.AuthServiceStub], Awaitable[auth_pb2.Channel]],
-    ) -> ChannelRoute | None:
-        if (hit := self._fresh(key)) is not None:
-            return hit[1]
-        lookup = self._pending.get(key)
-        if lookup is None:
-            # One look-up per key, in a task of its own: a caller that goes away (a client
-            # disconnecting) does not cancel it for the others waiting on it.
-            lookup = asyncio.create_task(self._look_up(key, call))
-            self._pending[key] = lookup
-            lookup.add_done_callback(lambda done: self._forget_pending(key, done))
-        return await asyncio.shield(lookup)
-
-    def _forget_pending(
-        self, key: tuple[str, str], done: asyncio.Task[ChannelRoute | None]
-    ) -> None:
-        self._pending.pop(key, None)
-        if not done.cancelled():
-            done.exception()  # retrieved here; every waiter re-raises it
-
-    async def _look_up(
-        self,
-        key: tuple[str, str],
-        call: Callable[[auth_pb2_grpc.AuthServiceStub], Awaitable[auth_pb2.Channel]],
-    ) -> ChannelRoute | None:
-        route = await self._ask(call)
-        ttl = self._ttl_s if route is not None else self._unknown_ttl_s
-        self._cache[key] = (time.monotonic() + ttl, route)
-        while len(self._cache) > self._max_entries:
-            self._cache.popitem(last=False)
-        return route
-
-    async def _ask(
-        self, call: Callable[[auth_pb2_grpc.AuthServiceStub], Awaitable[auth_pb2.Channel]]
-    ) -> ChannelRoute | None:
-        stub = auth_pb2_grpc.AuthServiceStub(self._channel())
+    @staticmethod
+    async def _ask(call: Awaitable[auth_pb2.Channel]) -> ChannelRoute | None:
         try:
-            channel = await call(stub)
+            channel = await call
         except grpc.aio.AioRpcError as exc:
             if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 return None

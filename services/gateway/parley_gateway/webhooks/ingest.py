@@ -50,7 +50,7 @@ class WebhookIngest:
     """Turns notifications into events and publishes them."""
 
     def __init__(
-        self, directory: ChannelDirectory, producer: EventProducer | None, *, publish: bool = True
+        self, directory: ChannelDirectory, producer: EventProducer, *, publish: bool = True
     ) -> None:
         self._directory = directory
         self._producer = producer
@@ -79,7 +79,6 @@ class WebhookIngest:
                 report.events.extend(_events(route, change, parsed))
                 _count(parsed)
         if report.events and self._publish:
-            assert self._producer is not None
             await self._producer.publish(*report.events)
         return report
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from parley_platform.errors import NotFound, PreconditionFailed
 from parley_platform.http.internal import CurrentPrincipal
 
+from parley_whatsapp.api.dependencies import ComponentsDep
 from parley_whatsapp.repository import media as media_repository
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
@@ -25,15 +26,14 @@ _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]")
 
 @router.get("/{storage_id}", summary="Download a file a customer sent")
 async def download_media(
-    storage_id: str, principal: CurrentPrincipal, request: Request
+    storage_id: str, principal: CurrentPrincipal, components: ComponentsDep
 ) -> Response:
     principal.require_scope("media:read")
     try:
         key = UUID(storage_id)
     except ValueError:
         raise NotFound("media not found") from None
-    database = request.app.state.runtime.database
-    async with database.tenant_session(principal.tenant_id) as session:
+    async with components.database.tenant_session(principal.tenant_id) as session:
         media = await media_repository.get(session, key)
     if media is None:
         raise NotFound("media not found")

@@ -47,9 +47,9 @@ class MediaFetcher:
         self._credentials = credentials
         self._cloud = cloud
 
-    async def handle(self, event: ConsumedEvent) -> None:
+    async def handle(self, event: ConsumedEvent[wa.InboundMessage]) -> None:
         """Store the media of one InboundMessage event (other messages are ignored)."""
-        message: wa.InboundMessage = event.payload  # type: ignore[assignment]
+        message = event.payload
         if message.WhichOneof("content") != "media" or not message.media.media_id:
             return
         tenant = event.tenant_id
@@ -98,7 +98,7 @@ class MediaFetcher:
 
     async def _store(
         self,
-        event: ConsumedEvent,
+        event: ConsumedEvent[wa.InboundMessage],
         message: wa.InboundMessage,
         content: bytes | None,
         mime_type: str,

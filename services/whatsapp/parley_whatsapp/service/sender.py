@@ -61,7 +61,7 @@ _RESULTS = {
 class Ending:
     """How a command ends when it does not end as sent."""
 
-    result: wa.SendResult.ValueType
+    result: wa.SendResult
     reason: str
     error: MetaError | None = None
     wamids: list[str] = field(default_factory=list)
@@ -84,9 +84,9 @@ class Sender:
         self._cloud = cloud
         self._limiter = limiter
 
-    async def handle(self, event: ConsumedEvent) -> None:
+    async def handle(self, event: ConsumedEvent[wa.SendCommand]) -> None:
         """Carry out one SendCommand event."""
-        command: wa.SendCommand = event.payload  # type: ignore[assignment]
+        command = event.payload
         tenant = event.tenant_id
         deadline = time.monotonic() + self._settings.send_retry_budget_s
         try:
@@ -162,7 +162,7 @@ class Sender:
 
     async def _send_part(
         self,
-        event: ConsumedEvent,
+        event: ConsumedEvent[wa.SendCommand],
         credentials: SendCredentials,
         part: int,
         request: CloudRequest,
@@ -174,7 +174,7 @@ class Sender:
         """Send one request until Meta accepts it, it fails for good, or the bound is hit.
         Returns the wamids Meta gave it (recorded as accepted when `record_acceptance`)."""
         tenant = event.tenant_id
-        command: wa.SendCommand = event.payload  # type: ignore[assignment]
+        command = event.payload
         if (accepted := progress.accepted_wamids(part)) is not None:
             return accepted
         attempt = 0
@@ -288,7 +288,7 @@ class Sender:
 
     async def _ending_for(
         self,
-        event: ConsumedEvent,
+        event: ConsumedEvent[wa.SendCommand],
         credentials: SendCredentials,
         disposition: Disposition,
         error: MetaError,
@@ -328,7 +328,7 @@ class Sender:
 
     async def _finish(
         self,
-        event: ConsumedEvent,
+        event: ConsumedEvent[wa.SendCommand],
         ending: Ending,
         accepted_part: tuple[int, str | None] | None = None,
         *,
@@ -337,7 +337,7 @@ class Sender:
         """Record the outcome (and the acceptance of the last part) and stage its event, in
         one transaction. `record_exists` is False for commands that end before their first
         request (the record is created here then)."""
-        command: wa.SendCommand = event.payload  # type: ignore[assignment]
+        command = event.payload
         tenant = event.tenant_id
         async with self._database.tenant_session(tenant) as session:
             if not record_exists:

@@ -4,7 +4,10 @@ from parley_platform.events.consumer import (
     ConsumedEvent,
     EventConsumer,
     Handler,
+    Ordering,
     PermanentEventError,
+    Subscription,
+    on,
 )
 from parley_platform.events.envelope import derived_event_id, new_event_id, timestamp
 from parley_platform.events.inbox import first_delivery
@@ -17,15 +20,18 @@ __all__ = [
     "EventConsumer",
     "EventProducer",
     "Handler",
+    "Ordering",
     "OutboxRelay",
     "OutgoingEvent",
     "PermanentEventError",
     "PublishError",
+    "Subscription",
     "Topic",
     "add_to_outbox",
     "conversation_key",
     "derived_event_id",
     "first_delivery",
     "new_event_id",
+    "on",
     "timestamp",
 ]

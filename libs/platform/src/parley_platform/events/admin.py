@@ -36,7 +36,9 @@ async def ensure_topics(settings: ServiceSettings, canonical_names: Iterable[str
                         num_partitions=settings.kafka_partitions,
                         replication_factor=settings.kafka_replication_factor,
                         topic_configs={
-                            "min.insync.replicas": str(min(2, settings.kafka_replication_factor))
+                            "min.insync.replicas": str(min(2, settings.kafka_replication_factor)),
+                            # The consumers' inbox outlives this (settings validate it).
+                            "retention.ms": str(settings.kafka_retention_hours * 3_600_000),
                         },
                     )
                     for name in missing

@@ -1,21 +1,36 @@
 """Consuming events: at-least-once delivery made effectively-once by the handlers' inbox.
 
-Offsets are committed by hand, per partition, only after the handler returned (its
-transaction is committed). A handler that raises is retried with exponential backoff and
-jitter; after `consumer_max_attempts` the record goes to the group's dead-letter topic with
-the error, and the partition moves on. Each handler attempt runs in a CONSUMER span whose
-parent is the trace context in the record's headers, with the event's tenant in context.
+Records are handled in *lanes*: one lane per partition key (or per partition, with
+`Ordering.PARTITION`). A lane handles its records one at a time, in offset order; different
+lanes run concurrently, at most `concurrency` handlers at once. So one conversation's events
+stay in order while a slow handler (a model that takes seconds, Meta that answers slowly)
+holds up only its own conversation, never the rest of its partition, and there is no batch
+barrier: a record is handed to its lane as soon as it is fetched.
+
+Offsets are committed by hand: a partition's committed offset only ever moves past records
+whose handler returned (their transaction committed), so a crash redelivers everything not
+yet done and the inbox makes the repeat harmless. Commits are made in the background, at
+most every `commit_interval_s`, and when partitions are revoked or the consumer stops.
+
+A handler that raises is retried with exponential backoff and jitter; after
+`consumer_max_attempts` the record goes to the group's dead-letter topic with the error, and
+the lane moves on. Each handler attempt runs in a CONSUMER span whose parent is the trace
+context in the record's headers, with the event's tenant in context.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -38,23 +53,37 @@ from parley_platform.settings import ServiceSettings
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
 
+P = TypeVar("P", bound=Message)
+REVOKE_WAIT_S = 30.0
+STOP_WAIT_S = 15.0
+
 
 class PermanentEventError(Exception):
     """Raised by a handler when retrying cannot help (bad payload, impossible request): the
     event goes to the dead-letter topic at once."""
 
 
-@dataclass(frozen=True)
-class ConsumedEvent:
-    """One decoded event handed to a handler."""
+class Ordering(enum.Enum):
+    """What a consumer keeps in order."""
 
-    topic: Topic
+    KEY = "key"  # records with the same key (one conversation), across a partition's keys
+    PARTITION = "partition"  # every record of a partition, one after another
+
+
+@dataclass(frozen=True)
+class ConsumedEvent(Generic[P]):
+    """One decoded event handed to a handler; `payload` has its topic's type."""
+
+    topic: Topic[P]
     envelope: Envelope
-    payload: Message
+    payload: P
     key: str
     partition: int
     offset: int
     attempt: int
+    # Set when a newer record of the same lane (the same conversation) is waiting: a handler
+    # whose result only matters while it is the latest (an AI answer) may give up early.
+    superseded: asyncio.Event = field(default_factory=asyncio.Event, compare=False)
 
     @property
     def event_id(self) -> str:
@@ -65,24 +94,68 @@ class ConsumedEvent:
         return UUID(self.envelope.tenant_id)
 
 
-Handler = Callable[[ConsumedEvent], Awaitable[None]]
+Handler = Callable[[ConsumedEvent[P]], Awaitable[None]]
 
 
-class _CommitOnRevoke(ConsumerRebalanceListener):
-    """Waits for the batch in progress (which commits its own offsets) before partitions
-    are taken away, so another member does not start from stale offsets."""
+@dataclass(frozen=True)
+class Subscription:
+    """A topic and the handler of its records (make one with `on`)."""
 
+    topic: Topic[Any]
+    handler: Handler[Any]
+
+
+def on(topic: Topic[P], handler: Callable[[ConsumedEvent[P]], Awaitable[None]]) -> Subscription:
+    """Subscribe `handler` to `topic`; the type checker makes the two agree on the payload."""
+    return Subscription(topic, handler)
+
+
+class _Progress:
+    """A partition's fetched offsets, and the offset that may be committed: the one after the
+    longest run of finished records from the start."""
+
+    def __init__(self) -> None:
+        self.open: deque[int] = deque()
+        self.finished: set[int] = set()
+        self.committable: int | None = None
+        self.committed: int | None = None
+
+    def fetched(self, offset: int) -> None:
+        self.open.append(offset)
+
+    def finish(self, offset: int) -> None:
+        self.finished.add(offset)
+        while self.open and self.open[0] in self.finished:
+            done = self.open.popleft()
+            self.finished.discard(done)
+            self.committable = done + 1
+
+    def to_commit(self) -> int | None:
+        if self.committable is not None and self.committable != self.committed:
+            return self.committable
+        return None
+
+
+@dataclass
+class _Lane:
+    """Records of one key (or partition) waiting to be handled, in order."""
+
+    partition: TopicPartition
+    records: deque[ConsumerRecord] = field(default_factory=deque)
+    current: ConsumedEvent[Any] | None = None
+    task: asyncio.Task[None] | None = None
+    revoked: bool = False  # its partition went to another member: handle nothing more
+
+
+class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, consumer: EventConsumer) -> None:
         self._owner = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self._owner.processing:
-            pass
+        await self._owner._release(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info(
-            "partitions assigned", extra={"group": self._owner.group_id, "count": len(assigned)}
-        )
+        self._owner._take(assigned)
 
 
 class EventConsumer:
@@ -93,28 +166,41 @@ class EventConsumer:
         settings: ServiceSettings,
         *,
         group_id: str,
-        handlers: Mapping[Topic, Handler],
+        subscriptions: Sequence[Subscription],
         producer: EventProducer,
-        max_batch: int = 50,
+        concurrency: int = 16,
+        ordering: Ordering = Ordering.KEY,
+        commit_interval_s: float = 0.1,
     ) -> None:
-        if not handlers:
-            raise ValueError("a consumer needs at least one topic handler")
+        if not subscriptions:
+            raise ValueError("a consumer needs at least one subscription")
         self.settings = settings
         self.group_id = group_id
-        self._handlers = {settings.topic_name(t.name): (t, h) for t, h in handlers.items()}
+        self._routes = {settings.topic_name(s.topic.name): s for s in subscriptions}
         self._producer = producer
         self._dead_letter_topic = settings.topic_name(dead_letter_topic(group_id))
-        self._max_batch = max_batch
-        self.processing = asyncio.Lock()
+        self._ordering = ordering
+        self._commit_interval_s = commit_interval_s
+        self._slots = asyncio.Semaphore(concurrency)
+        # Records fetched and not yet handled; fetching pauses at the bound (backpressure).
+        self._max_buffered = max(100, concurrency * 8)
+        self._buffered = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self._lanes: dict[tuple[TopicPartition, Hashable], _Lane] = {}
+        self._progress: dict[TopicPartition, _Progress] = {}
+        self._commit_lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+
+    # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Create missing topics, join the group and start consuming in the background."""
         await ensure_topics(
             self.settings,
-            [t.name for t, _ in self._handlers.values()] + [dead_letter_topic(self.group_id)],
+            [s.topic.name for s in self._routes.values()] + [dead_letter_topic(self.group_id)],
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -124,29 +210,37 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
-            max_poll_records=self._max_batch,
+            max_poll_records=self._max_buffered,
             fetch_max_wait_ms=50,
             max_poll_interval_ms=600_000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
         )
-        self._consumer.subscribe(list(self._handlers), listener=_CommitOnRevoke(self))
+        self._consumer.subscribe(list(self._routes), listener=_Rebalance(self))
         await self._consumer.start()
         self._stopping = False
-        self._task = asyncio.create_task(self._run(), name=f"consumer:{self.group_id}")
+        self._tasks = [
+            asyncio.create_task(self._fetch_forever(), name=f"consumer:{self.group_id}"),
+            asyncio.create_task(self._commit_forever(), name=f"commits:{self.group_id}"),
+        ]
 
     async def stop(self) -> None:
-        """Finish the batch in progress (bounded), commit it and leave the group."""
+        """Finish the handlers in progress (bounded), commit and leave the group."""
         self._stopping = True
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=15)
-            except TimeoutError:
-                self._task.cancel()
-            except Exception:
-                log.exception("consumer task failed")
-            self._task = None
+        self._room.set()
+        fetcher, committer = self._tasks or (None, None)
+        if fetcher is not None:
+            fetcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fetcher
+        await self._drain_lanes(lambda _: True, STOP_WAIT_S)
+        if committer is not None:
+            committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await committer
+        self._tasks = []
         if self._consumer is not None:
+            await self._commit()
             try:
                 await asyncio.wait_for(self._consumer.stop(), timeout=10)
             except (TimeoutError, KafkaError):
@@ -163,96 +257,164 @@ class EventConsumer:
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return bool(self._tasks) and not self._tasks[0].done()
 
-    async def _run(self) -> None:
+    # ------------------------------------------------------------------ fetching
+
+    async def _fetch_forever(self) -> None:
         assert self._consumer is not None
         while not self._stopping:
+            await self._room.wait()
+            if self._stopping:
+                return
             try:
-                share = self._per_partition()
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=share)
+                batches = await self._consumer.getmany(
+                    timeout_ms=500, max_records=max(1, self._max_buffered - self._buffered)
+                )
             except KafkaError:
                 log.warning("fetch failed; retrying", exc_info=True)
                 await asyncio.sleep(1)
                 continue
-            if not batches:
-                continue
-            batches = await self._top_up(batches, share)
-            async with self.processing:
-                # Partitions are independent: process them concurrently, each in order.
-                done = await asyncio.gather(
-                    *(self._process_partition(tp, records) for tp, records in batches.items())
-                )
-                await self._commit({tp: offset for tp, offset in done if offset is not None})
+            for tp, records in batches.items():
+                progress = self._progress.setdefault(tp, _Progress())
+                for record in records:
+                    progress.fetched(record.offset)
+                    self._dispatch(tp, record)
 
-    def _per_partition(self) -> int:
-        """One partition's share of a batch."""
-        assert self._consumer is not None
-        return max(1, self._max_batch // max(1, len(self._consumer.assignment())))
+    def _dispatch(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+        lane_id = (tp, record.key if self._ordering is Ordering.KEY else None)
+        lane = self._lanes.get(lane_id)
+        if lane is None or lane.revoked:
+            lane = self._lanes[lane_id] = _Lane(tp)
+        lane.records.append(record)
+        if lane.current is not None:
+            lane.current.superseded.set()
+        self._buffered += 1
+        if self._buffered >= self._max_buffered:
+            self._room.clear()
+        if lane.task is None:
+            lane.task = asyncio.create_task(self._run_lane(lane_id, lane))
 
-    async def _top_up(
-        self, batches: dict[TopicPartition, list[ConsumerRecord]], share: int
-    ) -> dict[TopicPartition, list[ConsumerRecord]]:
-        """Add the records already fetched for the other assigned partitions.
-
-        Under a backlog aiokafka fills a batch from one partition while it has records
-        buffered, so partitions would be handled one after another; a handler that waits on
-        I/O (the WhatsApp sender waits on Meta) would then run with no concurrency at all.
-        Each partition gives at most `share`, its part of `max_batch`, so a batch stays bounded: a
-        batch is a barrier (its offsets are committed, and the next fetch is made, once all of
-        it is handled), and a large one would make records wait behind it. Nothing is waited
-        for here."""
-        assert self._consumer is not None
-        for tp in self._consumer.assignment():
-            if tp not in batches:
-                try:
-                    more = await self._consumer.getmany(tp, timeout_ms=0, max_records=share)
-                except KafkaError:
-                    break  # e.g. a rebalance under way: handle what is already here
-                batches.update(more)
-        return batches
-
-    async def _process_partition(
-        self, tp: TopicPartition, records: list[ConsumerRecord]
-    ) -> tuple[TopicPartition, int | None]:
-        """Handle `records` in order; returns the offset to commit (None: nothing done)."""
-        assert self._consumer is not None
-        next_offset: int | None = None
+    async def _run_lane(self, lane_id: tuple[TopicPartition, Hashable], lane: _Lane) -> None:
+        """Handle the lane's records in order until none is left (a lane lives as long as it
+        has records)."""
         try:
-            for record in records:
-                if self._stopping:
+            while lane.records and not (self._stopping or lane.revoked):
+                record = lane.records[0]
+                async with self._slots:
+                    handled = await self._handle_until_done(record, lane)
+                if not handled:
                     break
-                await self._process_record(record)
-                next_offset = record.offset + 1
-        except Exception:
-            # Could not even dead-letter (Kafka down): leave this record for the next fetch.
-            log.exception("record not processed; it will be fetched again")
-            failed_at = records[0].offset if next_offset is None else next_offset
-            self._consumer.seek(tp, failed_at)
-        if next_offset is not None:
-            highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                metrics.CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
-                    max(0, highwater - next_offset)
-                )
-        return tp, next_offset
+                lane.records.popleft()
+                self._finished(lane.partition, record.offset)
+        finally:
+            lane.task = None
+            lane.current = None
+            # Records not handled (stopping, or the partition left) are redelivered from
+            # the last commit to whoever owns the partition next.
+            self._buffered -= len(lane.records)
+            lane.records.clear()
+            if self._buffered < self._max_buffered:
+                self._room.set()
+            if self._lanes.get(lane_id) is lane:
+                del self._lanes[lane_id]
 
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        """Commit the batch's offsets in one request, after every handler returned."""
-        assert self._consumer is not None
-        if not offsets:
+    def _finished(self, tp: TopicPartition, offset: int) -> None:
+        progress = self._progress.get(tp)
+        if progress is not None:
+            progress.finish(offset)
+        self._buffered -= 1
+        if self._buffered < self._max_buffered:
+            self._room.set()
+
+    async def _handle_until_done(self, record: ConsumerRecord, lane: _Lane) -> bool:
+        """Handle (or dead-letter) `record`. If even the dead-letter publish fails (Kafka
+        down) the record is tried again after a pause, as long as this member owns it;
+        returns False when it gave up because the partition left or the consumer stops."""
+        pause = 1.0
+        while not (self._stopping or lane.revoked):
+            try:
+                await self._process_record(record, lane)
+                return True
+            except Exception:
+                log.exception("record not processed; retrying", extra={"group": self.group_id})
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+        return False
+
+    # ------------------------------------------------------------------ commits & rebalance
+
+    async def _commit_forever(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self._commit_interval_s)
+            await self._commit()
+
+    async def _commit(self, only: set[TopicPartition] | None = None) -> None:
+        """Commit every partition's finished prefix (all partitions in one request)."""
+        if self._consumer is None:
             return
-        try:
-            await self._consumer.commit(
-                {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
-            )
-        except (CommitFailedError, KafkaError):
-            # The partition moved to another member; it will redeliver from the last commit
-            # and the handlers' inbox makes the repeat harmless.
-            log.warning("offset commit failed", exc_info=True, extra={"group": self.group_id})
+        async with self._commit_lock:
+            offsets = {
+                tp: offset
+                for tp, progress in self._progress.items()
+                if (only is None or tp in only) and (offset := progress.to_commit()) is not None
+            }
+            if not offsets:
+                return
+            try:
+                await self._consumer.commit(
+                    {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
+                )
+            except (CommitFailedError, KafkaError):
+                # The partition moved to another member; it redelivers from the last commit
+                # and the handlers' inbox makes the repeat harmless.
+                log.warning("offset commit failed", exc_info=True, extra={"group": self.group_id})
+                return
+            for tp, offset in offsets.items():
+                if (progress := self._progress.get(tp)) is not None:
+                    progress.committed = offset
+                highwater = self._consumer.highwater(tp)
+                if highwater is not None:
+                    metrics.CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
+                        max(0, highwater - offset)
+                    )
 
-    async def _process_record(self, record: ConsumerRecord) -> None:
-        topic, handler = self._handlers[record.topic]
+    def _take(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:
+            self._progress.setdefault(tp, _Progress())
+        log.info("partitions assigned", extra={"group": self.group_id, "count": len(assigned)})
+
+    async def _release(self, revoked: set[TopicPartition]) -> None:
+        """Before partitions go to another member: let their handlers in progress finish,
+        drop records not started (the new owner fetches them from the commit), commit."""
+        if not revoked:
+            return
+        for (tp, _), lane in self._lanes.items():
+            if tp in revoked:
+                lane.revoked = True
+        await self._drain_lanes(lambda tp: tp in revoked, REVOKE_WAIT_S)
+        await self._commit(only=revoked)
+        for tp in revoked:
+            self._progress.pop(tp, None)
+
+    async def _drain_lanes(self, which: Callable[[TopicPartition], bool], timeout_s: float) -> None:
+        tasks = [lane.task for (tp, _), lane in self._lanes.items() if lane.task and which(tp)]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1)
+                log.warning(
+                    "handlers did not finish in time; their records will be redelivered",
+                    extra={"group": self.group_id, "count": len(pending)},
+                )
+
+    # ------------------------------------------------------------------ one record
+
+    async def _process_record(self, record: ConsumerRecord, lane: _Lane) -> None:
+        route = self._routes[record.topic]
+        topic, handler = route.topic, route.handler
         headers = list(record.headers or ())
         try:
             envelope = from_headers(headers)
@@ -267,9 +429,10 @@ class EventConsumer:
 
         parent = propagate.extract({k: v.decode(errors="replace") for k, v in headers})
         max_attempts = self.settings.consumer_max_attempts
+        superseded = asyncio.Event()
         last_error: BaseException | None = None
         for attempt in range(1, max_attempts + 1):
-            event = ConsumedEvent(
+            event: ConsumedEvent[Any] = ConsumedEvent(
                 topic=topic,
                 envelope=envelope,
                 payload=payload,
@@ -277,7 +440,11 @@ class EventConsumer:
                 partition=record.partition,
                 offset=record.offset,
                 attempt=attempt,
+                superseded=superseded,
             )
+            lane.current = event
+            if len(lane.records) > 1:
+                superseded.set()
             with (
                 _tracer.start_as_current_span(
                     f"{topic.name} process",
@@ -342,7 +509,7 @@ class EventConsumer:
         self, record: ConsumerRecord, error: BaseException, attempts: int
     ) -> None:
         """Move `record` to the dead-letter topic, keeping its key, value and headers."""
-        canonical = self._handlers[record.topic][0].name
+        canonical = self._routes[record.topic].topic.name
         reason = f"{type(error).__name__}: {error}"[:2000]
         headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq-")]
         headers += [
@@ -354,7 +521,7 @@ class EventConsumer:
             ("dlq-consumer-group", self.group_id.encode()),
             ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
         ]
-        # A PublishError propagates: the record is not committed and will be fetched again.
+        # A PublishError propagates: the record is not finished and is tried again.
         await self._producer.publish_raw(
             [RawRecord(self._dead_letter_topic, record.key or b"", record.value or b"", headers)],
             label=dead_letter_topic(self.group_id),

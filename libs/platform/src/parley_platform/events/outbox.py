@@ -23,6 +23,7 @@ from parley_platform import metrics
 from parley_platform.db.session import Database
 from parley_platform.events.producer import EventProducer, OutgoingEvent, RawRecord
 from parley_platform.events.schema import OUTBOX_CHANNEL, OUTBOX_TABLE
+from parley_platform.jobs import BackgroundWork, SupervisedTask
 from parley_platform.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,13 @@ async def add_to_outbox(session: AsyncSession, *events: OutgoingEvent) -> None:
     )
 
 
-class OutboxRelay:
-    """Publishes committed outbox rows and deletes them once Kafka acknowledged them."""
+class OutboxRelay(BackgroundWork):
+    """Publishes committed outbox rows and deletes them once Kafka acknowledged them.
+
+    Runs as a supervised task: one pass connects, waits to become the leader, and relays
+    until it fails or is asked to stop; a failed pass is restarted with backoff."""
+
+    name = "outbox-relay"
 
     def __init__(
         self,
@@ -75,23 +81,25 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._task = SupervisedTask(
+            self.name,
+            self._lead_and_relay,
+            request_stop=self._request_stop,
+            min_pause_s=poll_interval_s,
+        )
         self.is_leader = False
 
     async def start(self) -> None:
         self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        await self._task.start()
 
     async def stop(self) -> None:
+        await self._task.stop()
+
+    def _request_stop(self) -> None:
         self._stopping = True
         self._wakeup.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=10)
-            except TimeoutError:
-                self._task.cancel()
-            self._task = None
 
     def wake(self) -> None:
         """Ask for a relay pass now (rows were just committed)."""
@@ -148,25 +156,21 @@ class OutboxRelay:
             headers=headers,
         )
 
-    async def _run(self) -> None:
+    async def _lead_and_relay(self) -> None:
+        """One pass: connect, become the leader (or wait as a standby), relay until stopped.
+        Closing the connection releases the advisory lock."""
         dsn = self._database.engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False
         )
-        while not self._stopping:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(dsn)
-                if not await self._lead(conn):
-                    continue
-                await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wakeup.set())
-                await self._relay_while_leader(conn)
-            except Exception:
-                log.warning("outbox relay pass failed; retrying", exc_info=True)
-                await self._sleep(self._poll_interval_s)
-            finally:
-                self.is_leader = False
-                if conn is not None:
-                    await conn.close(timeout=2)  # releases the advisory lock
+        conn = await asyncpg.connect(dsn)
+        try:
+            if not await self._lead(conn):
+                return
+            await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wakeup.set())
+            await self._relay_while_leader(conn)
+        finally:
+            self.is_leader = False
+            await conn.close(timeout=2)
 
     async def _lead(self, conn: asyncpg.Connection) -> bool:
         """Wait (as a standby) until this relay holds the service's relay lock."""

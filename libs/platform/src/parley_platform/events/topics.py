@@ -1,14 +1,14 @@
-"""Every Kafka topic of Parley, in one place: name (with version suffix), payload type,
-and the key each one is partitioned by.
+"""Every Kafka topic of Parley, in one place: name (with version suffix) and payload type.
 
-A topic's key is the conversation's identity (tenant id + customer id), so one conversation's
-events stay in order on one partition while tenants spread across partitions. Topics are
-never created per tenant.
+The conversation topics are keyed by `conversation_key` (tenant id + customer's WhatsApp
+id), so one conversation's events stay in order on one partition while tenants spread
+across partitions. Topics are never created per tenant.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from google.protobuf.message import Message
@@ -16,13 +16,16 @@ from parley.ai.v1 import events_pb2 as ai_events
 from parley.conversation.v1 import events_pb2 as conversation_events
 from parley.whatsapp.v1 import events_pb2 as whatsapp_events
 
+P = TypeVar("P", bound=Message)
+
 
 @dataclass(frozen=True)
-class Topic:
-    """A Kafka topic and the one protobuf message type its records carry."""
+class Topic(Generic[P]):
+    """A Kafka topic and the one protobuf message type its records carry (`Topic[P]`:
+    handlers of this topic receive a `P`, producers must give one)."""
 
     name: str
-    payload_type: type[Message]
+    payload_type: type[P]
     description: str
 
     @property
@@ -64,7 +67,7 @@ CONVERSATION_CHANGED = Topic(
 )
 AI_REPLY = Topic("ai.reply.v1", ai_events.AiReply, "AI answers and handoffs (ai)")
 
-ALL_TOPICS: tuple[Topic, ...] = (
+ALL_TOPICS: tuple[Topic[Message], ...] = (
     WHATSAPP_INBOUND,
     WHATSAPP_STATUS,
     WHATSAPP_WEBHOOK_ERROR,

@@ -5,10 +5,10 @@ request metrics and HTTP server spans."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +18,8 @@ from parley_platform.http.errors import install_error_handlers
 
 if TYPE_CHECKING:
     from parley_platform.runtime import ServiceRuntime
+
+C = TypeVar("C")
 
 
 class RequestMetricsMiddleware:
@@ -50,8 +52,23 @@ class RequestMetricsMiddleware:
                 metrics.HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - started)
 
 
+def component_dependency(kind: type[C]) -> Callable[[Request], C]:
+    """A FastAPI dependency giving routes what the service's wiring returned:
+
+    ComponentsDep = Annotated[Components, Depends(component_dependency(Components))]
+    """
+
+    def components(request: Request) -> C:
+        wired = request.app.state.runtime.components
+        if not isinstance(wired, kind):
+            raise TypeError(f"the runtime's components are not {kind.__name__}")
+        return wired
+
+    return components
+
+
 def create_service_app(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[Any],
     *,
     title: str,
     description: str = "",
