@@ -9,6 +9,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -30,21 +31,31 @@ def upgrade(migrations_dir: Path, owner_url: str, revision: str = "head") -> Non
     command.upgrade(alembic_config(migrations_dir, owner_url), revision)
 
 
-def run_env() -> None:
-    """Body of every service's Alembic env.py."""
+def run_env(target_metadata: MetaData | None = None) -> None:
+    """Body of every service's Alembic env.py; `target_metadata` (the service's declared
+    tables) lets `alembic revision --autogenerate` draft a migration from them."""
     url = context.config.attributes.get(OWNER_URL_ATTRIBUTE) or context.config.get_main_option(
         "sqlalchemy.url"
     )
     if not url:
         raise RuntimeError("no database URL: call parley_platform.db.migrations.upgrade()")
     if context.is_offline_mode():
-        context.configure(url=url, literal_binds=True, transaction_per_migration=True)
+        context.configure(
+            url=url,
+            literal_binds=True,
+            transaction_per_migration=True,
+            target_metadata=target_metadata,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
 
     def migrate(connection: Connection) -> None:
-        context.configure(connection=connection, transaction_per_migration=True)
+        context.configure(
+            connection=connection,
+            transaction_per_migration=True,
+            target_metadata=target_metadata,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -7,9 +7,41 @@ the only cross-tenant door, narrow and named.
 
 from __future__ import annotations
 
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, Table, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
+
+from parley_platform.db.columns import timestamp_column
+
 OUTBOX_TABLE = "parley_outbox"
 INBOX_TABLE = "parley_inbox"
 OUTBOX_CHANNEL = "parley_outbox"  # NOTIFY channel that wakes the relay
+
+
+def declare_event_tables(metadata: MetaData) -> None:
+    """Add the outbox and inbox, as `create_event_tables` builds them, to a service's
+    metadata (so that its schema check covers them too)."""
+
+    Table(
+        OUTBOX_TABLE,
+        metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("tenant_id", Uuid, nullable=False),
+        Column("event_id", Text, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("key", LargeBinary, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False),
+        timestamp_column("created_at", nullable=False),
+    )
+    Table(
+        INBOX_TABLE,
+        metadata,
+        Column("tenant_id", Uuid, primary_key=True),
+        Column("consumer", Text, primary_key=True),
+        Column("event_id", Text, primary_key=True),
+        timestamp_column("processed_at", nullable=False),
+        Index(f"{INBOX_TABLE}_processed_at", "processed_at"),
+    )
 
 
 def create_event_tables() -> None:
