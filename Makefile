@@ -12,9 +12,11 @@ RUN := $(UV) run --frozen --no-sync
 .PHONY: help install proto proto-check run stop stack-up stack-down stack-status test test-unit lint format typecheck check bench clean
 
 # Source packages, and the test folders (each checked on its own: they share module names).
-TYPED_PACKAGES := parley_platform parley_testing parley_devstack parley_sandbox parley_gateway \
+TYPED_PACKAGES := parley_platform parley_testing parley_devstack parley_sandbox parley_llm_stub \
+	parley_gateway \
 	parley_auth parley_conversation parley_ai parley_whatsapp parley_knowledge
-TYPED_TEST_DIRS := $(wildcard libs/*/tests services/*/tests sandbox/tests deploy/local/tests) tests bench
+TYPED_TEST_DIRS := $(wildcard libs/*/tests services/*/tests sandbox/tests llm_stub/tests \
+	deploy/local/tests) tests bench
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
