@@ -22,11 +22,12 @@ class Settings(ServiceSettings):
     auth_http_url: str = "http://127.0.0.1:8081"
     conversation_http_url: str = "http://127.0.0.1:8082"
     knowledge_http_url: str = "http://127.0.0.1:8085"
+    ai_http_url: str = "http://127.0.0.1:8083"
     whatsapp_http_url: str = "http://127.0.0.1:8084"
     # Bound on waiting for an upstream's answer (streams such as /api/v1/events excepted).
     upstream_timeout_s: float = Field(default=30.0, gt=0)
     upstream_connect_timeout_s: float = Field(default=2.0, gt=0)
-    # Request bodies: API calls, and document uploads (/api/v1/documents...).
+    # Request bodies: API calls, and document uploads (/api/v1/knowledge/documents...).
     api_body_limit_bytes: int = Field(default=1024 * 1024, gt=0)
     upload_body_limit_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
 

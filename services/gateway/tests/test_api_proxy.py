@@ -163,26 +163,26 @@ async def test_request_bodies_are_limited(probed_edge) -> None:
     assert chunked.status_code == 413
     # Uploads have their own, larger limit (the knowledge service is down here: 503 after
     # the size check passed; 413 before reaching it).
-    upload = await owner.post("/api/v1/documents", content=b"z" * 3000)
+    upload = await owner.post("/api/v1/knowledge/documents", content=b"z" * 3000)
     assert upload.status_code == 503
-    huge_upload = await owner.post("/api/v1/documents", content=b"z" * 5001)
+    huge_upload = await owner.post("/api/v1/knowledge/documents", content=b"z" * 5001)
     assert huge_upload.status_code == 413
 
 
 async def test_an_unreachable_service_answers_503_and_a_slow_one_504(probed_edge) -> None:
     edge, _ = probed_edge
     owner = await edge.sign_up()
-    for path in ("/api/v1/documents", "/api/v1/media/123", "/api/v1/contacts"):
+    for path in ("/api/v1/knowledge/documents", "/api/v1/media/123", "/api/v1/contacts"):
         response = await owner.get(path)
         assert response.status_code in (503, 404), path  # contacts: probe has no such route
-    down = await owner.get("/api/v1/documents")
+    down = await owner.get("/api/v1/knowledge/documents")
     assert down.status_code == 503
     assert down.json()["error"]["code"] == "unavailable"
     assert "knowledge" in down.json()["error"]["message"] and "Traceback" not in down.text
     slow = await owner.get("/api/v1/conversations/slow")
     assert slow.status_code == 504 and slow.json()["error"]["code"] == "upstream_timeout"
     # Unauthenticated callers learn nothing about which services are up.
-    assert (await edge.anonymous().get("/api/v1/documents")).status_code == 401
+    assert (await edge.anonymous().get("/api/v1/knowledge/documents")).status_code == 401
 
 
 async def test_server_sent_events_stream_through_and_close_with_the_client(probed_edge) -> None:

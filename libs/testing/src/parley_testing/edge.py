@@ -39,6 +39,7 @@ GATEWAY_TEST_DEFAULTS: dict[str, Any] = {
     # Nothing listens there: those services answer 503 unless a test serves them.
     "conversation_http_url": "http://127.0.0.1:9",
     "knowledge_http_url": "http://127.0.0.1:9",
+    "ai_http_url": "http://127.0.0.1:9",
     "whatsapp_http_url": "http://127.0.0.1:9",
 }
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the test users' password

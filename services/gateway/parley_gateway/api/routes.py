@@ -41,7 +41,8 @@ UPSTREAMS = (
         "conversation_http_url",
         ("/api/v1/conversations", "/api/v1/contacts", "/api/v1/events"),
     ),
-    Upstream("knowledge", "knowledge_http_url", ("/api/v1/documents",)),
+    Upstream("knowledge", "knowledge_http_url", ("/api/v1/knowledge",)),
+    Upstream("ai", "ai_http_url", ("/api/v1/ai",)),
     Upstream("whatsapp", "whatsapp_http_url", ("/api/v1/media",)),
 )
 
@@ -58,7 +59,7 @@ PUBLIC_ROUTES = frozenset(
 # Long-lived responses: streamed as they come, no read timeout.
 STREAMING_PREFIXES = ("/api/v1/events",)
 # Large request bodies (uploads) get the upload limit instead of the API limit.
-UPLOAD_PREFIXES = ("/api/v1/documents",)
+UPLOAD_PREFIXES = ("/api/v1/knowledge/documents", "/api/v1/knowledge/faq/import")
 
 
 @dataclass(frozen=True)
