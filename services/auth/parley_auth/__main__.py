@@ -9,12 +9,12 @@ the old key keep working until they expire (docs/security.md).
 import argparse
 import asyncio
 
+from parley_platform.crypto import SecretBox
 from parley_platform.db import Database
 from parley_platform.logging import configure_logging
 from parley_platform.runtime import serve
 
 from parley_auth.config import Settings
-from parley_auth.domain.crypto import SecretBox
 from parley_auth.main import create_app
 from parley_auth.service.signing import KeyRing
 
@@ -25,7 +25,9 @@ async def rotate_signing_key(settings: Settings) -> None:
     database = Database(settings.database_url.get_secret_value(), pool_size=1, instrument=False)
     try:
         await database.verify_role()
-        box = SecretBox(settings.encryption_key.get_secret_value(), "signing-keys")
+        box = SecretBox(
+            settings.encryption_key.get_secret_value(), "signing-keys", service="auth"
+        )
         await KeyRing(database, box, settings).rotate(force=True)
     finally:
         await database.dispose()

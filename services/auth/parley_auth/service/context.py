@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from parley_platform.crypto import SecretBox
 from parley_platform.db import Database
 from parley_platform.ratelimit import RateLimiter
 from parley_platform.revocation import RevocationList
 from redis.asyncio import Redis
 
 from parley_auth.config import Settings
-from parley_auth.domain.crypto import SecretBox
 from parley_auth.domain.passwords import PasswordHasher
 from parley_auth.service.signing import KeyRing
 
@@ -43,13 +43,13 @@ def create_context(settings: Settings, database: Database, redis: Redis) -> Auth
         settings=settings,
         database=database,
         redis=redis,
-        keyring=KeyRing(database, SecretBox(master, "signing-keys"), settings),
+        keyring=KeyRing(database, SecretBox(master, "signing-keys", service="auth"), settings),
         passwords=PasswordHasher(
             time_cost=settings.password_hash_time_cost,
             memory_kib=settings.password_hash_memory_kib,
             parallelism=settings.password_hash_parallelism,
         ),
-        channel_secrets=SecretBox(master, "channel-secrets"),
+        channel_secrets=SecretBox(master, "channel-secrets", service="auth"),
         revocations=RevocationList(redis),
         login_limiter=RateLimiter(redis, "auth-login"),
     )

@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 from parley_platform.access_tokens import DEFAULT_LEEWAY_S, public_jwk
+from parley_platform.crypto import SealedSecretError, SecretBox
 from parley_platform.db import Database
 from parley_platform.errors import Unavailable
 
 from parley_auth.config import Settings
-from parley_auth.domain.crypto import SealedSecretError, SecretBox
 from parley_auth.domain.signing_keys import (
     SigningKeyRecord,
     current_key,

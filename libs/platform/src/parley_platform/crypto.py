@@ -1,10 +1,10 @@
-"""Encryption at rest for secrets auth must be able to read back (signing keys' private
-halves, WhatsApp access tokens, app secrets, verify tokens).
+"""Encryption at rest for secrets a service must be able to read back (auth: signing keys'
+private halves, WhatsApp access tokens, app secrets, verify tokens; ai: LLM provider keys).
 
-AES-256-GCM with a key derived by HKDF-SHA256 from the configured master secret, one key
-per purpose. Each ciphertext is bound to where it belongs (associated data such as
-`whatsapp_channels:<tenant>:<channel>:access_token`), so a sealed value copied into another
-row or tenant does not open. Layout: version byte, 12-byte random nonce, ciphertext + tag.
+AES-256-GCM with a key derived by HKDF-SHA256 from the service's configured master secret,
+one key per service and purpose. Each ciphertext is bound to where it belongs (associated
+data such as `whatsapp_channels:<tenant>:<channel>:access_token`), so a sealed value copied
+into another row or tenant does not open. Layout: version byte, 12-byte random nonce, ciphertext + tag.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ class SealedSecretError(Exception):
 
 
 class SecretBox:
-    """Seals and opens secrets for one purpose."""
+    """Seals and opens secrets for one purpose of one service."""
 
-    def __init__(self, master_secret: str, purpose: str) -> None:
+    def __init__(self, master_secret: str, purpose: str, *, service: str) -> None:
         key = HKDF(
             algorithm=hashes.SHA256(),
             length=32,
             salt=None,
-            info=f"parley-auth/{purpose}/v1".encode(),
+            info=f"parley-{service}/{purpose}/v1".encode(),
         ).derive(master_secret.encode())
         self._aead = AESGCM(key)
 
