@@ -25,9 +25,7 @@ async def rotate_signing_key(settings: Settings) -> None:
     database = Database(settings.database_url.get_secret_value(), pool_size=1, instrument=False)
     try:
         await database.verify_role()
-        box = SecretBox(
-            settings.encryption_key.get_secret_value(), "signing-keys", service="auth"
-        )
+        box = SecretBox(settings.encryption_key.get_secret_value(), "signing-keys", service="auth")
         await KeyRing(database, box, settings).rotate(force=True)
     finally:
         await database.dispose()

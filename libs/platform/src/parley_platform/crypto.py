@@ -4,7 +4,8 @@ private halves, WhatsApp access tokens, app secrets, verify tokens; ai: LLM prov
 AES-256-GCM with a key derived by HKDF-SHA256 from the service's configured master secret,
 one key per service and purpose. Each ciphertext is bound to where it belongs (associated
 data such as `whatsapp_channels:<tenant>:<channel>:access_token`), so a sealed value copied
-into another row or tenant does not open. Layout: version byte, 12-byte random nonce, ciphertext + tag.
+into another row or tenant does not open. Layout: version byte, 12-byte random nonce,
+ciphertext + tag.
 """
 
 from __future__ import annotations
