@@ -71,11 +71,12 @@ def remove_foreign_links(text: str, allowed: set[str]) -> tuple[str, list[str]]:
 def to_whatsapp(text: str) -> str:
     """Markdown (as models write it) turned into WhatsApp's formatting."""
     text = _HTML_TAG.sub("", text)
-    text = _MD_HEADING.sub(lambda m: f"*{m.group(1).strip('*_ ')}*", text)
-    # Italic first (a single asterisk), then bold, so that `**x**` ends as `*x*`.
+    # Italic first (a single asterisk), then bold, so that `**x**` ends as `*x*`; headings
+    # last, as bold lines.
     text = _MD_ITALIC.sub(r"_\1_", text)
     text = _MD_BOLD.sub(r"*\2*", text)
     text = _MD_STRIKE.sub(r"~\1~", text)
+    text = _MD_HEADING.sub(lambda m: f"*{m.group(1).strip('*_ ')}*", text)
     text = _MD_BULLET.sub(r"\1- ", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
