@@ -81,7 +81,7 @@ class KnowledgeSearch:
         """The tenant's best passages for `query`, best first."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential_jitter(initial=0.1, max=1.0),
+            wait=wait_exponential_jitter(multiplier=0.1, max=1.0, jitter=0.1),
             retry=retry_if_exception_type(_Transient),
             reraise=True,
         )
