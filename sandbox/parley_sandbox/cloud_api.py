@@ -275,8 +275,10 @@ def build_router(
                 ],
             )
             for s in states
+            if state.random.random() >= settings.status_drop_probability
         ]
-        webhooks.deliver_later(number, payloads, settings.status_delay_s, kind="status")
+        if payloads:
+            webhooks.deliver_later(number, payloads, settings.status_delay_s, kind="status")
 
     def _check_template(number: BusinessNumber, template: dict[str, Any]) -> None:
         language = (template.get("language") or {}).get("code", "")

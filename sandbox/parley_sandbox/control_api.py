@@ -84,6 +84,15 @@ class CustomerMessage(BaseModel):
     )
 
 
+class Behaviour(BaseModel):
+    """How the sandbox behaves from now on (fields left out stay as they are)."""
+
+    status_webhooks: bool | None = None
+    status_drop_probability: float | None = Field(default=None, ge=0, le=1)
+    status_shuffle_probability: float | None = Field(default=None, ge=0, le=1)
+    status_duplicate_probability: float | None = Field(default=None, ge=0, le=1)
+
+
 class FaultSpec(BaseModel):
     """A failure to inject into Cloud API requests."""
 
@@ -287,6 +296,12 @@ def build_router(
             probability=spec.probability,
         )
         return fault.__dict__
+
+    @router.patch("/behaviour", summary="Change how statuses are delivered (lost, shuffled...)")
+    async def change_behaviour(change: Behaviour) -> dict[str, Any]:
+        for name, value in change.model_dump(exclude_none=True).items():
+            setattr(settings, name, value)
+        return {name: getattr(settings, name) for name in Behaviour.model_fields}
 
     @router.get("/faults", summary="Faults in force")
     async def list_faults() -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import pytest
 from parley_sandbox import meta
 from parley_sandbox.app import create_app
 from parley_sandbox.config import SandboxSettings
+from parley_testing.polling import eventually
 from parley_testing.services import free_port, serve_app
 
 TOKEN = "sandbox-token-0001"
@@ -296,3 +297,34 @@ async def test_a_token_opens_only_the_numbers_it_was_issued_for(sandbox) -> None
     # Its own number it reads.
     own = await sandbox.client.get("/v25.0/200000000000001", headers=as_other)
     assert own.status_code == 200
+
+
+async def test_status_webhooks_can_be_lost_on_purpose_and_the_log_names_each_item(
+    sandbox,
+) -> None:
+    behaviour = await sandbox.client.patch(
+        "/sandbox/behaviour", json={"status_webhooks": True, "status_drop_probability": 1.0}
+    )
+    assert behaviour.json()["status_drop_probability"] == 1.0
+    written = await sandbox.client.post(
+        f"/sandbox/customers/{CUSTOMER}/messages",
+        json={"phone_number_id": NUMBER, "text": "hello"},
+    )
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    lost = await sandbox.client.post(
+        f"/v25.0/{NUMBER}/messages", headers=headers, json=text_to(CUSTOMER, "first")
+    )
+    await sandbox.client.patch("/sandbox/behaviour", json={"status_drop_probability": 0.0})
+    marker = await sandbox.client.post(
+        f"/v25.0/{NUMBER}/messages", headers=headers, json=text_to(CUSTOMER, "second")
+    )
+    lost_wamid = lost.json()["messages"][0]["id"]
+    marker_wamid = marker.json()["messages"][0]["id"]
+
+    async def marker_statuses_logged() -> list:
+        log = (await sandbox.client.get("/sandbox/webhooks")).json()
+        return log if any(marker_wamid in entry["ids"] for entry in log) else []
+
+    log = await eventually(marker_statuses_logged, timeout_s=10)
+    assert log[0]["ids"] == [written.json()["wamid"]]  # the customer's message, by its id
+    assert not any(lost_wamid in entry["ids"] for entry in log)  # its statuses were lost
