@@ -60,9 +60,7 @@ class WebhookDelivery:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _retry(
-        self, number: BusinessNumber, raw: bytes, kind: str, ids: list[str]
-    ) -> None:
+    async def _retry(self, number: BusinessNumber, raw: bytes, kind: str, ids: list[str]) -> None:
         delays = self._settings.webhook_retry_delays_s
         for attempt, delay in enumerate(delays, start=2):
             await asyncio.sleep(delay)
