@@ -28,6 +28,8 @@ from parley_devstack.stack import Endpoints, Stack
 
 # The WhatsApp sandbox (stand-in for Meta's Cloud API) and the demo business it serves.
 SANDBOX_PORT = int(os.environ.get("PARLEY_SANDBOX_HTTP_PORT", str(8090 + port_offset())))
+# The LLM stand-in (an OpenAI-compatible server), to try the AI's model path offline.
+LLM_STUB_PORT = int(os.environ.get("PARLEY_LLM_STUB_HTTP_PORT", str(8095 + port_offset())))
 DEMO_EMAIL = "demo@parley.example"
 DEMO_PHONE_NUMBER_ID = "100000000000001"
 DEMO_WABA_ID = "100000000000002"
@@ -292,6 +294,21 @@ def run_platform(stack: Stack) -> None:
             pid=read_pid(pid_dir / "sandbox.pid"),
             log_file=log_dir / "sandbox.log",
         )
+        terminate(pid_dir / "llm_stub.pid")
+        print("  starting the LLM stand-in...", flush=True)
+        spawn(
+            [sys.executable, "-m", "parley_llm_stub"],
+            log_file=log_dir / "llm_stub.log",
+            pid_file=pid_dir / "llm_stub.pid",
+            env={**os.environ, "PARLEY_LLM_STUB_HTTP_PORT": str(LLM_STUB_PORT)},
+        )
+        wait_until(
+            lambda: _ready(LLM_STUB_PORT, "/healthz") or stopping,
+            timeout_s=60,
+            what=f"the LLM stand-in (port {LLM_STUB_PORT})",
+            pid=read_pid(pid_dir / "llm_stub.pid"),
+            log_file=log_dir / "llm_stub.log",
+        )
         restarts = Restarts()
         for spec in SERVICES:
             terminate(pid_dir / f"{spec.name}.pid")  # a leftover from a crashed run
@@ -333,6 +350,7 @@ def run_platform(stack: Stack) -> None:
         for spec in reversed(SERVICES):
             terminate(pid_dir / f"{spec.name}.pid")
         terminate(pid_dir / "sandbox.pid")
+        terminate(pid_dir / "llm_stub.pid")
         stack.down()
         (stack.layout.root / "supervisor.pid").unlink(missing_ok=True)
         lock.close()
@@ -351,6 +369,8 @@ def _print_summary(stack: Stack, endpoints: Endpoints, log_dir: Path, elapsed: f
         f"  API + docs     http://127.0.0.1:{SERVICES[-1].port('http_port')}/docs",
         f"  WhatsApp chat  http://127.0.0.1:{SANDBOX_PORT}/  (the sandbox: write as a customer "
         f"to {DEMO_DISPLAY_NUMBER})",
+        f"  LLM stand-in   http://127.0.0.1:{LLM_STUB_PORT}/v1  (PUT /api/v1/ai/settings with "
+        f'{{"preset": "local-stub", "base_url": "http://127.0.0.1:{LLM_STUB_PORT}/v1"}})',
         f"  demo login     {DEMO_EMAIL} / {stack.layout.secret('demo_password')}",
         f"  PostgreSQL     127.0.0.1:{endpoints.postgres_port}   Redis {endpoints.redis_url}   "
         f"Kafka {endpoints.kafka_bootstrap}",
