@@ -46,19 +46,31 @@ class Scored:
     passage: Passage
     coverage: float
     terms: PassageTerms
+    framed_coverage: float
 
 
 def score_passages(question: str, passages: Sequence[Passage], language: str) -> list[Scored]:
     """Passages with their coverage of the question, best first (retrieval order breaks
     ties)."""
     terms = content_terms(question, language)
+    # Words that frame the question ("how long", "¿cuánto tardan?") do not count towards
+    # confidence, but between passages that cover the topic equally they tell which answers.
+    framed = content_terms(question, language, keep_frames=True)
     scored = []
     for passage in passages:
         passage_terms = PassageTerms.of(
             f"{passage.title} {passage.heading} {passage.text}", language
         )
-        scored.append(Scored(passage, coverage(terms, passage_terms), passage_terms))
-    return sorted(scored, key=lambda s: -s.coverage)  # stable: retrieval order within ties
+        scored.append(
+            Scored(
+                passage,
+                coverage(terms, passage_terms),
+                passage_terms,
+                coverage(framed, passage_terms),
+            )
+        )
+    # Stable: retrieval order decides what is still tied.
+    return sorted(scored, key=lambda s: (-s.coverage, -s.framed_coverage))
 
 
 def excerpt(passage: Passage, question: str, language: str, max_chars: int) -> str:

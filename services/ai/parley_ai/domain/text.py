@@ -63,6 +63,20 @@ STOPWORDS: frozenset[str] = frozenset(
     abbiamo avete hanno posso puoi vorrei sapere grazie ciao buongiorno si non anche molto piu
     """.split()
 )
+# Words that frame a question rather than name its topic ("how long does it take", "quanto
+# custa", "¿cuánto cuesta?"): a passage that answers rarely repeats them.
+QUESTION_FRAMES: frozenset[str] = frozenset(
+    """
+    long take takes taking cost costs sell sells offer offers available much many often time
+    times quanto quanta quantos quantas custa custam custar tempo sai demora demoram vende
+    vendem devo deve preciso oferecem
+    cuanto cuanta cuantos cuantas cuesta cuestan costar tiempo tarda tardan vendeis venden
+    debo ofreceis
+    combien coute coutent temps vendez
+    wie viel viele kostet kosten lange dauert
+    quanto costa costano tempo vendete
+    """.split()
+)
 
 
 def normalise(text: str) -> str:
@@ -89,12 +103,14 @@ def stem(word: str, language: str) -> str:
     return stemmer.stemWord(word) if stemmer else word
 
 
-def content_terms(text: str, language: str) -> list[str]:
-    """The stems of `text`'s topic words (function words and one-letter words dropped),
-    each once, in order of first appearance."""
+def content_terms(text: str, language: str, *, keep_frames: bool = False) -> list[str]:
+    """The stems of `text`'s topic words (function words, question frames unless
+    `keep_frames`, and one-letter words dropped), each once, in order of first appearance."""
     seen: dict[str, None] = {}
     for word in words(text):
         if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        if word in QUESTION_FRAMES and not keep_frames:
             continue
         seen.setdefault(stem(word, language), None)
     return list(seen)

@@ -87,7 +87,9 @@ class ChainResult:
 
 def _wait(policy: RetryPolicy) -> object:
     backoff = wait_exponential_jitter(
-        multiplier=policy.backoff_initial_s, max=policy.backoff_max_s, jitter=policy.backoff_initial_s
+        multiplier=policy.backoff_initial_s,
+        max=policy.backoff_max_s,
+        jitter=policy.backoff_initial_s,
     )
 
     def wait(state: RetryCallState) -> float:

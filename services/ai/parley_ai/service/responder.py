@@ -27,6 +27,7 @@ from parley_ai.domain.budget import WhenExhausted
 from parley_ai.domain.conversation import READABLE_TYPES, customer_texts, search_query
 from parley_ai.domain.decision import Decision, Handoff, HandoffReason, Passage
 from parley_ai.domain.escalation import Escalation, needs_a_person
+from parley_ai.domain.injection import gives_orders
 from parley_ai.domain.language import detect
 from parley_ai.domain.pricing import price_of
 from parley_ai.domain.prompt import Turn
@@ -113,15 +114,26 @@ class Responder:
                 Handoff(HandoffReason.POLICY, "the customer has a case of their own for a person")
             )
 
+        if gives_orders(question.text):
+            return outcome(
+                Handoff(HandoffReason.POLICY, "the message tries to give the AI instructions")
+            )
+
         async with self._database.tenant_session(question.tenant_id) as session:
             stored = await SettingsRepository(session, question.tenant_id).load()
         tenant = stored.settings
         try:
-            passages = await self._knowledge.search(
+            found = await self._knowledge.search(
                 search_query(question.text, history, language), self._settings.retrieval_top_k
             )
         except KnowledgeUnavailable as error:
             return outcome(Handoff(HandoffReason.NO_GROUNDED_ANSWER, str(error)))
+        passages = [p for p in found if not gives_orders(p.text)]
+        if len(passages) < len(found):
+            log.warning(
+                "passages with instructions for the AI left out",
+                extra={"documents": sorted({p.document_id for p in found if p not in passages})},
+            )
 
         if tenant.provider == Provider.EXTRACTIVE:
             return self._extractive(question, passages, tenant, language, calls)
