@@ -7,7 +7,7 @@ import asyncio
 
 from fastapi import FastAPI
 from parley_platform.crypto import SecretBox
-from parley_platform.events.topics import AI_REPLY
+from parley_platform.events.topics import AI_REPLY, CONVERSATION_AI_REQUESTED
 from parley_platform.http import create_service_app
 from parley_platform.runtime import Resources, ServiceRuntime
 
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=True,
         redis=True,
         outbox_relay=True,
-        topics=[AI_REPLY],
+        topics=[CONVERSATION_AI_REQUESTED, AI_REPLY],
         grpc_clients={"knowledge": settings.knowledge_grpc_target},
     )
     return create_service_app(runtime, title="Parley AI", description=DESCRIPTION, routers=[router])
