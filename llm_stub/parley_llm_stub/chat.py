@@ -74,26 +74,38 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _COMMON}
 
 
+def _shared(asked: set[str], text: str) -> int:
+    """How many of the question's words `text` has (a shared first five letters counts)."""
+    have = _words(text)
+    stems = {w[:5] for w in have}
+    return sum(1 for w in asked if w in have or w[:5] in stems)
+
+
 def best_passage(prompt: Prompt) -> PassageIn | None:
-    """The passage sharing most words with the question (None if none shares any)."""
+    """The passage sharing most words with the question, if it shares at least half of them
+    (None otherwise: the careful answer is then "I cannot answer")."""
     asked = _words(prompt.question)
     best, best_overlap = None, 0
     for passage in prompt.passages:
-        overlap = len(asked & _words(f"{passage.title} {passage.text}"))
+        overlap = _shared(asked, f"{passage.title} {passage.text}")
         if overlap > best_overlap:
             best, best_overlap = passage, overlap
-    return best
+    return best if asked and best_overlap * 2 >= len(asked) else None
 
 
 def answer(prompt: Prompt) -> str:
-    """What a careful model would reply."""
+    """What a careful model would reply: the passage's sentence that matches the question
+    best (and the next one when it is short), with the citation."""
     if not prompt.passages and "reply with the single word ok" in prompt.question.lower():
         return "OK"
     passage = best_passage(prompt)
     if passage is None:
         return "NO_ANSWER"
-    sentences = [s for s in _SENTENCE.split(passage.text) if s.strip()]
-    return f"{' '.join(sentences[:2]).strip()} [{passage.number}]"
+    asked = _words(prompt.question)
+    sentences = [s.strip() for s in _SENTENCE.split(passage.text) if s.strip()]
+    best = max(range(len(sentences)), key=lambda i: (_shared(asked, sentences[i]), -i))
+    chosen = sentences[best : best + 2] if len(sentences[best]) < 80 else sentences[best : best + 1]
+    return f"{' '.join(chosen)} [{passage.number}]"
 
 
 def count_tokens(text: str) -> int:
