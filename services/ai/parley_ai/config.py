@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from parley_platform.settings import Environment, ServiceSettings, service_config
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from parley_ai.domain.presets import DEFAULT_PRICES
 from parley_ai.domain.pricing import Price
@@ -19,22 +19,9 @@ from parley_ai.llm.breaker import BreakerPolicy
 from parley_ai.llm.chain import RetryPolicy
 
 
-class ModelPrice(BaseModel):
-    """US dollars per million tokens."""
-
-    input_per_million: float = Field(ge=0)
-    output_per_million: float = Field(ge=0)
-
-    def price(self) -> Price:
-        return Price(self.input_per_million, self.output_per_million)
-
-
-def _default_prices() -> dict[str, ModelPrice]:
+def _default_prices() -> dict[str, tuple[float, float]]:
     return {
-        model: ModelPrice(
-            input_per_million=p.input_per_million, output_per_million=p.output_per_million
-        )
-        for model, p in DEFAULT_PRICES.items()
+        model: (p.input_per_million, p.output_per_million) for model, p in DEFAULT_PRICES.items()
     }
 
 
@@ -82,9 +69,9 @@ class Settings(ServiceSettings):
     # Saving settings makes a test call with this timeout.
     validation_timeout_s: float = Field(default=15.0, gt=0)
 
-    # Prices per model (JSON: {"model": {"input_per_million": .., "output_per_million": ..}});
-    # tenants may add their own models' prices in their settings.
-    model_prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
+    # US dollars per million tokens, input then output, per model (JSON:
+    # {"anthropic/claude-3-haiku": [0.25, 1.25]}); tenants may add their own models' prices.
+    model_prices: dict[str, tuple[float, float]] = Field(default_factory=_default_prices)
 
     # May a tenant point the AI at a provider on a private, loopback or link-local address?
     # Unset: yes in development and test (local models, the stand-in), no in production,
@@ -97,8 +84,14 @@ class Settings(ServiceSettings):
             self.allow_private_provider_urls = self.environment != Environment.PRODUCTION
         return self
 
+    @model_validator(mode="after")
+    def _prices_not_negative(self) -> Settings:
+        if any(value < 0 for pair in self.model_prices.values() for value in pair):
+            raise ValueError(f"{self.env_name('model_prices')}: prices must not be negative")
+        return self
+
     def prices(self) -> dict[str, Price]:
-        return {model: p.price() for model, p in self.model_prices.items()}
+        return {model: Price(*pair) for model, pair in self.model_prices.items()}
 
     def breaker_policy(self) -> BreakerPolicy:
         return BreakerPolicy(
