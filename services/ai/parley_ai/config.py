@@ -66,6 +66,10 @@ class Settings(ServiceSettings):
     breaker_open_s: float = Field(default=30.0, gt=0)
     breaker_probe_lease_s: float = Field(default=30.0, gt=0)
 
+    # A tenant's settings are read at most this often per replica (a change made through
+    # another replica applies within this time; through this one, at once).
+    settings_cache_ttl_s: float = Field(default=5.0, ge=0)
+
     # Saving settings makes a test call with this timeout.
     validation_timeout_s: float = Field(default=15.0, gt=0)
 

@@ -56,7 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscribe(resources, AiRequests(resources.database, responder), s.consumer_concurrency)
         return Components(
             database=resources.database,
-            settings=AiSettingsService(s, resources.database, client, keys),
+            settings=AiSettingsService(
+                s, resources.database, client, keys, on_change=responder.forget_settings
+            ),
             responder=responder,
             breakers=breakers,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import snowballstemmer
 
@@ -97,8 +97,10 @@ def _stemmer(language: str) -> snowballstemmer.stemmer | None:
     return snowballstemmer.stemmer(name) if name else None
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str, language: str) -> str:
-    """The stem of a normalised word in `language` (the word itself when unknown)."""
+    """The stem of a normalised word in `language` (the word itself when unknown). Cached:
+    the Snowball stemmers are pure Python, and a tenant's vocabulary repeats."""
     stemmer = _stemmer(language)
     return stemmer.stemWord(word) if stemmer else word
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
+from parley_platform.cache import TtlCache
 from parley_platform.crypto import SealedSecretError, SecretBox
 from parley_platform.db import Database
 
@@ -31,7 +32,7 @@ from parley_ai.domain.injection import gives_orders
 from parley_ai.domain.language import detect
 from parley_ai.domain.pricing import price_of
 from parley_ai.domain.prompt import Turn
-from parley_ai.domain.settings import AiSettings, Provider, api_key_context
+from parley_ai.domain.settings import AiSettings, Provider, StoredSettings, api_key_context
 from parley_ai.llm.chain import CallLog, ModelChain
 from parley_ai.repository.settings import SettingsRepository
 from parley_ai.repository.usage import UsageRepository
@@ -82,6 +83,22 @@ class Responder:
         self._knowledge = knowledge
         self._chain = chain
         self._keys = keys
+        self._tenant_settings: TtlCache[UUID, StoredSettings] = TtlCache(
+            ttl_s=settings.settings_cache_ttl_s, negative_ttl_s=0, max_entries=50_000
+        )
+
+    def forget_settings(self, tenant_id: UUID) -> None:
+        """Read the tenant's settings again next time (they were just changed)."""
+        self._tenant_settings.invalidate(tenant_id)
+
+    async def _stored_settings(self, tenant_id: UUID) -> StoredSettings:
+        async def load() -> StoredSettings:
+            async with self._database.tenant_session(tenant_id) as session:
+                return await SettingsRepository(session, tenant_id).load()
+
+        stored = await self._tenant_settings.get(tenant_id, load)
+        assert stored is not None  # load always returns settings (defaults when none saved)
+        return stored
 
     async def decide(self, question: Question, calls: CallLog | None = None) -> Outcome:
         """The reply to `question`. `calls` receives every LLM attempt as it is made (so the
@@ -119,8 +136,7 @@ class Responder:
                 Handoff(HandoffReason.POLICY, "the message tries to give the AI instructions")
             )
 
-        async with self._database.tenant_session(question.tenant_id) as session:
-            stored = await SettingsRepository(session, question.tenant_id).load()
+        stored = await self._stored_settings(question.tenant_id)
         tenant = stored.settings
         try:
             found = await self._knowledge.search(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from uuid import UUID
 
@@ -37,12 +38,18 @@ class AiSettingsService:
     """The settings use cases."""
 
     def __init__(
-        self, settings: Settings, database: Database, client: ChatClient, keys: SecretBox
+        self,
+        settings: Settings,
+        database: Database,
+        client: ChatClient,
+        keys: SecretBox,
+        on_change: Callable[[UUID], None] = lambda _: None,
     ) -> None:
         self._settings = settings
         self._database = database
         self._client = client
         self._keys = keys
+        self._on_change = on_change
 
     async def view(self, tenant_id: UUID) -> SettingsView:
         async with self._database.tenant_session(tenant_id) as session:
