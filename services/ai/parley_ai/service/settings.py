@@ -86,6 +86,7 @@ class AiSettingsService:
             await self._check_provider(wanted, plain)
         async with self._database.tenant_session(tenant_id) as session:
             await SettingsRepository(session, tenant_id).save(wanted, sealed, updated_by=updated_by)
+        self._on_change(tenant_id)
         return await self.view(tenant_id)
 
     @staticmethod
