@@ -178,3 +178,24 @@ async def test_the_local_stub_preset_fills_the_provider(ai_service, ai_settings,
         "/api/v1/ai/presets", headers=principal_headers(ai_settings, admin())
     )
     assert "openrouter-claude-haiku" in {p["name"] for p in presets.json()}
+
+
+async def test_usage_is_for_owners_and_admins_over_a_bounded_range(ai_service, ai_settings) -> None:
+    headers = principal_headers(ai_settings, admin())
+    empty = await ai_service.client.get(
+        "/api/v1/ai/usage", headers=headers, params={"from": "2026-01-01", "to": "2026-01-31"}
+    )
+    assert empty.status_code == 200
+    body = empty.json()
+    assert (body["from"], body["to"], body["days"]) == ("2026-01-01", "2026-01-31", [])
+    assert body["totals"]["requests"] == 0 and body["budget"]["monthly_budget_usd"] is None
+    backwards = await ai_service.client.get(
+        "/api/v1/ai/usage", headers=headers, params={"from": "2026-02-01", "to": "2026-01-01"}
+    )
+    assert backwards.status_code == 400
+    too_long = await ai_service.client.get(
+        "/api/v1/ai/usage", headers=headers, params={"from": "2024-01-01", "to": "2026-01-01"}
+    )
+    assert too_long.status_code == 400
+    agent = principal_headers(ai_settings, admin(role=Role.AGENT))
+    assert (await ai_service.client.get("/api/v1/ai/usage", headers=agent)).status_code == 403
