@@ -42,9 +42,7 @@ from parley.ai.v1.events_pb2 import AiReply
 from parley.conversation.v1.events_pb2 import AiRequested
 from parley_ai.config import Settings as AiSettings
 from parley_devstack.demo_knowledge import DOCUMENTS
-from parley_devstack.services import prepare_database, service
 from parley_knowledge.config import Settings as KnowledgeSettings
-from parley_platform.db.provision import ServiceDatabase, drop
 from parley_platform.events import (
     EventProducer,
     OutgoingEvent,
@@ -55,11 +53,12 @@ from parley_platform.events import (
 from parley_platform.events.admin import ensure_topics
 from parley_platform.events.topics import AI_REPLY, ALL_TOPICS, CONVERSATION_AI_REQUESTED
 from parley_platform.identity import Principal, Role
-from parley_testing.infrastructure import Infrastructure, test_infrastructure
+from parley_testing.infrastructure import test_infrastructure
 from parley_testing.kafka import delete_topics
 from parley_testing.services import free_port, principal_headers, settings_env
 
 from bench.stats import percentile, summary_ms
+from eval.harness import service_database
 
 _customers = iter(range(10**8))
 
@@ -83,22 +82,6 @@ class RateResult:
     rate: float
     step_s: list[float]
     round_trip_s: list[float]
-
-
-@asynccontextmanager
-async def database(infra: Infrastructure, name: str, tag: str) -> AsyncIterator[ServiceDatabase]:
-    spec = service(name)
-    db = spec.database(
-        host=infra.postgres_host,
-        port=infra.postgres_port,
-        passwords={"owner": secrets.token_urlsafe(16), "app": secrets.token_urlsafe(16)},
-        suffix=f"_bench{tag}",
-    )
-    await prepare_database(infra.postgres_admin_dsn, spec, db)
-    try:
-        yield db
-    finally:
-        await drop(infra.postgres_admin_dsn, db)
 
 
 def spawn(module: str, settings: Any, log: Path) -> subprocess.Popen[bytes]:
@@ -247,8 +230,8 @@ async def run(rates: list[float], baseline_rate: float, seconds: float) -> bool:
         }
         try:
             async with (
-                database(infra, "knowledge", tag) as knowledge_db,
-                database(infra, "ai", tag) as ai_db,
+                service_database(infra, "knowledge", f"_bench{tag}") as knowledge_db,
+                service_database(infra, "ai", f"_bench{tag}") as ai_db,
             ):
                 knowledge_settings = KnowledgeSettings(
                     **common,

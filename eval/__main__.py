@@ -25,33 +25,15 @@ from typing import Any
 
 from parley_ai.config import Settings as AiSettings
 from parley_ai.main import create_app as create_ai
-from parley_devstack.services import prepare_database, service
 from parley_knowledge.config import Settings as KnowledgeSettings
 from parley_knowledge.main import create_app as create_knowledge
 from parley_llm_stub.app import create_app as create_stub
 from parley_llm_stub.config import StubSettings
-from parley_platform.db.provision import ServiceDatabase, drop
 from parley_testing.infrastructure import test_infrastructure
 from parley_testing.kafka import delete_topics
 from parley_testing.services import serve_app
 
-from eval.harness import Report, Services, evaluate, load_all, load_golden
-
-
-@asynccontextmanager
-async def database(infra: Any, name: str, tag: str) -> AsyncIterator[ServiceDatabase]:
-    spec = service(name)
-    db = spec.database(
-        host=infra.postgres_host,
-        port=infra.postgres_port,
-        passwords={"owner": secrets.token_urlsafe(16), "app": secrets.token_urlsafe(16)},
-        suffix=f"_eval{tag}",
-    )
-    await prepare_database(infra.postgres_admin_dsn, spec, db)
-    try:
-        yield db
-    finally:
-        await drop(infra.postgres_admin_dsn, db)
+from eval.harness import Report, Services, evaluate, load_all, load_golden, service_database
 
 
 @asynccontextmanager
@@ -70,8 +52,8 @@ async def running_services() -> AsyncIterator[Services]:
         }
         try:
             async with (
-                database(infra, "knowledge", tag) as knowledge_db,
-                database(infra, "ai", tag) as ai_db,
+                service_database(infra, "knowledge", f"_eval{tag}") as knowledge_db,
+                service_database(infra, "ai", f"_eval{tag}") as ai_db,
             ):
                 knowledge_settings = KnowledgeSettings(
                     **common, grpc_port=0, database_url=knowledge_db.app_url()

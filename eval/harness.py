@@ -20,9 +20,11 @@ Figures:
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +32,11 @@ from typing import Any
 from parley_ai.domain.decision import Answer, Clarification, Handoff
 from parley_ai.domain.text import normalise
 from parley_ai.service.responder import Question
+from parley_devstack.services import prepare_database, service
 from parley_platform.context import tenant_scope
+from parley_platform.db.provision import ServiceDatabase, drop
 from parley_platform.identity import Principal, Role
+from parley_testing.infrastructure import Infrastructure
 from parley_testing.polling import eventually
 from parley_testing.services import RunningApp, principal_headers
 
@@ -193,6 +198,26 @@ class Report:
     def _verdict(value: float, target: str) -> str:
         goal = TARGETS[target]
         return f"   target >= {goal:.0%}: {'met' if value >= goal else 'NOT MET'}"
+
+
+@asynccontextmanager
+async def service_database(
+    infra: Infrastructure, name: str, suffix: str
+) -> AsyncIterator[ServiceDatabase]:
+    """A migrated database of service `name` of its own (dropped at the end), for tools
+    that run services outside pytest (`make eval`, benchmarks)."""
+    spec = service(name)
+    db = spec.database(
+        host=infra.postgres_host,
+        port=infra.postgres_port,
+        passwords={"owner": secrets.token_urlsafe(16), "app": secrets.token_urlsafe(16)},
+        suffix=suffix,
+    )
+    await prepare_database(infra.postgres_admin_dsn, spec, db)
+    try:
+        yield db
+    finally:
+        await drop(infra.postgres_admin_dsn, db)
 
 
 @dataclass

@@ -12,11 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from parley_platform.errors import InvalidRequest
+from parley_platform.http.errors import error_responses as errors
 from parley_platform.http.internal import CurrentPrincipal
 from parley_platform.identity import Principal, Role
 
 from parley_ai.api.dependencies import ComponentsDep
-from parley_ai.api.schemas import PresetOut, SettingsIn, SettingsOut, UsageOut, errors
+from parley_ai.api.schemas import PresetOut, SettingsIn, SettingsOut, UsageOut
 from parley_ai.domain.presets import PRESETS
 from parley_ai.service.settings import KEEP_KEY
 from parley_ai.service.usage import usage_report

@@ -8,7 +8,7 @@ is.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
@@ -23,24 +23,6 @@ ModelName = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\s]*$")
 ]
 BaseUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: Any = None
-    trace_id: str | None = None
-
-
-class ErrorBody(BaseModel):
-    """Every error has this body."""
-
-    error: ErrorDetail
-
-
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for error statuses."""
-    return {status: {"model": ErrorBody} for status in statuses}
 
 
 class PriceBody(BaseModel):
