@@ -3,6 +3,7 @@ the budget, and usage that adds up to the calls made."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from parley.ai.v1 import events_pb2 as ai
@@ -192,3 +193,23 @@ async def test_an_exhausted_budget_hands_off_and_usage_adds_up_to_the_calls_made
     reply = await pipeline.reply_to(await pipeline.ask(tenant, "When are you open on Saturday?"))
     assert reply.WhichOneof("outcome") == "answer" and reply.usage.model == "extractive"
     assert len(await pipeline.stub.requests()) == sent_before  # no model was asked
+
+
+async def test_a_rate_limited_call_is_retried_and_the_customer_gets_one_reply(pipeline) -> None:
+    tenant = uuid.uuid4()
+    await pipeline.add_documents(tenant, HOURS)
+    await pipeline.use_stub(tenant)
+    await pipeline.stub.fault("rate_limit", model="stub-large", times=1, retry_after_s=1)
+    request = await pipeline.ask(tenant, "When are you open on Saturday?")
+    reply = await pipeline.reply_to(request)
+    assert reply.WhichOneof("outcome") == "answer"
+    assert reply.usage.model == "stub-large" and reply.usage.llm_calls == 2
+    limited, retried = [
+        r
+        for r in await pipeline.stub.requests("stub-large")
+        if r["messages"][0]["role"] == "system"
+    ]
+    assert (limited["outcome"], retried["outcome"]) == ("rate_limit", "ok")
+    assert retried["at"] - limited["at"] >= 0.95  # Retry-After: 1 was honoured
+    await asyncio.sleep(1.0)
+    assert len(pipeline.replies_to(request)) == 1
