@@ -58,7 +58,7 @@ def handoff_category(handoff: Handoff) -> str:
         return TAKEN_OVER[0]
     reason = handoff.reason.casefold()
     for key, prefix, _ in HANDOFF_CATEGORIES:
-        if reason.startswith(prefix):
+        if reason.startswith(prefix.casefold()):
             return key
     return OTHER[0]
 
