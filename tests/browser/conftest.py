@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from parley_conversation.main import create_app as conversation_app
 from parley_gateway.web.pages import PACKAGED_BUILD
+from parley_knowledge.main import create_app as knowledge_app
 from parley_testing.services import RunningApp, free_port, serve_app
 from parley_testing.whatsapp import (
     AuthService,
@@ -68,7 +69,7 @@ class Platform:
 async def platform(settings_factory) -> AsyncIterator[Platform]:
     if not (PACKAGED_BUILD / "app.html").is_file():
         pytest.fail("the dashboard is not built: run `make web` (make test does it first)")
-    conversation_port, whatsapp_port = free_port(), free_port()
+    conversation_port, whatsapp_port, knowledge_port = free_port(), free_port(), free_port()
     async with AsyncExitStack() as stack:
         auth = await stack.enter_async_context(running_auth(settings_factory))
         sandbox = await stack.enter_async_context(running_sandbox())
@@ -79,7 +80,7 @@ async def platform(settings_factory) -> AsyncIterator[Platform]:
                 auth_http_url=auth.running.base_url,
                 conversation_http_url=f"http://127.0.0.1:{conversation_port}",
                 whatsapp_http_url=f"http://127.0.0.1:{whatsapp_port}",
-                knowledge_http_url=NOTHING,
+                knowledge_http_url=f"http://127.0.0.1:{knowledge_port}",
                 ai_http_url=NOTHING,
             )
         )
@@ -93,7 +94,10 @@ async def platform(settings_factory) -> AsyncIterator[Platform]:
         conversation = await stack.enter_async_context(
             serve_app(conversation_app(settings), port=conversation_port)
         )
-        for consumer in conversation.runtime.consumers:
+        knowledge = await stack.enter_async_context(
+            serve_app(knowledge_app(await settings_factory("knowledge")), port=knowledge_port)
+        )
+        for consumer in (*conversation.runtime.consumers, *knowledge.runtime.consumers):
             await consumer.wait_until_assigned()
         yield Platform(auth, gateway, sandbox, conversation)
 

@@ -96,6 +96,19 @@ async def test_sign_up_connect_handoff_take_over_reply_hand_back_and_count(
     await sign_up(page, platform, shoot)
     phone_number_id = await connect_sandbox_number(page, platform, shoot)
 
+    await page.get_by_role("link", name="Knowledge").click()
+    await page.get_by_label("Title").fill("Opening hours")
+    await page.get_by_label("…or write the text").fill(
+        "We are open Monday to Saturday from 9:00 to 18:00. On Sundays we are closed."
+    )
+    await page.get_by_role("button", name="Add", exact=True).click()
+    document = page.locator(".card").filter(has_text="Opening hours")
+    await expect(document).to_contain_text("Ready", timeout=30_000)
+    await page.get_by_label("Question").fill("are you open on saturday")
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.locator(".results")).to_contain_text("Monday to Saturday")
+    await shoot(page, "07-knowledge", doc=True)
+
     await page.get_by_role("link", name="Inbox").click()
     await expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
     ana = f"3519{secrets.randbelow(10**8):08d}"

@@ -9,6 +9,7 @@ import { Session, loadDirectory, signOut, whoAmI } from "../session";
 import { AnalyticsPage } from "./Analytics";
 import { SignInForm } from "./Entry";
 import { InboxPage } from "./Inbox";
+import { KnowledgePage } from "./Knowledge";
 import { SettingsPage } from "./Settings";
 
 interface Section {
@@ -19,6 +20,7 @@ interface Section {
 
 const SECTIONS: Section[] = [
   { path: "/app", label: "Inbox" },
+  { path: "/app/knowledge", label: "Knowledge" },
   { path: "/app/analytics", label: "Analytics", adminOnly: true },
   { path: "/app/settings", label: "Settings" },
 ];
@@ -28,6 +30,7 @@ function Page(props: { path: string; isAdmin: boolean }) {
   const conversation = /^\/app\/conversations\/([0-9a-f-]{36})$/.exec(path);
   if (path === "/app" || conversation) return <InboxPage conversationId={conversation?.[1]} />;
   if (path === "/app/analytics") return <AnalyticsPage />;
+  if (path === "/app/knowledge") return <KnowledgePage />;
   if (path.startsWith("/app/settings")) return <SettingsPage path={path} />;
   return (
     <section class="page">
