@@ -48,6 +48,7 @@ async def test_the_merged_document_contains_the_auth_api_and_the_gateways_own_pa
         )
     # Services that are down here are left out and named, not an error.
     assert set(document["info"]["x-parley-unavailable-services"]) == {
+        "ai",
         "conversation",
         "knowledge",
         "whatsapp",
