@@ -9,6 +9,19 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 
+async def _reader(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """A started consumer of `topic` from its beginning, in a group of its own."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-reader-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    return consumer
+
+
 async def collect(
     bootstrap: str,
     topic: str,
@@ -23,14 +36,7 @@ async def collect(
     With `exact=True`, keep listening `settle_s` longer so that extra records (duplicates)
     would be seen too.
     """
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-reader-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
+    consumer = await _reader(bootstrap, topic)
     records: list[ConsumerRecord] = []
     try:
         deadline = time.monotonic() + timeout_s
@@ -86,14 +92,7 @@ async def read_until_marker(
     rather than about how long the test waited. Fails when the markers do not arrive.
     """
     needle = marker.encode()
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-reader-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
+    consumer = await _reader(bootstrap, topic)
     records: list[ConsumerRecord] = []
     found = 0
 
