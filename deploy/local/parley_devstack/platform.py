@@ -23,6 +23,13 @@ import httpx
 
 from parley_devstack.layout import port_offset
 from parley_devstack.processes import StackError, read_pid, spawn, terminate, wait_until
+from parley_devstack.seeding import (
+    AuthApi,
+    Sandbox,
+    SeedingError,
+    WhatsAppNumber,
+    seed_tenant_with_channel,
+)
 from parley_devstack.services import SERVICES, ServiceSpec, prepare_database, service
 from parley_devstack.stack import Endpoints, Stack
 
@@ -120,64 +127,40 @@ def sandbox_environment(stack: Stack) -> dict[str, str]:
 def ensure_demo(stack: Stack) -> None:
     """A demo business with a WhatsApp number, and the sandbox serving that number.
 
-    Through the public API, as a person would: sign up (or, on later runs, sign in), register
-    the number unless it is there, then tell the sandbox (whose memory starts empty on every
-    run) about it. Safe to run again."""
+    Through the public API, as a person would (parley_devstack.seeding): the sandbox (whose
+    memory starts empty on every run) serves the number first, then the business signs up (or,
+    on later runs, signs in) and registers the number unless it is there. Safe to run again."""
     layout = stack.layout
-    password = layout.secret("demo_password")
-    access_token = layout.secret("demo_whatsapp_access_token")
-    api = f"http://127.0.0.1:{service('gateway').port('http_port')}"
-    with httpx.Client(base_url=api, timeout=20) as client:
-        signup = client.post(
-            "/api/v1/signup",
-            json={
-                "company_name": "Demo Company",
-                "name": "Demo Owner",
-                "email": DEMO_EMAIL,
-                "password": password,
-            },
-        )
-        if signup.status_code == 409:
-            signup = client.post(
-                "/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": password}
+    number = WhatsAppNumber(
+        phone_number_id=DEMO_PHONE_NUMBER_ID,
+        waba_id=DEMO_WABA_ID,
+        display_phone_number=DEMO_DISPLAY_NUMBER,
+        access_token=layout.secret("demo_whatsapp_access_token"),
+    )
+
+    async def seed() -> None:
+        api_url = f"http://127.0.0.1:{service('gateway').port('http_port')}"
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=20) as api,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as meta,
+        ):
+            await seed_tenant_with_channel(
+                # The gateway may learn auth's first signing key a few seconds late.
+                AuthApi(api, keys_patience_s=30),
+                number,
+                # Webhook URL and signing secret: the sandbox's defaults (the gateway's).
+                sandbox=Sandbox(meta),
+                company="Demo Company",
+                owner_name="Demo Owner",
+                email=DEMO_EMAIL,
+                password=layout.secret("demo_password"),
+                existing_ok=True,
             )
-        if signup.status_code not in (200, 201):
-            raise StackError(f"demo sign-up failed ({signup.status_code}): {signup.text[:300]}")
-        headers = {"Authorization": f"Bearer {signup.json()['access_token']}"}
-        # A gateway that started before auth's signing key existed learns it within seconds.
-        deadline = time.monotonic() + 30
-        while True:
-            channels = client.get("/api/v1/channels/whatsapp", headers=headers)
-            if channels.status_code != 401 or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        channels.raise_for_status()
-        if not any(c["phone_number_id"] == DEMO_PHONE_NUMBER_ID for c in channels.json()):
-            created = client.post(
-                "/api/v1/channels/whatsapp",
-                headers=headers,
-                json={
-                    "phone_number_id": DEMO_PHONE_NUMBER_ID,
-                    "waba_id": DEMO_WABA_ID,
-                    "display_phone_number": DEMO_DISPLAY_NUMBER,
-                    "access_token": access_token,
-                },
-            )
-            if created.status_code != 201:
-                raise StackError(
-                    f"demo channel registration failed ({created.status_code}): "
-                    f"{created.text[:300]}"
-                )
-    with httpx.Client(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as sandbox:
-        sandbox.post(
-            "/sandbox/numbers",
-            json={
-                "phone_number_id": DEMO_PHONE_NUMBER_ID,
-                "waba_id": DEMO_WABA_ID,
-                "display_phone_number": DEMO_DISPLAY_NUMBER,
-                "access_token": access_token,
-            },
-        ).raise_for_status()
+
+    try:
+        asyncio.run(seed())
+    except SeedingError as exc:
+        raise StackError(f"the demo tenant could not be prepared: {exc}") from None
 
 
 class Restarts:
