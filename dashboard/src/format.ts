@@ -94,3 +94,11 @@ export function authorLabel(message: Message, userName: (id: string) => string):
       return "Parley";
   }
 }
+
+/** US dollars as a person reads them; LLM costs are often fractions of a cent. */
+export function usd(amount: number): string {
+  if (amount === 0) return "$0.00";
+  if (amount < 0.0001) return "< $0.0001";
+  if (amount < 1) return `$${amount.toFixed(4).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
+  return `$${amount.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
