@@ -332,5 +332,12 @@ async def test_the_inbox_works_on_a_phone(platform: Platform, browser: Any, shoo
         await shoot(page, "phone-conversation", doc=True)
         await page.get_by_role("button", name="← Conversations").click()
         await expect(row).to_be_visible()
+
+        # The AI settings and usage fit the screen: nothing to scroll sideways.
+        await page.goto(platform.url + "/app/settings/ai")
+        await expect(page.get_by_role("heading", name="How the AI answers")).to_be_visible()
+        await expect(page.locator(".budget")).to_contain_text("spent this month")
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        await shoot(page, "phone-ai-settings")
     finally:
         await context.close()
