@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { api, must } from "../api/client";
 import type { Schemas } from "../api/client";
-import { Badge, Button, Empty, ErrorText, Field, PageHeader, ShownOnce, useAction, useLoad } from "../components/ui";
+import { Badge, Button, Empty, ErrorText, Field, PageHeader, ShownOnce, Tabs, useAction, useLoad } from "../components/ui";
 import { changePassword, useSession } from "../session";
 import { AiSettingsTab } from "./AiSettings";
 
@@ -23,13 +23,7 @@ export function SettingsPage(props: { path: string }) {
   return (
     <section class="page settings">
       <PageHeader title="Settings" />
-      <nav class="tabs" aria-label="Settings">
-        {tabs.map((t) => (
-          <a key={t.path} href={t.path} aria-current={t === current ? "page" : undefined}>
-            {t.label}
-          </a>
-        ))}
-      </nav>
+      <Tabs label="Settings" tabs={tabs} current={current} />
       {current.path.endsWith("channels") && <Channels />}
       {current.path.endsWith("/ai") && <AiSettingsTab />}
       {current.path.endsWith("users") && <Users />}
