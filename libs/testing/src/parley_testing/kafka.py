@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
+
+
+def _reader(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """A consumer of `topic` from its beginning, in a group of its own."""
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-reader-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
 
 
 async def collect(
@@ -23,13 +35,7 @@ async def collect(
     With `exact=True`, keep listening `settle_s` longer so that extra records (duplicates)
     would be seen too.
     """
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-reader-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = _reader(bootstrap, topic)
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:
@@ -44,6 +50,40 @@ async def collect(
                 batch = await consumer.getmany(timeout_ms=200)
                 for recs in batch.values():
                     records.extend(recs)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def collect_until(
+    bootstrap: str,
+    topic: str,
+    done: Callable[[list[ConsumerRecord]], bool],
+    *,
+    timeout_s: float = 30.0,
+) -> list[ConsumerRecord]:
+    """Read `topic` from the beginning until `done(records read so far)` holds; raise
+    TimeoutError if it does not within `timeout_s`.
+
+    The way to show that nothing else arrived: after the thing under test, cause a marker
+    record with the same key (so on the same partition, behind everything the thing under
+    test caused) and read until the marker is there. A late duplicate would then have been
+    read too; no waiting for a while and hoping suffices for that.
+    """
+    consumer = _reader(bootstrap, topic)
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not done(records):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{topic}: what was awaited did not arrive within {timeout_s} s "
+                    f"({len(records)} records read)"
+                )
+            batch = await consumer.getmany(timeout_ms=200)
+            for recs in batch.values():
+                records.extend(recs)
     finally:
         await consumer.stop()
     return records
