@@ -10,7 +10,7 @@ from parley.whatsapp.v1 import events_pb2 as wa
 from parley_platform.events import EventProducer, OutgoingEvent, conversation_key
 from parley_platform.events.admin import ensure_topics
 from parley_platform.events.topics import WHATSAPP_OUTBOUND, WHATSAPP_OUTCOME
-from parley_testing.kafka import collect
+from parley_testing.kafka import collect_until
 from parley_testing.polling import eventually
 from parley_testing.services import ChildProcess, free_port, settings_env
 from parley_testing.whatsapp import (
@@ -92,13 +92,30 @@ async def test_a_crash_mid_request_is_resent_and_flagged_as_possible_duplicate(
             await eventually(delivered_once, timeout_s=10)  # Meta accepted it all the same
             second = start_sender("second")
             try:
-                records = await collect(
-                    settings.kafka_bootstrap,
-                    settings.topic_name(WHATSAPP_OUTCOME.name),
-                    count=1,
-                    exact=True,
-                    timeout_s=90,
+                outcome_topic = settings.topic_name(WHATSAPP_OUTCOME.name)
+                bootstrap = settings.kafka_bootstrap
+                await collect_until(bootstrap, outcome_topic, lambda read: bool(read), timeout_s=90)
+                # A marker command to the same customer (no content: it fails at once,
+                # without Meta) behind it: any second outcome would come before the marker's.
+                marker = wa.SendCommand(
+                    message_id=f"marker-{uuid.uuid4()}", channel_id=channel.channel_id, to_wa_id=ANA
                 )
+                await producer.publish(
+                    OutgoingEvent(
+                        topic=WHATSAPP_OUTBOUND,
+                        key=conversation_key(channel.tenant_id, ANA),
+                        payload=marker,
+                        tenant_id=channel.tenant_id,
+                    )
+                )
+
+                def message_ids(records: list) -> list[str]:
+                    return [wa.SendOutcome.FromString(r.value).message_id for r in records]
+
+                records = await collect_until(
+                    bootstrap, outcome_topic, lambda read: marker.message_id in message_ids(read)
+                )
+                records = [r for r in records if message_ids([r]) != [marker.message_id]]
             finally:
                 second.kill()
         finally:
