@@ -85,9 +85,7 @@ conversations = Table(
     timestamp_column("closed_at"),
     ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"]),
     # One conversation per contact and channel: a closed one is reopened, not replaced.
-    UniqueConstraint(
-        "tenant_id", "channel_id", "contact_id", name="conversations_one_per_contact"
-    ),
+    UniqueConstraint("tenant_id", "channel_id", "contact_id", name="conversations_one_per_contact"),
 )
 Index(
     "conversations_activity",

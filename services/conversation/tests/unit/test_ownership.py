@@ -50,9 +50,7 @@ def test_a_customer_message_changes_nothing_while_the_conversation_is_open(state
     assert ownership.customer_wrote(Ownership(state)) is None
 
 
-def test_a_customer_message_reopens_a_closed_conversation_for_the_ai_keeping_its_assignee() -> (
-    None
-):
+def test_a_customer_message_reopens_a_closed_conversation_for_the_ai_keeping_its_assignee() -> None:
     closed = held_by(BEA, State.CLOSED)
     transition = ownership.customer_wrote(closed)
     assert transition is not None
