@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-from parley.conversation.v1.events_pb2 import ConversationChanged
 from parley.whatsapp.v1 import events_pb2 as whatsapp
-from parley_conversation.events.live import LiveChange, LiveFeed, StreamOverflow
 from parley_conversation.main import create_app
 from parley_testing.polling import eventually
 from parley_testing.services import serve_app
@@ -173,16 +170,3 @@ async def test_a_client_too_far_behind_is_told_to_reload(
                 if line.startswith("event: resync"):
                     break
     assert "event: resync" in lines
-
-
-async def test_a_stream_that_does_not_keep_up_is_dropped_instead_of_growing_memory(
-    conversation_settings,
-) -> None:
-    feed = LiveFeed(conversation_settings.model_copy(update={"stream_queue_size": 3}))
-    subscription = feed.subscribe(lambda change: True)
-    for offset in range(4):
-        subscription.offer(LiveChange(uuid.uuid4(), 0, offset, ConversationChanged()))
-
-    assert feed.connections == 0
-    with pytest.raises(StreamOverflow):
-        await subscription.next()
