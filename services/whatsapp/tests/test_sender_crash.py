@@ -61,20 +61,26 @@ async def test_a_crash_mid_request_is_resent_and_flagged_as_possible_duplicate(
         first = start_sender("first")
         producer = EventProducer(settings)
         await producer.start()
-        try:
-            command = wa.SendCommand(
-                message_id=str(uuid.uuid4()),
-                channel_id=channel.channel_id,
-                phone_number_id=channel.phone_number_id,
-                to_wa_id=ANA,
-                text=wa.Text(body="Your appointment is confirmed."),
-            )
+
+        async def send(command: wa.SendCommand) -> wa.SendCommand:
             await producer.publish(
                 OutgoingEvent(
                     topic=WHATSAPP_OUTBOUND,
                     key=conversation_key(channel.tenant_id, ANA),
                     payload=command,
                     tenant_id=channel.tenant_id,
+                )
+            )
+            return command
+
+        try:
+            command = await send(
+                wa.SendCommand(
+                    message_id=str(uuid.uuid4()),
+                    channel_id=channel.channel_id,
+                    phone_number_id=channel.phone_number_id,
+                    to_wa_id=ANA,
+                    text=wa.Text(body="Your appointment is confirmed."),
                 )
             )
 
@@ -97,15 +103,11 @@ async def test_a_crash_mid_request_is_resent_and_flagged_as_possible_duplicate(
                 await collect_until(bootstrap, outcome_topic, lambda read: bool(read), timeout_s=90)
                 # A marker command to the same customer (no content: it fails at once,
                 # without Meta) behind it: any second outcome would come before the marker's.
-                marker = wa.SendCommand(
-                    message_id=f"marker-{uuid.uuid4()}", channel_id=channel.channel_id, to_wa_id=ANA
-                )
-                await producer.publish(
-                    OutgoingEvent(
-                        topic=WHATSAPP_OUTBOUND,
-                        key=conversation_key(channel.tenant_id, ANA),
-                        payload=marker,
-                        tenant_id=channel.tenant_id,
+                marker = await send(
+                    wa.SendCommand(
+                        message_id=f"marker-{uuid.uuid4()}",
+                        channel_id=channel.channel_id,
+                        to_wa_id=ANA,
                     )
                 )
 

@@ -39,17 +39,9 @@ async def collect(
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:
-        deadline = time.monotonic() + timeout_s
-        while len(records) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
+        await _read(consumer, records, lambda read: len(read) >= count, timeout_s)
         if exact:
-            settle_until = time.monotonic() + settle_s
-            while time.monotonic() < settle_until:
-                batch = await consumer.getmany(timeout_ms=200)
-                for recs in batch.values():
-                    records.extend(recs)
+            await _read(consumer, records, lambda read: False, settle_s)
     finally:
         await consumer.stop()
     return records
@@ -74,19 +66,32 @@ async def collect_until(
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:
-        deadline = time.monotonic() + timeout_s
-        while not done(records):
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"{topic}: what was awaited did not arrive within {timeout_s} s "
-                    f"({len(records)} records read)"
-                )
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
+        if not await _read(consumer, records, done, timeout_s):
+            raise TimeoutError(
+                f"{topic}: what was awaited did not arrive within {timeout_s} s "
+                f"({len(records)} records read)"
+            )
     finally:
         await consumer.stop()
     return records
+
+
+async def _read(
+    consumer: AIOKafkaConsumer,
+    records: list[ConsumerRecord],
+    done: Callable[[list[ConsumerRecord]], bool],
+    timeout_s: float,
+) -> bool:
+    """Add what `consumer` reads to `records` until `done(records)` holds (True) or
+    `timeout_s` has passed (False)."""
+    deadline = time.monotonic() + timeout_s
+    while not done(records):
+        if time.monotonic() >= deadline:
+            return False
+        batch = await consumer.getmany(timeout_ms=200)
+        for recs in batch.values():
+            records.extend(recs)
+    return True
 
 
 def header(record: ConsumerRecord, name: str) -> str | None:
