@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -39,7 +39,7 @@ from parley_platform.events.topics import (
 )
 from parley_platform.identity import Principal, Role
 from parley_testing.edge import ApiClient, Edge, serve_edge
-from parley_testing.kafka import collect, collect_until
+from parley_testing.kafka import collect, new_marker, read_until_marker
 from parley_testing.polling import eventually
 from parley_testing.services import RunningApp, free_port, principal_headers, serve_app
 
@@ -343,54 +343,46 @@ class Harness(Customers):
         return [(r, topic.payload_type.FromString(r.value)) for r in records]
 
     async def emitted_before(
-        self,
-        topic: Topic[P],
-        is_marker: Callable[[P], bool],
-        *,
-        markers: int = 1,
-        timeout_s: float = 30.0,
+        self, topic: Topic[P], marker: str, *, markers: int = 1, timeout_s: float = 30.0
     ) -> list[tuple[ConsumerRecord, P]]:
-        """Everything the service published on `topic` ahead of `markers` marker events
-        (those `is_marker` picks out), markers left out.
+        """Everything the service published on `topic` ahead of its `markers` records that
+        carry `marker` (markers left out).
 
         The test causes the markers after everything it checks, with the same conversation
         keys, so whatever that caused (a late duplicate included) is ahead of them."""
-
-        def decoded(records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, P]]:
-            return [(r, topic.payload_type.FromString(r.value)) for r in records]
-
-        records = await collect_until(
+        records = await read_until_marker(
             self.settings.kafka_bootstrap,
             self.settings.topic_name(topic.name),
-            lambda read: sum(is_marker(p) for _, p in decoded(read)) >= markers,
+            marker,
+            markers=markers,
             timeout_s=timeout_s,
         )
-        return [(r, p) for r, p in decoded(records) if not is_marker(p)]
+        return [(r, topic.payload_type.FromString(r.value)) for r in records]
+
+    async def marker_from(self, customer: Customer) -> str:
+        """A message from `customer` that marks the end of what a test checks: its text
+        (so the AI request it causes) and its wamid (so a read receipt for it) carry the
+        returned marker."""
+        marker = new_marker()
+        await self.customer_says(customer, marker, wamid=f"wamid.{marker}")
+        return marker
 
     async def ai_requests(self, count: int, **kw: Any) -> list[conversation_events.AiRequested]:
         return [p for _, p in await self.emitted(CONVERSATION_AI_REQUESTED, count=count, **kw)]
 
     async def ai_requests_before(
-        self, marker_text: str, *, markers: int = 1
+        self, marker: str, *, markers: int = 1
     ) -> list[conversation_events.AiRequested]:
-        """The AI requests ahead of those for customer messages saying `marker_text`."""
-        return [
-            p
-            for _, p in await self.emitted_before(
-                CONVERSATION_AI_REQUESTED,
-                lambda request: request.customer_text == marker_text,
-                markers=markers,
-            )
-        ]
+        """The AI requests ahead of those for the customer messages carrying `marker`."""
+        emitted = await self.emitted_before(CONVERSATION_AI_REQUESTED, marker, markers=markers)
+        return [p for _, p in emitted]
 
     async def send_commands(self, count: int, **kw: Any) -> list[whatsapp.SendCommand]:
         return [p for _, p in await self.emitted(WHATSAPP_OUTBOUND, count=count, **kw)]
 
-    async def send_commands_before(
-        self, is_marker: Callable[[whatsapp.SendCommand], bool]
-    ) -> list[whatsapp.SendCommand]:
-        """The send commands ahead of the marker command."""
-        return [p for _, p in await self.emitted_before(WHATSAPP_OUTBOUND, is_marker)]
+    async def send_commands_before(self, marker: str) -> list[whatsapp.SendCommand]:
+        """The send commands ahead of the one carrying `marker`."""
+        return [p for _, p in await self.emitted_before(WHATSAPP_OUTBOUND, marker)]
 
     async def changes(self, count: int, **kw: Any) -> list[conversation_events.ConversationChanged]:
         return [p for _, p in await self.emitted(CONVERSATION_CHANGED, count=count, **kw)]

@@ -8,6 +8,7 @@ import uuid
 
 from parley.ai.v1 import events_pb2 as ai_events
 from parley.conversation.v1 import events_pb2 as conversation_events
+from parley_testing.kafka import new_marker
 from parley_testing.polling import eventually
 
 Kind = conversation_events.ConversationChanged.Kind
@@ -50,8 +51,7 @@ async def test_an_ai_answer_is_stored_and_sent_as_a_reply_to_the_customers_messa
 
     assert (await harness.conversation(admin, conversation["id"]))["ai_request_in_flight"] is False
 
-    marker = await harness.customer_says(ana, "great, thanks")
-    commands = await harness.send_commands_before(lambda c: c.mark_read.wamid == marker.wamid)
+    commands = await harness.send_commands_before(await harness.marker_from(ana))
     assert [c.WhichOneof("content") for c in commands] == ["mark_read", "text"]
     texts = commands[1:]  # the repeat was not sent again
     assert texts[0].text.body == "Yes, from 10:00 to 16:00."
@@ -94,10 +94,11 @@ async def test_an_agent_taking_over_while_the_ai_reply_is_in_flight_means_it_is_
     assert transitions[0]["actor_id"] == str(agent.user_id)
     assert transitions[0]["reason"] == "taken over"
     # Only the read receipt went out before the agent's own reply: no AI text, ever.
-    reply = await harness.post(
-        agent, f"/api/v1/conversations/{conversation['id']}/messages", {"text": "Hi, Bea here."}
+    marker = new_marker()
+    await harness.post(
+        agent, f"/api/v1/conversations/{conversation['id']}/messages", {"text": marker}
     )
-    commands = await harness.send_commands_before(lambda c: c.message_id == reply.json()["id"])
+    commands = await harness.send_commands_before(marker)
     assert [c.WhichOneof("content") for c in commands] == ["mark_read"]
 
 
@@ -124,8 +125,7 @@ async def test_a_reply_to_a_request_superseded_by_a_newer_message_is_discarded(h
     assert replies["Hello! How can I help?"]["status"] == "discarded"
     assert "superseded" in replies["Hello! How can I help?"]["failure_reason"]
     assert replies["We open at 9."]["status"] == "pending"
-    marker = await harness.customer_says(ana, "ok")
-    commands = await harness.send_commands_before(lambda c: c.mark_read.wamid == marker.wamid)
+    commands = await harness.send_commands_before(await harness.marker_from(ana))
     assert [c.text.body for c in commands if c.WhichOneof("content") == "text"] == ["We open at 9."]
 
 
@@ -165,11 +165,12 @@ async def test_a_customer_asking_for_a_person_is_handed_off_at_once_in_several_l
 
     # Nobody was made to wait for the AI first. Markers: each conversation goes back to
     # the AI and its customer writes once more; no AI request came before theirs.
+    marker = new_marker()
     for lang, customer in customers.items():
         released = await harness.post(admin, f"/api/v1/conversations/{conversations[lang]}/release")
         assert released.status_code == 200, released.text
-        await harness.customer_says(customer, "ok")
-    assert await harness.ai_requests_before("ok", markers=len(customers)) == []
+        await harness.customer_says(customer, marker)
+    assert await harness.ai_requests_before(marker, markers=len(customers)) == []
 
 
 async def test_the_ai_handing_off_moves_the_conversation_to_waiting_for_a_person(harness) -> None:
@@ -204,24 +205,26 @@ async def test_release_to_ai_close_and_reopen_each_change_who_answers(harness) -
 
     released = await harness.post(agent, f"{path}/release")
     assert released.json()["state"] == "ai"
-    await harness.customer_says(ana, "thanks, one more question")
+    marker = new_marker()
+    await harness.customer_says(ana, f"thanks, one more question {marker}")
     await harness.conversation_of(agent, ana)
     # Its request is the marker: before it, only the first message's.
-    requests = await harness.ai_requests_before("thanks, one more question")
+    requests = await harness.ai_requests_before(marker)
     assert [r.customer_text for r in requests] == ["I need help with an invoice"]
 
     closed = await harness.post(agent, f"{path}/close")
     assert closed.json()["state"] == "closed" and closed.json()["closed_at"]
     assert (await harness.post(agent, f"{path}/takeover")).status_code == 409
 
-    await harness.customer_says(ana, "hello again")
+    again = new_marker()
+    await harness.customer_says(ana, f"hello again {again}")
     reopened = await _state(harness, agent, conversation["id"], "ai")
     assert reopened["closed_at"] is None
     # Answered by the AI again (closing asked for nothing in between).
-    requests = await harness.ai_requests_before("hello again")
+    requests = await harness.ai_requests_before(again)
     assert [r.customer_text for r in requests] == [
         "I need help with an invoice",
-        "thanks, one more question",
+        f"thanks, one more question {marker}",
     ]
 
     assert (await harness.post(agent, f"{path}/close")).json()["state"] == "closed"

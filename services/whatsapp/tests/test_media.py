@@ -7,13 +7,13 @@ import base64
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from parley.whatsapp.v1 import events_pb2 as wa
 from parley_platform.events.topics import WHATSAPP_MEDIA
 from parley_platform.identity import Principal, Role
 from parley_sandbox import meta
-from parley_testing.kafka import collect_until
+from parley_testing.kafka import new_marker, read_until_marker
 from parley_testing.services import RunningApp, principal_headers
 from parley_testing.whatsapp import (
     TenantChannel,
@@ -28,7 +28,6 @@ from parley_testing.whatsapp import (
 
 ANA = "447700900123"
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
-MARKER_FILE = b"\x89PNG\r\n\x1a\n" + b"marker"
 
 
 @dataclass
@@ -37,7 +36,6 @@ class Stack:
     gateway: RunningApp
     whatsapp: RunningApp
     channel: TenantChannel
-    markers: set[str] = field(default_factory=set)  # media ids of the marker files
 
     async def customer_sends(self, kind: str, content: bytes, mime_type: str, **media) -> dict:
         response = await self.sandbox.client.post(
@@ -56,23 +54,19 @@ class Stack:
         return response.json()
 
     async def stored(self) -> list[wa.MediaStored]:
-        """Every media notice so far (markers left out). Ana sends one more (small) file
-        after everything else, and the notices are read up to its own: a late or repeated
-        notice would be among them."""
-        marker = await self.customer_sends("image", MARKER_FILE, "image/png")
-        marker_id = marker["message"]["image"]["id"]
-        self.markers.add(marker_id)
-
-        def decoded(records: list) -> list[wa.MediaStored]:
-            return [wa.MediaStored.FromString(r.value) for r in records]
-
-        settings = self.whatsapp.runtime.settings
-        records = await collect_until(
-            settings.kafka_bootstrap,
-            settings.topic_name(WHATSAPP_MEDIA.name),
-            lambda read: any(n.media_id == marker_id for n in decoded(read)),
+        """Every media notice so far (markers left out). Ana sends one more (small) file,
+        named with a marker, after everything else, and the notices are read up to its own:
+        a late or repeated notice would be among them."""
+        marker = new_marker()
+        await self.customer_sends(
+            "document", b"%PDF-1.4 marker", "application/pdf", filename=marker
         )
-        return [n for n in decoded(records) if n.media_id not in self.markers]
+        settings = self.whatsapp.runtime.settings
+        records = await read_until_marker(
+            settings.kafka_bootstrap, settings.topic_name(WHATSAPP_MEDIA.name), marker
+        )
+        notices = [wa.MediaStored.FromString(r.value) for r in records]
+        return [n for n in notices if not n.filename.startswith("marker-")]  # earlier markers
 
     async def open(self, storage_id: str, principal: Principal | None):
         headers = principal_headers(self.whatsapp.runtime.settings, principal)

@@ -15,7 +15,7 @@ from parley_platform.events.topics import (
     WHATSAPP_OUTCOME,
     WHATSAPP_STATUS,
 )
-from parley_testing.kafka import collect_until, header
+from parley_testing.kafka import collect, header, new_marker, read_until_marker
 from parley_testing.whatsapp import (
     connect_sandbox_to_gateway,
     new_tenant_with_channel,
@@ -45,9 +45,14 @@ async def test_a_reply_and_its_out_of_order_duplicated_statuses(settings_factory
         await connect_sandbox_to_gateway(sandbox, channel, gateway)
         settings = whatsapp.runtime.settings
 
-        async def read_until(topic, done):
-            return await collect_until(
-                settings.kafka_bootstrap, settings.topic_name(topic.name), done
+        async def first(topic, count: int = 1):
+            return await collect(
+                settings.kafka_bootstrap, settings.topic_name(topic.name), count=count
+            )
+
+        async def before(topic, marker: str):
+            return await read_until_marker(
+                settings.kafka_bootstrap, settings.topic_name(topic.name), marker
             )
 
         async def customer_writes(text: str) -> str:
@@ -57,9 +62,12 @@ async def test_a_reply_and_its_out_of_order_duplicated_statuses(settings_factory
             )
             return str(written.json()["wamid"])
 
-        async def reply(question: wa.InboundMessage, key: bytes, text: str) -> wa.SendCommand:
+        async def reply(
+            question: wa.InboundMessage, key: bytes, text: str, message_id: str
+        ) -> wa.SendCommand:
             command = wa.SendCommand(
-                message_id=str(uuid.uuid4()),
+                message_id=message_id,
+                biz_opaque_callback_data=message_id,  # Meta echoes it in the statuses
                 channel_id=question.channel_id,
                 phone_number_id=question.phone_number_id,
                 to_wa_id=question.from_wa_id,
@@ -76,64 +84,44 @@ async def test_a_reply_and_its_out_of_order_duplicated_statuses(settings_factory
             )
             return command
 
-        def wamids_in(records) -> list[str]:
-            return [wa.InboundMessage.FromString(r.value).wamid for r in records]
-
-        def outcomes(records) -> list[wa.SendOutcome]:
-            return [wa.SendOutcome.FromString(r.value) for r in records]
-
         def statuses(records) -> list[wa.MessageStatus]:
             return [wa.MessageStatus.FromString(r.value) for r in records]
 
         asked = await customer_writes("Where is my parcel?")
-        [inbound] = await read_until(WHATSAPP_INBOUND, lambda read: len(read) >= 1)
+        [inbound] = await first(WHATSAPP_INBOUND)
         question = wa.InboundMessage.FromString(inbound.value)
         assert question.wamid == asked
 
-        command = await reply(question, inbound.key, "It arrives tomorrow.")
-        [outcome_record] = await read_until(WHATSAPP_OUTCOME, lambda read: len(read) >= 1)
+        command = await reply(question, inbound.key, "It arrives tomorrow.", str(uuid.uuid4()))
+        [outcome_record] = await first(WHATSAPP_OUTCOME)
         outcome = wa.SendOutcome.FromString(outcome_record.value)
         assert outcome.message_id == command.message_id
         assert outcome.result == wa.SEND_RESULT_SENT
         [reply_wamid] = outcome.wamids
         assert outcome_record.key.decode() == conversation_key(channel.tenant_id, ANA)
+        await first(WHATSAPP_STATUS, 4)  # sent, delivered and read, shuffled, one twice
 
-        # Sent, delivered and read, shuffled, one of them twice.
-        await read_until(
-            WHATSAPP_STATUS, lambda read: sum(s.wamid == reply_wamid for s in statuses(read)) >= 4
-        )
         # Markers: the customer writes again and gets a second reply; everything of the
         # first turn is ahead of them on the conversation's partition.
-        marker_wamid = await customer_writes("Thanks!")
-        inbound_records = await read_until(
-            WHATSAPP_INBOUND,
-            lambda read: marker_wamid in wamids_in(read),
-        )
-        marker = await reply(question, inbound.key, "You're welcome.")
-        outcome_records = await read_until(
-            WHATSAPP_OUTCOME,
-            lambda read: marker.message_id in [o.message_id for o in outcomes(read)],
-        )
-        *_, marker_outcome = outcomes(outcome_records)
-        status_records = await read_until(
-            WHATSAPP_STATUS,
-            lambda read: any(s.wamid in marker_outcome.wamids for s in statuses(read)),
-        )
+        marker = new_marker()
+        await customer_writes(marker)
+        await reply(question, inbound.key, "You're welcome.", marker)
+        inbound_records = await before(WHATSAPP_INBOUND, marker)
+        outcome_records = await before(WHATSAPP_OUTCOME, marker)
+        status_records = await before(WHATSAPP_STATUS, marker)
 
         # Exactly one inbound event and one outcome for the first turn...
-        assert wamids_in(inbound_records) == [asked, marker_wamid]
-        assert [o.message_id for o in outcomes(outcome_records)] == [
-            command.message_id,
-            marker.message_id,
+        assert [wa.InboundMessage.FromString(r.value).wamid for r in inbound_records] == [asked]
+        assert [wa.SendOutcome.FromString(r.value).message_id for r in outcome_records] == [
+            command.message_id
         ]
         # ...and exactly the four statuses the sandbox sent, a repeat carrying the same
         # event id as its original.
-        records = [r for r in status_records if statuses([r])[0].wamid == reply_wamid]
-        first_turn = statuses(records)
-        assert len(first_turn) == 4
+        first_turn = statuses(status_records)
+        assert len(first_turn) == 4 and {s.wamid for s in first_turn} == {reply_wamid}
         assert sorted({s.status_raw for s in first_turn}) == ["delivered", "read", "sent"]
         event_ids: dict[str, set[str | None]] = {s.status_raw: set() for s in first_turn}
-        for status, record in zip(first_turn, records, strict=True):
+        for status, record in zip(first_turn, status_records, strict=True):
             event_ids[status.status_raw].add(header(record, "event-id"))
         assert all(len(ids) == 1 for ids in event_ids.values())  # a repeat is recognisable
         # Same conversation key as the customer's message: one partition, one order.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from parley.whatsapp.v1 import events_pb2 as wa
 from parley_platform.events import OutgoingEvent, conversation_key
 from parley_platform.events.topics import WHATSAPP_OUTBOUND, WHATSAPP_OUTCOME
-from parley_testing.kafka import collect_until, header
+from parley_testing.kafka import header, new_marker, read_until_marker
 from parley_testing.services import RunningApp, free_port, principal_headers
 from parley_testing.whatsapp import (
     AuthService,
@@ -83,29 +83,28 @@ class Stack:
         A marker command is published to each customer after everything else, and the
         outcomes are read up to the markers' own: a late or repeated outcome would be among
         them, so a test that finds one outcome knows there is exactly one."""
-        markers = set()
-        for wa_id in customers or (ANA,):
-            marker = wa.SendCommand(
-                message_id=f"{MARKER}{uuid.uuid4()}",
-                channel_id=self.channel.channel_id,
-                phone_number_id=self.channel.phone_number_id,
-                to_wa_id=wa_id,
+        marker = new_marker()
+        to = customers or (ANA,)
+        for wa_id in to:
+            await self.publish(
+                wa.SendCommand(
+                    message_id=f"{marker}-{wa_id}",
+                    channel_id=self.channel.channel_id,
+                    phone_number_id=self.channel.phone_number_id,
+                    to_wa_id=wa_id,
+                )
             )
-            await self.publish(marker)
-            markers.add(marker.message_id)
-
-        def decoded(records: list) -> list[wa.SendOutcome]:
-            return [wa.SendOutcome.FromString(r.value) for r in records]
-
         settings = self.whatsapp.runtime.settings
-        records = await collect_until(
+        records = await read_until_marker(
             settings.kafka_bootstrap,
             settings.topic_name(WHATSAPP_OUTCOME.name),
-            lambda read: markers <= {o.message_id for o in decoded(read)},
+            marker,
+            markers=len(to),
             timeout_s=timeout_s,
         )
         assert all(header(r, "tenant-id") == str(self.channel.tenant_id) for r in records)
-        return [o for o in decoded(records) if not o.message_id.startswith(MARKER)]
+        outcomes = [wa.SendOutcome.FromString(r.value) for r in records]
+        return [o for o in outcomes if not o.message_id.startswith(MARKER)]  # earlier markers
 
     async def read_receipts(self) -> Counter[str]:
         """The whatsapp service's count of read receipts, by result."""

@@ -10,9 +10,9 @@ from parley.whatsapp.v1 import events_pb2 as wa
 from parley_platform.events import EventProducer, OutgoingEvent, conversation_key
 from parley_platform.events.admin import ensure_topics
 from parley_platform.events.topics import WHATSAPP_OUTBOUND, WHATSAPP_OUTCOME
-from parley_testing.kafka import collect_until
+from parley_testing.kafka import collect, new_marker, read_until_marker
 from parley_testing.polling import eventually
-from parley_testing.services import ChildProcess, free_port, settings_env
+from parley_testing.services import ChildProcess, free_port, outbox_drained, settings_env
 from parley_testing.whatsapp import (
     new_tenant_with_channel,
     running_auth,
@@ -100,24 +100,17 @@ async def test_a_crash_mid_request_is_resent_and_flagged_as_possible_duplicate(
             try:
                 outcome_topic = settings.topic_name(WHATSAPP_OUTCOME.name)
                 bootstrap = settings.kafka_bootstrap
-                await collect_until(bootstrap, outcome_topic, lambda read: bool(read), timeout_s=90)
+                await collect(bootstrap, outcome_topic, count=1, timeout_s=90)
                 # A marker command to the same customer (no content: it fails at once,
                 # without Meta) behind it: any second outcome would come before the marker's.
-                marker = await send(
-                    wa.SendCommand(
-                        message_id=f"marker-{uuid.uuid4()}",
-                        channel_id=channel.channel_id,
-                        to_wa_id=ANA,
-                    )
+                marker = new_marker()
+                await send(
+                    wa.SendCommand(message_id=marker, channel_id=channel.channel_id, to_wa_id=ANA)
                 )
-
-                def message_ids(records: list) -> list[str]:
-                    return [wa.SendOutcome.FromString(r.value).message_id for r in records]
-
-                records = await collect_until(
-                    bootstrap, outcome_topic, lambda read: marker.message_id in message_ids(read)
-                )
-                records = [r for r in records if message_ids([r]) != [marker.message_id]]
+                records = await read_until_marker(bootstrap, outcome_topic, marker)
+                # Let the relay finish before the kill: rows left in the outbox (shared by
+                # this session's tests) would be relayed again into the next test's topics.
+                await eventually(lambda: outbox_drained(settings), timeout_s=60)
             finally:
                 second.kill()
         finally:
