@@ -11,14 +11,14 @@ RUN := $(UV) run --frozen --no-sync
 
 WEB_BUILD := services/gateway/parley_gateway/web/dist
 
-.PHONY: help install proto proto-check web web-test run stop stack-up stack-down stack-status test test-unit lint format typecheck check bench clean
+.PHONY: help install proto proto-check web web-test run stop stack-up stack-down stack-status test test-unit lint format typecheck check bench eval clean
 
 # Source packages, and the test folders (each checked on its own: they share module names).
 TYPED_PACKAGES := parley_platform parley_testing parley_devstack parley_sandbox parley_llm_stub \
 	parley_gateway \
 	parley_auth parley_conversation parley_ai parley_whatsapp parley_knowledge
 TYPED_TEST_DIRS := $(wildcard libs/*/tests services/*/tests sandbox/tests llm_stub/tests \
-	deploy/local/tests) tests bench
+	deploy/local/tests) tests bench eval
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ check: lint typecheck test ## everything CI checks
 
 bench: proto ## run the benchmarks (see docs/performance.md)
 	@$(RUN) python -m bench $(BENCH_ARGS)
+
+eval: proto ## the AI's golden set: grounded answers, handoffs, citations (docs/quality.md)
+	@$(RUN) python -m eval $(EVAL_ARGS)
 
 clean: ## stop everything and delete local state (.parley)
 	-@$(RUN) parley-stack stop 2>/dev/null
