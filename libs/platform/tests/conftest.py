@@ -61,4 +61,5 @@ def settings(infra, platform_db, topic_prefix, service_token_secret) -> Platform
         consumer_backoff_initial_s=0.05,
         consumer_backoff_max_s=0.2,
         grpc_port=0,
+        ops_port=0,
     )

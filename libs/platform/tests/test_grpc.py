@@ -8,6 +8,7 @@ import grpc
 import jwt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry import trace
 from parley.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from parley_platform.context import current_tenant, tenant_scope
@@ -144,3 +145,35 @@ async def test_domain_errors_become_status_codes_and_health_needs_no_credential(
             health_pb2.HealthCheckRequest(), timeout=5
         )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def _reflection_answers(port: int) -> bool:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        try:
+            async for reply in stub.ServerReflectionInfo(iter([request]), timeout=5):
+                return bool(reply.list_services_response.service)
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return False
+            raise
+    return False
+
+
+async def test_reflection_lists_the_api_in_development_only(settings) -> None:
+    """Outside development reflection would hand anyone who reaches the port the whole API."""
+    answers = {}
+    for environment in ("development", "test", "production"):
+        srv = GrpcServer(
+            settings.model_copy(update={"environment": environment}),
+            register=[],
+            service_names=[],
+        )
+        await srv.start()
+        try:
+            assert srv.port is not None
+            answers[environment] = await _reflection_answers(srv.port)
+        finally:
+            await srv.stop(0)
+    assert answers == {"development": True, "test": False, "production": False}

@@ -233,7 +233,7 @@ async def test_unknown_numbers_are_counted_and_never_fail_the_request(stack) -> 
         assert response.status_code == 200
         assert response.json() == {"events": 1, "skipped": 1}
     assert time.monotonic() - started < 30
-    metrics = (await gateway.client.get("/metrics")).text
+    metrics = (await gateway.ops.get("/metrics")).text
     assert 'parley_webhook_updates_total{kind="change",outcome="unknown_number"}' in metrics
 
 

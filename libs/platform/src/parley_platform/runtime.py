@@ -43,6 +43,7 @@ from parley_platform.events.producer import EventProducer
 from parley_platform.events.topics import Topic
 from parley_platform.grpc.client import create_channel
 from parley_platform.grpc.server import GrpcServer
+from parley_platform.http.ops import OpsServer
 from parley_platform.jobs import BackgroundWork, PeriodicJob, SupervisedTask
 from parley_platform.logging import configure_logging
 from parley_platform.settings import ServiceSettings
@@ -198,6 +199,7 @@ class ServiceRuntime(Generic[C]):
         self._checks: dict[str, ReadinessCheck] = {}
         self.consumers: list[EventConsumer] = []
         self.relay: OutboxRelay | None = None
+        self._ops_server: OpsServer | None = None
 
     # ------------------------------------------------------------------ what tests and routes see
 
@@ -226,6 +228,13 @@ class ServiceRuntime(Generic[C]):
         if self._grpc_server is None or self._grpc_server.port is None:
             raise RuntimeNotStartedError("no gRPC server is running")
         return self._grpc_server.port
+
+    @property
+    def ops_port(self) -> int:
+        """The port of the operations listener (`/metrics`, detailed `/readyz`)."""
+        if self._ops_server is None or self._ops_server.port is None:
+            raise RuntimeNotStartedError("the operations listener is not running")
+        return self._ops_server.port
 
     def _declaring(self, what: str) -> None:
         if not self._wiring:
@@ -298,10 +307,16 @@ class ServiceRuntime(Generic[C]):
             await consumer.start()
             self.consumers.append(consumer)
             self._checks[f"consumer:{group_id}"] = self._consumer_check(consumer)
+        assert s.ops_port is not None  # the settings fill it in
+        self._ops_server = OpsServer(self.readiness, s.ops_host, s.ops_port)
+        await self._ops_server.start()
         log.info("service started", extra={"service": s.service_name})
 
     async def stop(self) -> None:
         """Stop in reverse order: stop taking work, finish it, then close connections."""
+        if self._ops_server is not None:
+            await self._ops_server.stop()
+            self._ops_server = None
         for consumer in reversed(self.consumers):
             await consumer.stop()
         self.consumers.clear()

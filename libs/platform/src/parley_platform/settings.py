@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # `dev-insecure-` prefix so that they are recognisable and refused elsewhere.
 PLACEHOLDER_PREFIXES = ("dev-insecure-", "change-me", "changeme", "placeholder", "secret")
 MIN_SECRET_LENGTH = 16
+OPS_PORT_SHIFT = 1000
 
 
 class Environment(StrEnum):
@@ -46,6 +47,11 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 0  # used by services that serve gRPC; 0 picks a free port
+    # The operations listener (`/metrics`, `/readyz` with details, `/healthz`), never
+    # published. Unset: HTTP_PORT + 1000 (9080 gateway ... 9085 knowledge), or a free port
+    # when HTTP_PORT is 0.
+    ops_host: str = "127.0.0.1"
+    ops_port: int | None = Field(default=None, ge=0, le=65535)
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Lets several environments (or test runs) share one cluster without sharing topics
@@ -84,6 +90,12 @@ class ServiceSettings(BaseSettings):
             for name in type(self).model_fields
             if isinstance(value := getattr(self, name), SecretStr)
         }
+
+    @model_validator(mode="after")
+    def _ops_port_beside_http_port(self) -> ServiceSettings:
+        if self.ops_port is None:
+            self.ops_port = self.http_port + OPS_PORT_SHIFT if self.http_port else 0
+        return self
 
     @model_validator(mode="after")
     def _inbox_outlives_kafka_retention(self) -> ServiceSettings:

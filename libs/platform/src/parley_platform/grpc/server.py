@@ -1,9 +1,10 @@
 """The gRPC server every service with gRPC methods runs.
 
-It always has: the standard health service (for probes, no credential needed), reflection,
-OpenTelemetry server spans (health checks excluded), service-credential checks with optional
-per-method caller lists, the verified tenant from metadata put in context, and domain errors
-mapped to status codes.
+It always has: the standard health service (for probes, no credential needed), OpenTelemetry
+server spans (health checks excluded), service-credential checks with optional per-method
+caller lists, the verified tenant from metadata put in context, and domain errors mapped to
+status codes. Reflection is on in development only: elsewhere it would hand anyone who
+reaches the port the whole API.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from parley_platform.grpc.credentials import (
     InvalidServiceCredential,
     verify_service_token,
 )
-from parley_platform.settings import ServiceSettings
+from parley_platform.settings import Environment, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,10 @@ class GrpcServer:
         for register in self._register:
             register(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-        )
+        if self.settings.environment == Environment.DEVELOPMENT:
+            reflection.enable_server_reflection(
+                [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+            )
         self.port = server.add_insecure_port(f"{self.settings.grpc_host}:{self.settings.grpc_port}")
         await server.start()
         for name in ("", *self._service_names):
