@@ -166,7 +166,9 @@ async def test_reflection_lists_the_api_in_development_only(settings) -> None:
     answers = {}
     for environment in ("development", "test", "production"):
         srv = GrpcServer(
-            settings.model_copy(update={"environment": environment}),
+            settings.model_copy(
+                update={"environment": environment, "allow_plaintext_transport": True}
+            ),
             register=[],
             service_names=[],
         )

@@ -47,6 +47,7 @@ from parley_platform.http.ops import OpsServer
 from parley_platform.jobs import BackgroundWork, PeriodicJob, SupervisedTask
 from parley_platform.logging import configure_logging
 from parley_platform.settings import ServiceSettings
+from parley_platform.transport import require_encrypted_transport
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,13 @@ class ServiceRuntime(Generic[C]):
     async def start(self) -> None:
         """Connect, wire the service, then start serving and consuming."""
         s = self.settings
+        require_encrypted_transport(
+            s,
+            database=self._want_database,
+            redis=self._want_redis,
+            kafka=self._want_producer or bool(self._topics),
+            grpc_used=bool(self._client_targets),
+        )
         telemetry.setup_telemetry(s)
         if self._want_database:
             if s.database_url is None:

@@ -49,6 +49,7 @@ from parley_platform.events.envelope import InvalidEnvelopeError, from_headers
 from parley_platform.events.producer import EventProducer, RawRecord
 from parley_platform.events.topics import Topic, dead_letter_topic
 from parley_platform.settings import ServiceSettings
+from parley_platform.transport import kafka_client_options
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
@@ -215,6 +216,7 @@ class EventConsumer:
             max_poll_interval_ms=600_000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
+            **kafka_client_options(self.settings),
         )
         self._consumer.subscribe(list(self._routes), listener=_Rebalance(self))
         await self._consumer.start()

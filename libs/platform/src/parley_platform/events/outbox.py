@@ -159,10 +159,10 @@ class OutboxRelay(BackgroundWork):
     async def _lead_and_relay(self) -> None:
         """One pass: connect, become the leader (or wait as a standby), relay until stopped.
         Closing the connection releases the advisory lock."""
-        dsn = self._database.engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
-        conn = await asyncpg.connect(dsn)
+        # The engine's own connect arguments, so TLS options on the URL (?ssl=...) apply here too.
+        engine = self._database.engine
+        _, options = engine.dialect.create_connect_args(engine.url)
+        conn = await asyncpg.connect(**options)
         try:
             if not await self._lead(conn):
                 return
