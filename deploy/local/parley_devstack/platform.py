@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -177,6 +178,66 @@ def ensure_demo(stack: Stack) -> None:
         ).raise_for_status()
 
 
+class Restarts:
+    """Restarts a service that died, as compose's restart policy or Kubernetes would: after
+    1 s, then 2, 4, ... up to 30 s while it keeps dying; a service that stayed up for a
+    minute starts again from 1 s."""
+
+    MIN_DELAY_S = 1.0
+    MAX_DELAY_S = 30.0
+    STABLE_AFTER_S = 60.0
+
+    def __init__(self) -> None:
+        self._start: dict[str, Callable[[], None]] = {}
+        self._started_at: dict[str, float] = {}
+        self._delay: dict[str, float] = {}
+        self._due: dict[str, float] = {}
+
+    def register(self, name: str, start: Callable[[], None]) -> None:
+        self._start[name] = start
+        self._delay[name] = self.MIN_DELAY_S
+
+    def names(self) -> list[str]:
+        """Services that are meant to be running (not waiting for their restart)."""
+        return [name for name in self._start if name not in self._due]
+
+    def start(self, name: str) -> None:
+        self._start[name]()
+        self._started_at[name] = time.monotonic()
+
+    def exited(self, name: str, log_file: Path) -> None:
+        """Note that `name` died and schedule its restart."""
+        now = time.monotonic()
+        if now - self._started_at.get(name, now) > self.STABLE_AFTER_S:
+            self._delay[name] = self.MIN_DELAY_S
+        delay = self._delay[name]
+        self._due[name] = now + delay
+        self._delay[name] = min(delay * 2, self.MAX_DELAY_S)
+        print(f"!! {name} exited; restarting in {delay:.0f}s (log: {log_file})", flush=True)
+
+    def restart_due(self) -> None:
+        now = time.monotonic()
+        for name, due in list(self._due.items()):
+            if due <= now:
+                del self._due[name]
+                print(f"   restarting {name}", flush=True)
+                self.start(name)
+
+
+def _service_starter(
+    spec: ServiceSpec, stack: Stack, endpoints: Endpoints, pid_dir: Path, log_dir: Path
+) -> Callable[[], None]:
+    def start() -> None:
+        spawn(
+            [sys.executable, "-m", spec.module],
+            log_file=log_dir / f"{spec.name}.log",
+            pid_file=pid_dir / f"{spec.name}.pid",
+            env={**os.environ, **service_environment(spec, stack, endpoints)},
+        )
+
+    return start
+
+
 def _ready(port: int, path: str = "/readyz") -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
@@ -231,16 +292,12 @@ def run_platform(stack: Stack) -> None:
             pid=read_pid(pid_dir / "sandbox.pid"),
             log_file=log_dir / "sandbox.log",
         )
+        restarts = Restarts()
         for spec in SERVICES:
-            pid_file = pid_dir / f"{spec.name}.pid"
-            terminate(pid_file)  # a leftover from a crashed run
+            terminate(pid_dir / f"{spec.name}.pid")  # a leftover from a crashed run
             print(f"  starting {spec.name}...", flush=True)
-            spawn(
-                [sys.executable, "-m", spec.module],
-                log_file=log_dir / f"{spec.name}.log",
-                pid_file=pid_file,
-                env={**os.environ, **service_environment(spec, stack, endpoints)},
-            )
+            restarts.register(spec.name, _service_starter(spec, stack, endpoints, pid_dir, log_dir))
+            restarts.start(spec.name)
         for spec in SERVICES:
             port = spec.port("http_port")
 
@@ -260,13 +317,17 @@ def run_platform(stack: Stack) -> None:
         ensure_demo(stack)
         elapsed = time.monotonic() - started_at
         _print_summary(stack, endpoints, log_dir, elapsed)
-        exited: set[str] = set()
+        sandbox_reported = False
         while not stopping:
-            for name in (*(spec.name for spec in SERVICES), "sandbox"):
-                if name not in exited and read_pid(pid_dir / f"{name}.pid") is None:
-                    exited.add(name)
-                    print(f"!! {name} exited; see {log_dir / (name + '.log')}", flush=True)
-            time.sleep(1)
+            for name in restarts.names():
+                if read_pid(pid_dir / f"{name}.pid") is None:
+                    restarts.exited(name, log_dir / f"{name}.log")
+            restarts.restart_due()
+            if not sandbox_reported and read_pid(pid_dir / "sandbox.pid") is None:
+                # Not restarted: its memory (numbers, chats) would be gone; `make run` again.
+                sandbox_reported = True
+                print(f"!! the sandbox exited; see {log_dir / 'sandbox.log'}", flush=True)
+            time.sleep(0.5)
     finally:
         print("\nStopping Parley...", flush=True)
         for spec in reversed(SERVICES):
