@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 ReadinessCheck = Callable[[], Awaitable[None]]
 READINESS_TIMEOUT_S = 2.0
 INBOX_PRUNING_INTERVAL_S = 3600.0
+GRPC_HEALTH_INTERVAL_S = 5.0
 
 C = TypeVar("C")
 
@@ -231,6 +232,11 @@ class ServiceRuntime(Generic[C]):
         return self._grpc_server.port
 
     @property
+    def declared_topics(self) -> tuple[str, ...]:
+        """The canonical names of the topics the service produces (created at start)."""
+        return tuple(topic.name for topic in self._topics)
+
+    @property
     def ops_port(self) -> int:
         """The port of the operations listener (`/metrics`, detailed `/readyz`)."""
         if self._ops_server is None or self._ops_server.port is None:
@@ -298,6 +304,9 @@ class ServiceRuntime(Generic[C]):
             )
         if self._grpc_server is not None:
             await self._grpc_server.start()
+            self._background.append(
+                PeriodicJob("grpc-health", GRPC_HEALTH_INTERVAL_S, self._sync_grpc_health)
+            )
         for work in self._background:
             await work.start()
         if self._consumers_wanted and self._producer is None:
@@ -386,6 +395,12 @@ class ServiceRuntime(Generic[C]):
         names = list(self._checks)
         results = await asyncio.gather(*(run(self._checks[n]) for n in names))
         return dict(zip(names, results, strict=True))
+
+    async def _sync_grpc_health(self) -> None:
+        """Serve grpc.health.v1 as SERVING only while every readiness check passes."""
+        if self._grpc_server is not None:
+            checks = await self.readiness()
+            await self._grpc_server.set_serving(all(r == "ok" for r in checks.values()))
 
     async def _ping_redis(self) -> None:
         assert self._redis is not None

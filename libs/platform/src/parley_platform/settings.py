@@ -91,8 +91,8 @@ class ServiceSettings(BaseSettings):
     grpc_tls_cert_file: str | None = None
     grpc_tls_key_file: str | None = None
     grpc_tls_ca_file: str | None = None
-    # With TLS on, a plaintext port that serves only grpc.health.v1 (the kubelet's gRPC
-    # probes cannot speak TLS); unset: none.
+    # A plaintext port that serves only grpc.health.v1, for the kubelet's gRPC probes (which
+    # cannot speak TLS); unset: none.
     grpc_probe_port: int | None = Field(default=None, ge=0, le=65535)
     # Production refuses plaintext Kafka, gRPC, Redis and PostgreSQL connections unless a
     # service mesh encrypts them and this says so.

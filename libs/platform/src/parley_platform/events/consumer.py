@@ -264,6 +264,11 @@ class EventConsumer:
             await asyncio.sleep(0.05)
 
     @property
+    def topics(self) -> tuple[str, ...]:
+        """The canonical names of the topics this group subscribes to."""
+        return tuple(s.topic.name for s in self._routes.values())
+
+    @property
     def running(self) -> bool:
         return bool(self._tasks) and not self._tasks[0].done()
 

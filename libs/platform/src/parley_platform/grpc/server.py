@@ -207,14 +207,24 @@ class GrpcServer:
             self.port = server.add_insecure_port(address)
         else:
             self.port = server.add_secure_port(address, credentials)
-            if self.settings.grpc_probe_port is not None:
-                await self._start_probe_server()
+        if self.settings.grpc_probe_port is not None:
+            await self._start_probe_server()
         await server.start()
-        for name in ("", *self._service_names):
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self.set_serving(True)
         self._server = server
         log.info("gRPC server listening", extra={"port": self.port})
         return self.port
+
+    async def set_serving(self, serving: bool) -> None:
+        """What grpc.health.v1 answers for the server and each of its services (the
+        runtime follows its readiness checks, so a native gRPC readiness probe sees them)."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *self._service_names):
+            await self._health.set(name, status)
 
     async def _start_probe_server(self) -> None:
         """A plaintext server with only the health service, for the kubelet's gRPC probes
