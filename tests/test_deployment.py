@@ -354,7 +354,15 @@ COMPOSE_ENV = {
 
 
 def published(service: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(service.get("ports") or [])
+    """The service's published ports in Compose's long form (v1 prints the short one)."""
+    ports = []
+    for port in service.get("ports") or []:
+        if isinstance(port, str):
+            parts = port.split("/")[0].split(":")
+            host_ip = parts[0] if len(parts) == 3 else ""
+            port = {"host_ip": host_ip, "published": parts[-2], "target": parts[-1]}
+        ports.append(port)
+    return ports
 
 
 def test_compose_publishes_only_the_gateway_and_dev_tools_on_loopback() -> None:
@@ -390,7 +398,7 @@ def test_compose_gives_the_sandbox_its_own_secret_and_requires_passwords() -> No
         services["postgres"]["environment"]["POSTGRES_PASSWORD"]
         == (COMPOSE_ENV["POSTGRES_PASSWORD"])
     )
-    for missing in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "SANDBOX_APP_SECRET"):
+    for missing in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "PARLEY_SERVICE_TOKEN_SECRET"):
         env = {k: v for k, v in COMPOSE_ENV.items() if k != missing}
         with pytest.raises(AssertionError, match=missing):
             compose_config("docker-compose.yml", env=env)
@@ -414,8 +422,16 @@ def test_the_production_compose_file_encrypts_every_connection(monkeypatch) -> N
         access = access_of(service)
         if access.writes() or access.read_topics():
             assert env[f"{prefix}KAFKA_SASL_USERNAME"] == access.principal
-    listeners = services["kafka"]["environment"]["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
-    assert "PLAINTEXT" not in listeners.replace("CONTROLLER:PLAINTEXT", "")
+    # Every listener reachable from the network is SASL_SSL; plaintext ones are loopback.
+    kafka = services["kafka"]["environment"]
+    protocols = dict(
+        pair.split(":") for pair in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    for listener in kafka["KAFKA_LISTENERS"].split(","):
+        name, address = listener.split("://")
+        if protocols[name] != "SASL_SSL":
+            assert address.startswith("127.0.0.1:"), listener
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
 
 
 PRODUCTION_COMPOSE_ENV = {
@@ -426,3 +442,22 @@ PRODUCTION_COMPOSE_ENV = {
     },
     "PARLEY_PUBLIC_BASE_URL": "https://api.example.com",
 }
+
+
+def test_the_image_builds_every_workspace_package_and_runs_unprivileged() -> None:
+    """Without a Docker engine here, the Dockerfile is read: a workspace member left out of
+    the build stage breaks `uv sync --frozen` in the image, and the last stage must not run
+    as root."""
+    import tomllib
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    members = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]
+    for member in members["members"]:
+        top = member.split("/*")[0]
+        assert top in copied or member in copied, f"{member} is not copied into the image"
+    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    user = next(line for line in reversed(final_stage.splitlines()) if line.startswith("USER "))
+    assert user.split()[1].split(":")[0] not in ("0", "root")
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", ".parley", "deploy/compose/tls"} <= set(ignored)
