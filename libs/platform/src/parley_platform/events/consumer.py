@@ -435,6 +435,9 @@ class EventConsumer:
         await self._commit(only=revoked)
         for tp in revoked:
             self._progress.pop(tp, None)
+            # The new owner reports this partition's lag from now on.
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(self.group_id, tp.topic, str(tp.partition))
 
     async def _drain_lanes(self, which: Callable[[TopicPartition], bool], timeout_s: float) -> None:
         tasks = [lane.task for (tp, _), lane in self._lanes.items() if lane.task and which(tp)]
