@@ -7,6 +7,7 @@ docs/operations.md ("What the deployment tests do not check")."""
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import subprocess
 from contextlib import AsyncExitStack
@@ -41,11 +42,25 @@ def settings_class(service: str) -> type[ServiceSettings]:
 
 
 @cache
-def render(overlay: str) -> tuple[dict[str, Any], ...]:
+def kustomize_command() -> list[str]:
+    """`kubectl kustomize` when kubectl's kustomize is v4 or later (Debian's kubectl 1.20
+    carries v2, which predates the overlays' syntax), else a standalone `kustomize build`."""
     kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl is needed (.ci/run installs it)"
+    if kubectl:
+        version = subprocess.run(
+            [kubectl, "version", "--client"], capture_output=True, text=True, check=False
+        ).stdout
+        if re.search(r"Kustomize Version: v[4-9]", version):
+            return [kubectl, "kustomize"]
+    kustomize = shutil.which("kustomize")
+    assert kustomize, "kubectl with kustomize v4+, or kustomize, is needed (.ci/run installs it)"
+    return [kustomize, "build"]
+
+
+@cache
+def render(overlay: str) -> tuple[dict[str, Any], ...]:
     out = subprocess.run(
-        [kubectl, "kustomize", str(K8S / "overlays" / overlay)],
+        [*kustomize_command(), str(K8S / "overlays" / overlay)],
         check=True,
         capture_output=True,
         text=True,
