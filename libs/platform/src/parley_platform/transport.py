@@ -98,8 +98,8 @@ def peer_service(context: grpc.aio.ServicerContext) -> str | None:
 
 def _postgres_mode(database_url: str) -> str | None:
     query = parse_qs(urlsplit(database_url).query)
-    mode = (query.get("ssl") or query.get("sslmode") or [None])[0]
-    return mode or os.environ.get("PGSSLMODE")
+    modes = query.get("ssl") or query.get("sslmode")
+    return modes[0] if modes else os.environ.get("PGSSLMODE")
 
 
 def plaintext_connections(

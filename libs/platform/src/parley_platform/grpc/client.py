@@ -62,7 +62,10 @@ def create_channel(settings: ServiceSettings, target: str, target_service: str) 
         *telemetry.grpc_client_interceptors(),
         _CallDefaults(issuer, target_service, settings.grpc_deadline_s),
     ]
-    options = [("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)]
+    options: list[tuple[str, int | str]] = [
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.enable_retries", 1),
+    ]
     credentials = grpc_channel_credentials(settings)
     if credentials is None:
         return grpc.aio.insecure_channel(target, interceptors=interceptors, options=options)
