@@ -7,36 +7,18 @@ import json
 import uuid
 
 import pytest
-from parley.whatsapp.v1.events_pb2 import InboundMessage, Text
+from parley.whatsapp.v1.events_pb2 import InboundMessage
 from parley_platform import dlq
 from parley_platform.events import (
     ConsumedEvent,
     EventConsumer,
-    EventProducer,
-    OutgoingEvent,
-    conversation_key,
     on,
 )
 from parley_platform.events.topics import WHATSAPP_INBOUND
 from parley_testing.polling import eventually
 from parley_testing.services import settings_env
 
-
-def inbound(body: str, tenant: uuid.UUID) -> OutgoingEvent:
-    return OutgoingEvent(
-        topic=WHATSAPP_INBOUND,
-        key=conversation_key(tenant, "447700900123"),
-        payload=InboundMessage(from_wa_id="447700900123", type="text", text=Text(body=body)),
-        tenant_id=tenant,
-    )
-
-
-@pytest.fixture
-async def producer(settings):
-    p = EventProducer(settings)
-    await p.start()
-    yield p
-    await p.stop()
+from .conftest import inbound
 
 
 async def test_dead_letters_are_inspected_and_one_is_replayed_once_fixed(

@@ -6,15 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from parley.whatsapp.v1.events_pb2 import InboundMessage, Text
+from parley.whatsapp.v1.events_pb2 import InboundMessage
 from parley_platform.events import (
     ConsumedEvent,
     EventConsumer,
     EventProducer,
     OutboxRelay,
-    OutgoingEvent,
     add_to_outbox,
-    conversation_key,
     on,
 )
 from parley_platform.events.admin import ensure_topics
@@ -22,14 +20,7 @@ from parley_platform.events.topics import WHATSAPP_INBOUND
 from parley_testing.polling import eventually
 from prometheus_client import REGISTRY
 
-
-def inbound(tenant: uuid.UUID, body: str) -> OutgoingEvent:
-    return OutgoingEvent(
-        topic=WHATSAPP_INBOUND,
-        key=conversation_key(tenant, "447700900123"),
-        payload=InboundMessage(from_wa_id="447700900123", type="text", text=Text(body=body)),
-        tenant_id=tenant,
-    )
+from .conftest import inbound
 
 
 def group_lag(group: str) -> float:
@@ -59,7 +50,7 @@ async def test_a_stuck_consumers_lag_is_reported_and_clears_when_it_recovers(set
         await consumer.wait_until_assigned()
         tenant = uuid.uuid4()
         for n in range(3):
-            await producer.publish(inbound(tenant, f"message {n}"))
+            await producer.publish(inbound(f"message {n}", tenant))
 
         async def lag_is(expected: float) -> bool:
             await consumer.report_lag()
@@ -84,7 +75,7 @@ async def test_the_outbox_reports_its_oldest_waiting_event_and_each_delay(
     try:
         tenant = uuid.uuid4()
         async with database.tenant_session(tenant) as session:
-            await add_to_outbox(session, inbound(tenant, "waiting"))
+            await add_to_outbox(session, inbound("waiting", tenant))
         await asyncio.sleep(0.05)  # the row is measurably old when the relay claims it
         assert await relay.relay_once() == 1
         assert (REGISTRY.get_sample_value("parley_outbox_oldest_age_seconds") or 0) >= 0.05
