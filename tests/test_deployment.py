@@ -143,7 +143,7 @@ def test_each_service_has_its_own_account_probes_resources_and_hardened_pod(over
             # Native gRPC probes on the plaintext health-only port (the kubelet has no TLS).
             assert ports["grpc"] == GRPC_SERVERS[service] == int(config["GRPC_PORT"])
             probe_port = int(config["GRPC_PROBE_PORT"])
-            assert main["readinessProbe"]["grpc"]["port"] == probe_port
+            assert main["readinessProbe"]["grpc"] == {"port": probe_port, "service": "readiness"}
             assert main["startupProbe"]["grpc"]["port"] == probe_port
         else:
             assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ops"}

@@ -305,7 +305,12 @@ class ServiceRuntime(Generic[C]):
         if self._grpc_server is not None:
             await self._grpc_server.start()
             self._background.append(
-                PeriodicJob("grpc-health", GRPC_HEALTH_INTERVAL_S, self._sync_grpc_health)
+                PeriodicJob(
+                    "grpc-health",
+                    GRPC_HEALTH_INTERVAL_S,
+                    self._sync_grpc_health,
+                    initial_delay_s=0,
+                )
             )
         for work in self._background:
             await work.start()
@@ -397,10 +402,10 @@ class ServiceRuntime(Generic[C]):
         return dict(zip(names, results, strict=True))
 
     async def _sync_grpc_health(self) -> None:
-        """Serve grpc.health.v1 as SERVING only while every readiness check passes."""
+        """grpc.health.v1's `readiness` entry is SERVING only while every check passes."""
         if self._grpc_server is not None:
             checks = await self.readiness()
-            await self._grpc_server.set_serving(all(r == "ok" for r in checks.values()))
+            await self._grpc_server.set_ready(all(r == "ok" for r in checks.values()))
 
     async def _ping_redis(self) -> None:
         assert self._redis is not None

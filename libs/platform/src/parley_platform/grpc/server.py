@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 _current_caller: ContextVar[str | None] = ContextVar("parley_grpc_caller", default=None)
 _OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+# The health entry that follows the service's readiness checks (the kubelet's gRPC readiness
+# probe asks for it). The server's own entry ("") and its services' stay SERVING while it
+# runs: a caller's readiness must not fail because a dependency of the callee blinked.
+READINESS_HEALTH_SERVICE = "readiness"
 
 
 def current_caller() -> str | None:
@@ -210,21 +214,22 @@ class GrpcServer:
         if self.settings.grpc_probe_port is not None:
             await self._start_probe_server()
         await server.start()
-        await self.set_serving(True)
+        for name in ("", *self._service_names):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self.set_ready(True)
         self._server = server
         log.info("gRPC server listening", extra={"port": self.port})
         return self.port
 
-    async def set_serving(self, serving: bool) -> None:
-        """What grpc.health.v1 answers for the server and each of its services (the
-        runtime follows its readiness checks, so a native gRPC readiness probe sees them)."""
-        status = (
+    async def set_ready(self, ready: bool) -> None:
+        """What grpc.health.v1 answers for `readiness` (the runtime follows its readiness
+        checks, so a native gRPC readiness probe sees them)."""
+        await self._health.set(
+            READINESS_HEALTH_SERVICE,
             health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
+            if ready
+            else health_pb2.HealthCheckResponse.NOT_SERVING,
         )
-        for name in ("", *self._service_names):
-            await self._health.set(name, status)
 
     async def _start_probe_server(self) -> None:
         """A plaintext server with only the health service, for the kubelet's gRPC probes
