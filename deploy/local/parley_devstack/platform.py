@@ -21,13 +21,24 @@ from typing import IO
 
 import httpx
 
+from parley_devstack.demo_knowledge import load_demo_knowledge
 from parley_devstack.layout import port_offset
 from parley_devstack.processes import StackError, read_pid, spawn, terminate, wait_until
+from parley_devstack.seeding import (
+    AuthApi,
+    Sandbox,
+    SeededChannel,
+    SeedingError,
+    WhatsAppNumber,
+    seed_tenant_with_channel,
+)
 from parley_devstack.services import SERVICES, ServiceSpec, prepare_database, service
 from parley_devstack.stack import Endpoints, Stack
 
 # The WhatsApp sandbox (stand-in for Meta's Cloud API) and the demo business it serves.
 SANDBOX_PORT = int(os.environ.get("PARLEY_SANDBOX_HTTP_PORT", str(8090 + port_offset())))
+# The LLM stand-in (an OpenAI-compatible server), to try the AI's model path offline.
+LLM_STUB_PORT = int(os.environ.get("PARLEY_LLM_STUB_HTTP_PORT", str(8095 + port_offset())))
 DEMO_EMAIL = "demo@parley.example"
 DEMO_PHONE_NUMBER_ID = "100000000000001"
 DEMO_WABA_ID = "100000000000002"
@@ -116,66 +127,51 @@ def sandbox_environment(stack: Stack) -> dict[str, str]:
 
 
 def ensure_demo(stack: Stack) -> None:
-    """A demo business with a WhatsApp number, and the sandbox serving that number.
+    """A demo business with a WhatsApp number and a small knowledge base, and the sandbox
+    serving that number.
 
-    Through the public API, as a person would: sign up (or, on later runs, sign in), register
-    the number unless it is there, then tell the sandbox (whose memory starts empty on every
-    run) about it. Safe to run again."""
+    Through the public API, as a person would (parley_devstack.seeding): the sandbox (whose
+    memory starts empty on every run) serves the number first, then the business signs up (or,
+    on later runs, signs in) and registers the number unless it is there. Safe to run again."""
     layout = stack.layout
-    password = layout.secret("demo_password")
-    access_token = layout.secret("demo_whatsapp_access_token")
-    api = f"http://127.0.0.1:{service('gateway').port('http_port')}"
-    with httpx.Client(base_url=api, timeout=20) as client:
-        signup = client.post(
-            "/api/v1/signup",
-            json={
-                "company_name": "Demo Company",
-                "name": "Demo Owner",
-                "email": DEMO_EMAIL,
-                "password": password,
-            },
-        )
-        if signup.status_code == 409:
-            signup = client.post(
-                "/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": password}
+    number = WhatsAppNumber(
+        phone_number_id=DEMO_PHONE_NUMBER_ID,
+        waba_id=DEMO_WABA_ID,
+        display_phone_number=DEMO_DISPLAY_NUMBER,
+        access_token=layout.secret("demo_whatsapp_access_token"),
+    )
+
+    api_url = f"http://127.0.0.1:{service('gateway').port('http_port')}"
+
+    async def seed() -> SeededChannel:
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=20) as api,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as meta,
+        ):
+            return await seed_tenant_with_channel(
+                # The gateway may learn auth's first signing key a few seconds late.
+                AuthApi(api, keys_patience_s=30),
+                number,
+                # Webhook URL and signing secret: the sandbox's defaults (the gateway's).
+                sandbox=Sandbox(meta),
+                company="Demo Company",
+                owner_name="Demo Owner",
+                email=DEMO_EMAIL,
+                password=layout.secret("demo_password"),
+                existing_ok=True,
             )
-        if signup.status_code not in (200, 201):
-            raise StackError(f"demo sign-up failed ({signup.status_code}): {signup.text[:300]}")
-        headers = {"Authorization": f"Bearer {signup.json()['access_token']}"}
-        # A gateway that started before auth's signing key existed learns it within seconds.
-        deadline = time.monotonic() + 30
-        while True:
-            channels = client.get("/api/v1/channels/whatsapp", headers=headers)
-            if channels.status_code != 401 or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        channels.raise_for_status()
-        if not any(c["phone_number_id"] == DEMO_PHONE_NUMBER_ID for c in channels.json()):
-            created = client.post(
-                "/api/v1/channels/whatsapp",
-                headers=headers,
-                json={
-                    "phone_number_id": DEMO_PHONE_NUMBER_ID,
-                    "waba_id": DEMO_WABA_ID,
-                    "display_phone_number": DEMO_DISPLAY_NUMBER,
-                    "access_token": access_token,
-                },
-            )
-            if created.status_code != 201:
-                raise StackError(
-                    f"demo channel registration failed ({created.status_code}): "
-                    f"{created.text[:300]}"
-                )
-    with httpx.Client(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as sandbox:
-        sandbox.post(
-            "/sandbox/numbers",
-            json={
-                "phone_number_id": DEMO_PHONE_NUMBER_ID,
-                "waba_id": DEMO_WABA_ID,
-                "display_phone_number": DEMO_DISPLAY_NUMBER,
-                "access_token": access_token,
-            },
-        ).raise_for_status()
+
+    try:
+        seeded = asyncio.run(seed())
+    except SeedingError as exc:
+        raise StackError(f"the demo tenant could not be prepared: {exc}") from None
+    # A small knowledge base (opening hours, returns, shipping, prices): the AI answers the
+    # sandbox's customers from it out of the box.
+    with httpx.Client(base_url=api_url, timeout=20) as client:
+        try:
+            load_demo_knowledge(client, {"Authorization": f"Bearer {seeded.owner.access_token}"})
+        except httpx.HTTPError as exc:
+            raise StackError(f"the demo knowledge base could not be loaded: {exc}") from None
 
 
 class Restarts:
@@ -292,6 +288,21 @@ def run_platform(stack: Stack) -> None:
             pid=read_pid(pid_dir / "sandbox.pid"),
             log_file=log_dir / "sandbox.log",
         )
+        terminate(pid_dir / "llm_stub.pid")
+        print("  starting the LLM stand-in...", flush=True)
+        spawn(
+            [sys.executable, "-m", "parley_llm_stub"],
+            log_file=log_dir / "llm_stub.log",
+            pid_file=pid_dir / "llm_stub.pid",
+            env={**os.environ, "PARLEY_LLM_STUB_HTTP_PORT": str(LLM_STUB_PORT)},
+        )
+        wait_until(
+            lambda: _ready(LLM_STUB_PORT, "/healthz") or stopping,
+            timeout_s=60,
+            what=f"the LLM stand-in (port {LLM_STUB_PORT})",
+            pid=read_pid(pid_dir / "llm_stub.pid"),
+            log_file=log_dir / "llm_stub.log",
+        )
         restarts = Restarts()
         for spec in SERVICES:
             terminate(pid_dir / f"{spec.name}.pid")  # a leftover from a crashed run
@@ -333,6 +344,7 @@ def run_platform(stack: Stack) -> None:
         for spec in reversed(SERVICES):
             terminate(pid_dir / f"{spec.name}.pid")
         terminate(pid_dir / "sandbox.pid")
+        terminate(pid_dir / "llm_stub.pid")
         stack.down()
         (stack.layout.root / "supervisor.pid").unlink(missing_ok=True)
         lock.close()
@@ -351,6 +363,8 @@ def _print_summary(stack: Stack, endpoints: Endpoints, log_dir: Path, elapsed: f
         f"  API + docs     http://127.0.0.1:{SERVICES[-1].port('http_port')}/docs",
         f"  WhatsApp chat  http://127.0.0.1:{SANDBOX_PORT}/  (the sandbox: write as a customer "
         f"to {DEMO_DISPLAY_NUMBER})",
+        f"  LLM stand-in   http://127.0.0.1:{LLM_STUB_PORT}/v1  (PUT /api/v1/ai/settings with "
+        f'{{"preset": "local-stub", "base_url": "http://127.0.0.1:{LLM_STUB_PORT}/v1"}})',
         f"  demo login     {DEMO_EMAIL} / {stack.layout.secret('demo_password')}",
         f"  PostgreSQL     127.0.0.1:{endpoints.postgres_port}   Redis {endpoints.redis_url}   "
         f"Kafka {endpoints.kafka_bootstrap}",

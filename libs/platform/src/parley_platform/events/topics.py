@@ -14,6 +14,7 @@ from uuid import UUID
 from google.protobuf.message import Message
 from parley.ai.v1 import events_pb2 as ai_events
 from parley.conversation.v1 import events_pb2 as conversation_events
+from parley.knowledge.v1 import events_pb2 as knowledge_events
 from parley.whatsapp.v1 import events_pb2 as whatsapp_events
 
 P = TypeVar("P", bound=Message)
@@ -66,6 +67,22 @@ CONVERSATION_CHANGED = Topic(
     "live changes for dashboards (conversation)",
 )
 AI_REPLY = Topic("ai.reply.v1", ai_events.AiReply, "AI answers and handoffs (ai)")
+# The knowledge topics are keyed by document id (website id for crawls).
+KNOWLEDGE_DOCUMENT_CHANGED = Topic(
+    "knowledge.document-changed.v1",
+    knowledge_events.DocumentChanged,
+    "document state changes for dashboards (knowledge)",
+)
+KNOWLEDGE_INGEST_REQUESTED = Topic(
+    "knowledge.ingest-requested.v1",
+    knowledge_events.IngestRequested,
+    "documents to extract, chunk and index (knowledge, for itself)",
+)
+KNOWLEDGE_CRAWL_REQUESTED = Topic(
+    "knowledge.crawl-requested.v1",
+    knowledge_events.CrawlRequested,
+    "website imports to crawl (knowledge, for itself)",
+)
 
 ALL_TOPICS: tuple[Topic[Message], ...] = (
     WHATSAPP_INBOUND,
@@ -77,6 +94,9 @@ ALL_TOPICS: tuple[Topic[Message], ...] = (
     CONVERSATION_AI_REQUESTED,
     CONVERSATION_CHANGED,
     AI_REPLY,
+    KNOWLEDGE_DOCUMENT_CHANGED,
+    KNOWLEDGE_INGEST_REQUESTED,
+    KNOWLEDGE_CRAWL_REQUESTED,
 )
 
 

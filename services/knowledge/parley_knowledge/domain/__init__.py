@@ -1,0 +1,1 @@
+"""Pure decisions of the knowledge service: extraction, chunking, languages, ranking, URLs."""

@@ -1,0 +1,1 @@
+"""The knowledge service's own pipeline topics and the events it emits."""

@@ -1,0 +1,1 @@
+"""KnowledgeService over gRPC, for the ai service."""

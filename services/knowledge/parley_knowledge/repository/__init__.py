@@ -1,0 +1,1 @@
+"""Queries of the knowledge service, one repository class per table group."""

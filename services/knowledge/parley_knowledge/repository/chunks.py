@@ -1,0 +1,317 @@
+"""Chunks, the tenant's vocabulary and text-search configurations: writing a document's
+chunks, and the three rankings search fuses (full text, vectors) plus misspelling lookups.
+
+Every query runs in a tenant session (row-level security) and also names the tenant, so
+the planner uses the tenant-first indexes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_knowledge.domain.chunking import HEADING_SEPARATOR
+from parley_knowledge.repository.tables import INDEXED_EMBEDDING_DIMENSIONS
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk to store (embedding optional)."""
+
+    ordinal: int
+    text: str
+    heading_path: tuple[str, ...]
+    page: int | None
+    token_count: int
+    embedding: Sequence[float] | None = None
+
+
+@dataclass(frozen=True)
+class FoundChunk:
+    """A chunk as search returns it, with its document's facts."""
+
+    id: UUID
+    document_id: UUID
+    document_title: str
+    document_kind: str
+    external_id: str | None
+    source_uri: str | None
+    language: str | None
+    text: str
+    heading_path: tuple[str, ...]
+    page: int | None
+    term_coverage: float
+
+    @property
+    def heading(self) -> str:
+        return HEADING_SEPARATOR.join(self.heading_path)
+
+
+@dataclass(frozen=True)
+class ChunkText:
+    """A chunk's id and the text its embedding is computed from."""
+
+    id: UUID
+    text: str
+
+
+def vector_literal(values: Sequence[float]) -> str:
+    """pgvector's text form of a vector."""
+    return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
+
+
+_INSERT_CHUNK = text(
+    """
+    INSERT INTO chunks (tenant_id, id, document_id, revision, ordinal, heading_path, text, page,
+                        token_count, language_config, tsv, embedding, embedding_dims,
+                        embedding_model)
+    VALUES (:tenant_id, :id, :document_id, :revision, :ordinal, :heading_path, :text, :page,
+            :token_count, CAST(:config AS text),
+            setweight(to_tsvector(CAST(CAST(:config AS text) AS regconfig), :heading), 'A')
+              || setweight(to_tsvector(CAST(CAST(:config AS text) AS regconfig), :title), 'B')
+              || to_tsvector(CAST(CAST(:config AS text) AS regconfig), :text),
+            CAST(:embedding AS vector), :embedding_dims, :embedding_model)
+    """
+)
+
+_FULL_TEXT = text(
+    """
+    WITH queries AS (
+        SELECT s.config,
+               CAST(replace(CAST(plainto_tsquery(CAST(s.config AS regconfig), :query) AS text),
+                            ' & ', ' | ') AS tsquery) AS query
+          FROM search_configs s
+         WHERE s.tenant_id = :tenant_id
+    )
+    SELECT c.id, ts_rank(c.tsv, q.query, 1) AS rank
+      FROM queries q
+      JOIN chunks c ON c.tenant_id = :tenant_id AND c.language_config = q.config
+     WHERE numnode(q.query) > 0 AND c.tsv @@ q.query
+     ORDER BY rank DESC, c.id
+     LIMIT :limit
+    """
+)
+
+_CORRECTIONS = text(
+    """
+    SELECT w.word, best.term, best.similarity
+      FROM unnest(CAST(:words AS text[])) AS w(word)
+      CROSS JOIN LATERAL (
+            SELECT t.term, similarity(t.term, w.word) AS similarity
+              FROM terms t
+             WHERE t.tenant_id = :tenant_id AND t.term % w.word
+             ORDER BY similarity(t.term, w.word) DESC, t.term
+             LIMIT 1) best
+     WHERE NOT EXISTS (SELECT 1 FROM terms k WHERE k.tenant_id = :tenant_id AND k.term = w.word)
+       AND best.similarity >= :min_similarity
+    """
+)
+
+_DETAILS = text(
+    """
+    SELECT c.id, c.document_id, d.title AS document_title, d.kind AS document_kind,
+           d.external_id, d.source_uri, d.language, c.text, c.heading_path, c.page,
+           coalesce((
+               SELECT count(*) FILTER (WHERE l = ANY(tsvector_to_array(c.tsv)))::float
+                      / nullif(count(*), 0)
+                 FROM unnest(tsvector_to_array(
+                          to_tsvector(CAST(c.language_config AS regconfig), :query))) AS l
+           ), 0) AS term_coverage
+      FROM chunks c
+      JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+     WHERE c.tenant_id = :tenant_id AND c.id = ANY(:ids)
+    """
+)
+
+
+class ChunkRepository:
+    """Chunks of one tenant (the session's)."""
+
+    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def replace_document_chunks(
+        self,
+        document_id: UUID,
+        revision: int,
+        title: str,
+        language_config: str,
+        chunks: Sequence[NewChunk],
+        embedding_model: str | None,
+    ) -> None:
+        """Make `chunks` the document's only chunks (in this transaction: a search sees the
+        previous chunks or these, never a mix)."""
+        await self._session.execute(
+            text("DELETE FROM chunks WHERE tenant_id = :tenant_id AND document_id = :document_id"),
+            {"tenant_id": self._tenant_id, "document_id": document_id},
+        )
+        if not chunks:
+            return
+        await self._session.execute(
+            text(
+                "INSERT INTO search_configs (tenant_id, config) VALUES (:tenant_id, :config) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"tenant_id": self._tenant_id, "config": language_config},
+        )
+        await self._session.execute(
+            _INSERT_CHUNK,
+            [
+                {
+                    "tenant_id": self._tenant_id,
+                    "id": uuid.uuid4(),
+                    "document_id": document_id,
+                    "revision": revision,
+                    "ordinal": chunk.ordinal,
+                    "heading_path": list(chunk.heading_path),
+                    "heading": HEADING_SEPARATOR.join(chunk.heading_path),
+                    "title": title,
+                    "text": chunk.text,
+                    "page": chunk.page,
+                    "token_count": chunk.token_count,
+                    "config": language_config,
+                    "embedding": vector_literal(chunk.embedding) if chunk.embedding else None,
+                    "embedding_dims": len(chunk.embedding) if chunk.embedding else None,
+                    "embedding_model": embedding_model if chunk.embedding else None,
+                }
+                for chunk in chunks
+            ],
+        )
+
+    async def add_terms(self, words: set[str]) -> None:
+        """Remember words the tenant's documents contain (misspelled query words are
+        corrected to them)."""
+        if not words:
+            return
+        await self._session.execute(
+            text(
+                "INSERT INTO terms (tenant_id, term) "
+                "SELECT :tenant_id, unnest(CAST(:terms AS text[])) ON CONFLICT DO NOTHING"
+            ),
+            {"tenant_id": self._tenant_id, "terms": sorted(words)},
+        )
+
+    async def texts_of(self, document_id: UUID) -> list[ChunkText]:
+        rows = await self._session.execute(
+            text(
+                "SELECT id, array_to_string(heading_path, ' > ') AS heading, text FROM chunks "
+                "WHERE tenant_id = :tenant_id AND document_id = :document_id ORDER BY ordinal"
+            ),
+            {"tenant_id": self._tenant_id, "document_id": document_id},
+        )
+        return [ChunkText(r.id, f"{r.heading}\n{r.text}" if r.heading else r.text) for r in rows]
+
+    async def set_embeddings(
+        self, embeddings: Sequence[tuple[UUID, Sequence[float]]], model: str
+    ) -> None:
+        await self._session.execute(
+            text(
+                "UPDATE chunks SET embedding = CAST(:embedding AS vector), "
+                "embedding_dims = :dims, embedding_model = :model "
+                "WHERE tenant_id = :tenant_id AND id = :id"
+            ),
+            [
+                {
+                    "tenant_id": self._tenant_id,
+                    "id": chunk_id,
+                    "embedding": vector_literal(vector),
+                    "dims": len(vector),
+                    "model": model,
+                }
+                for chunk_id, vector in embeddings
+            ],
+        )
+
+    # ------------------------------------------------------------------ search
+
+    async def corrections(self, words: Sequence[str], min_similarity: float) -> dict[str, str]:
+        """For each of `words` the tenant's documents do not contain: the most similar word
+        they do contain (trigram similarity at least `min_similarity`)."""
+        if not words:
+            return {}
+        rows = await self._session.execute(
+            _CORRECTIONS,
+            {"tenant_id": self._tenant_id, "words": list(words), "min_similarity": min_similarity},
+        )
+        return {r.word: r.term for r in rows}
+
+    async def full_text_ranking(self, query: str, limit: int) -> list[UUID]:
+        """Chunk ids matching any of the query's words, best first (ts_rank, heading and
+        title weighted above body text), in each text-search configuration the tenant uses."""
+        rows = await self._session.execute(
+            _FULL_TEXT, {"tenant_id": self._tenant_id, "query": query, "limit": limit}
+        )
+        return [r.id for r in rows]
+
+    async def vector_ranking(
+        self, embedding: Sequence[float], model: str, limit: int, min_similarity: float
+    ) -> list[tuple[UUID, float]]:
+        """Chunk ids by cosine similarity to `embedding` (of `model`), best first, at least
+        `min_similarity`."""
+        dims = len(embedding)
+        if dims in INDEXED_EMBEDDING_DIMENSIONS:
+            # The expression must match the partial HNSW index of this size. Iterative scans
+            # keep reading the graph until enough of this tenant's rows are found.
+            await self._session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+            await self._session.execute(
+                text("SELECT set_config('hnsw.ef_search', :ef, true)"),
+                {"ef": str(max(40, limit * 2))},
+            )
+            distance = f"(c.embedding::halfvec({dims})) <=> CAST(:embedding AS halfvec({dims}))"
+        else:
+            distance = "c.embedding <=> CAST(:embedding AS vector)"
+        rows = await self._session.execute(
+            text(
+                f"""
+                SELECT id, similarity FROM (
+                    SELECT c.id, 1 - ({distance}) AS similarity
+                      FROM chunks c
+                     WHERE c.tenant_id = :tenant_id AND c.embedding_dims = {dims}
+                       AND c.embedding_model = :model
+                     ORDER BY {distance}
+                     LIMIT :limit) nearest
+                 WHERE similarity >= :min_similarity
+                """  # noqa: S608 - `dims` is an int, everything else is bound
+            ),
+            {
+                "tenant_id": self._tenant_id,
+                "embedding": vector_literal(embedding),
+                "model": model,
+                "limit": limit,
+                "min_similarity": min_similarity,
+            },
+        )
+        found = [(r.id, float(r.similarity)) for r in rows]
+        found.sort(key=lambda pair: pair[1], reverse=True)  # relaxed order: re-sort
+        return found
+
+    async def details(self, ids: Sequence[UUID], query: str) -> dict[UUID, FoundChunk]:
+        """The chunks `ids` with their documents' facts and how much of `query` each
+        contains."""
+        if not ids:
+            return {}
+        rows = await self._session.execute(
+            _DETAILS, {"tenant_id": self._tenant_id, "ids": list(ids), "query": query}
+        )
+        return {
+            r.id: FoundChunk(
+                id=r.id,
+                document_id=r.document_id,
+                document_title=r.document_title,
+                document_kind=r.document_kind,
+                external_id=r.external_id,
+                source_uri=r.source_uri,
+                language=r.language,
+                text=r.text,
+                heading_path=tuple(r.heading_path or ()),
+                page=r.page,
+                term_coverage=float(r.term_coverage),
+            )
+            for r in rows
+        }

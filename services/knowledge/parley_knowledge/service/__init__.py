@@ -1,0 +1,1 @@
+"""Use cases of the knowledge service (they never commit: the route or handler does)."""
