@@ -34,13 +34,20 @@ user() {
 user parley-gateway
 user parley-conversation
 user parley-whatsapp
+user parley-ai
+user parley-knowledge
 user parley-operator
 
 # Topics (services have no Create right)
+topic "${TOPIC_PREFIX}ai.dlq.v1"
 topic "${TOPIC_PREFIX}ai.reply.v1"
 topic "${TOPIC_PREFIX}conversation.ai-requested.v1"
 topic "${TOPIC_PREFIX}conversation.changed.v1"
 topic "${TOPIC_PREFIX}conversation.dlq.v1"
+topic "${TOPIC_PREFIX}knowledge-ingest.dlq.v1"
+topic "${TOPIC_PREFIX}knowledge.crawl-requested.v1"
+topic "${TOPIC_PREFIX}knowledge.document-changed.v1"
+topic "${TOPIC_PREFIX}knowledge.ingest-requested.v1"
 topic "${TOPIC_PREFIX}whatsapp-media.dlq.v1"
 topic "${TOPIC_PREFIX}whatsapp-sender.dlq.v1"
 topic "${TOPIC_PREFIX}whatsapp.inbound.v1"
@@ -73,13 +80,29 @@ acl --allow-principal User:parley-whatsapp --operation Read --operation Describe
 acl --allow-principal User:parley-whatsapp --operation Read --operation Describe --topic "${TOPIC_PREFIX}whatsapp.inbound.v1"
 acl --allow-principal User:parley-whatsapp --operation Read --group "${TOPIC_PREFIX}whatsapp-sender"
 acl --allow-principal User:parley-whatsapp --operation Read --group "${TOPIC_PREFIX}whatsapp-media"
+acl --allow-principal User:parley-ai --operation Write --operation Describe --topic "${TOPIC_PREFIX}ai.reply.v1"
+acl --allow-principal User:parley-ai --operation Write --operation Describe --topic "${TOPIC_PREFIX}ai.dlq.v1"
+acl --allow-principal User:parley-ai --operation Read --operation Describe --topic "${TOPIC_PREFIX}conversation.ai-requested.v1"
+acl --allow-principal User:parley-ai --operation Read --group "${TOPIC_PREFIX}ai"
+acl --allow-principal User:parley-knowledge --operation Write --operation Describe --topic "${TOPIC_PREFIX}knowledge.document-changed.v1"
+acl --allow-principal User:parley-knowledge --operation Write --operation Describe --topic "${TOPIC_PREFIX}knowledge.ingest-requested.v1"
+acl --allow-principal User:parley-knowledge --operation Write --operation Describe --topic "${TOPIC_PREFIX}knowledge.crawl-requested.v1"
+acl --allow-principal User:parley-knowledge --operation Write --operation Describe --topic "${TOPIC_PREFIX}knowledge-ingest.dlq.v1"
+acl --allow-principal User:parley-knowledge --operation Read --operation Describe --topic "${TOPIC_PREFIX}knowledge.ingest-requested.v1"
+acl --allow-principal User:parley-knowledge --operation Read --group "${TOPIC_PREFIX}knowledge-ingest"
 acl --allow-principal User:parley-operator --operation Read --operation Describe --topic "${TOPIC_PREFIX}conversation.dlq.v1"
 acl --allow-principal User:parley-operator --operation Read --operation Describe --topic "${TOPIC_PREFIX}whatsapp-sender.dlq.v1"
 acl --allow-principal User:parley-operator --operation Read --operation Describe --topic "${TOPIC_PREFIX}whatsapp-media.dlq.v1"
+acl --allow-principal User:parley-operator --operation Read --operation Describe --topic "${TOPIC_PREFIX}ai.dlq.v1"
+acl --allow-principal User:parley-operator --operation Read --operation Describe --topic "${TOPIC_PREFIX}knowledge-ingest.dlq.v1"
 acl --allow-principal User:parley-operator --operation Describe --group "${TOPIC_PREFIX}conversation"
 acl --allow-principal User:parley-operator --operation Describe --group "${TOPIC_PREFIX}whatsapp-sender"
 acl --allow-principal User:parley-operator --operation Describe --group "${TOPIC_PREFIX}whatsapp-media"
+acl --allow-principal User:parley-operator --operation Describe --group "${TOPIC_PREFIX}ai"
+acl --allow-principal User:parley-operator --operation Describe --group "${TOPIC_PREFIX}knowledge-ingest"
 acl --allow-principal User:parley-operator --operation Write --operation Describe --topic "${TOPIC_PREFIX}ai.reply.v1"
+acl --allow-principal User:parley-operator --operation Write --operation Describe --topic "${TOPIC_PREFIX}conversation.ai-requested.v1"
+acl --allow-principal User:parley-operator --operation Write --operation Describe --topic "${TOPIC_PREFIX}knowledge.ingest-requested.v1"
 acl --allow-principal User:parley-operator --operation Write --operation Describe --topic "${TOPIC_PREFIX}whatsapp.inbound.v1"
 acl --allow-principal User:parley-operator --operation Write --operation Describe --topic "${TOPIC_PREFIX}whatsapp.media.v1"
 acl --allow-principal User:parley-operator --operation Write --operation Describe --topic "${TOPIC_PREFIX}whatsapp.outbound.v1"

@@ -1,9 +1,9 @@
 """Who may write and read which topic: each service's Kafka principal and its ACLs.
 
-A service writes only the topics it produces (the ones it declares to its runtime, plus its
-groups' dead-letter topics) and reads only the topics its consumer groups subscribe to.
-`tests/test_deployment.py` starts every service and checks this table against what each one
-actually declares, so a new topic or consumer group fails the test until it is added here;
+A service writes only the topics it produces (plus its groups' dead-letter topics) and reads
+only the topics its consumer groups subscribe to. `tests/test_deployment.py` starts every
+service and checks this table against what each one declares to its runtime (the topics it
+creates, its consumer groups), so a new topic or group fails the test until it is added here;
 `parley-kafka-acls` prints the script that applies it with Kafka's own tools
 (deploy/k8s/overlays/prod/kafka-access/setup.sh, used by the prod overlay's Job and the
 production compose file).
@@ -22,6 +22,9 @@ from parley_platform.events.topics import (
     AI_REPLY,
     CONVERSATION_AI_REQUESTED,
     CONVERSATION_CHANGED,
+    KNOWLEDGE_CRAWL_REQUESTED,
+    KNOWLEDGE_DOCUMENT_CHANGED,
+    KNOWLEDGE_INGEST_REQUESTED,
     WHATSAPP_INBOUND,
     WHATSAPP_MEDIA,
     WHATSAPP_OUTBOUND,
@@ -94,13 +97,20 @@ SERVICE_ACCESS: tuple[KafkaAccess, ...] = (
             "whatsapp-media": (WHATSAPP_INBOUND.name,),
         },
     ),
-    # TODO(ai): when the ai service lands it produces ai.reply.v1 and consumes
-    # conversation.ai-requested.v1 in its group; the deployment test fails until this row
-    # says what its wiring declares.
-    KafkaAccess("ai"),
-    # TODO(knowledge): its ingestion topics (produced and consumed by knowledge itself) go
-    # here when they land.
-    KafkaAccess("knowledge"),
+    KafkaAccess(
+        "ai",
+        produces=(AI_REPLY.name,),
+        consumes={"ai": (CONVERSATION_AI_REQUESTED.name,)},
+    ),
+    KafkaAccess(
+        "knowledge",
+        produces=(
+            KNOWLEDGE_DOCUMENT_CHANGED.name,
+            KNOWLEDGE_INGEST_REQUESTED.name,
+            KNOWLEDGE_CRAWL_REQUESTED.name,
+        ),
+        consumes={"knowledge-ingest": (KNOWLEDGE_INGEST_REQUESTED.name,)},
+    ),
 )
 
 
