@@ -31,7 +31,8 @@ Language = Annotated[
 ]
 
 
-def _language(value: str | None) -> str | None:
+def language_code(value: str | None) -> str | None:
+    """Validator: an ISO 639-1 code or nothing."""
     if value is not None and not is_language_code(value):
         raise ValueError("language must be a lowercase ISO 639-1 code such as `en`")
     return value
@@ -45,7 +46,7 @@ class TextDocumentIn(BaseModel):
     external_id: ExternalId | None = None
     language: Language | None = None
 
-    _check_language = field_validator("language")(_language)
+    _check_language = field_validator("language")(language_code)
 
     @field_validator("title")
     @classmethod

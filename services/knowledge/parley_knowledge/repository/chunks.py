@@ -79,22 +79,56 @@ _INSERT_CHUNK = text(
     """
 )
 
+# Full-text ranking, BM25-like: each query word counts by how rare it is among the tenant's
+# chunks (document frequency, counted up to DF_CAP: cheap, and beyond it a word is common
+# anyway) times its ts_rank in the chunk (headings weigh most, then the document title,
+# then body text). Any word may match; chunks matching more, and rarer, words come first.
+# Only words rarer than DF_CAP pick candidates (unless every word is that common), which
+# bounds the work for a question full of everyday words.
+DF_CAP = 1000
+RANK_WEIGHTS = "{0.4, 0.4, 0.7, 1.0}"  # D (body), C, B (title), A (heading)
 _FULL_TEXT = text(
-    """
-    WITH queries AS (
-        SELECT s.config,
-               CAST(replace(CAST(plainto_tsquery(CAST(s.config AS regconfig), :query) AS text),
-                            ' & ', ' | ') AS tsquery) AS query
-          FROM search_configs s
+    f"""
+    WITH words AS (
+        SELECT s.config, plainto_tsquery(CAST(s.config AS regconfig), w.word) AS q
+          FROM search_configs s, unnest(CAST(:words AS text[])) AS w(word)
          WHERE s.tenant_id = :tenant_id
+    ), counted AS (
+        SELECT w.config, w.q,
+               (SELECT count(*) FROM (
+                    SELECT 1 FROM chunks c
+                     WHERE c.tenant_id = :tenant_id AND c.language_config = w.config
+                       AND c.tsv @@ w.q
+                     LIMIT {DF_CAP}) hits) AS df
+          FROM words w
+         WHERE numnode(w.q) > 0
+    ), weighted AS (
+        SELECT config, q, df, ln(1 + {DF_CAP + 1}.0 / (df + 0.5)) AS idf
+          FROM counted
+         WHERE df > 0
+    ), selective AS (
+        SELECT w.config, w.q
+          FROM weighted w
+         WHERE w.df < {DF_CAP}
+            OR NOT EXISTS (SELECT 1 FROM weighted x WHERE x.config = w.config AND x.df < {DF_CAP})
+    ), queries AS (
+        SELECT config, CAST(string_agg(CAST(q AS text), ' | ') AS tsquery) AS query
+          FROM selective
+         GROUP BY config
+    ), candidates AS (
+        SELECT c.id, c.tsv, c.language_config
+          FROM queries q
+          JOIN chunks c ON c.tenant_id = :tenant_id AND c.language_config = q.config
+         WHERE c.tsv @@ q.query
     )
-    SELECT c.id, ts_rank(c.tsv, q.query, 1) AS rank
-      FROM queries q
-      JOIN chunks c ON c.tenant_id = :tenant_id AND c.language_config = q.config
-     WHERE numnode(q.query) > 0 AND c.tsv @@ q.query
-     ORDER BY rank DESC, c.id
+    SELECT k.id,
+           (SELECT sum(w.idf * ts_rank('{RANK_WEIGHTS}', k.tsv, w.q, 1))
+              FROM weighted w
+             WHERE w.config = k.language_config AND k.tsv @@ w.q) AS score
+      FROM candidates k
+     ORDER BY score DESC, k.id
      LIMIT :limit
-    """
+    """  # noqa: S608 - constants only; the query's words are bound
 )
 
 _CORRECTIONS = text(
@@ -241,11 +275,13 @@ class ChunkRepository:
         )
         return {r.word: r.term for r in rows}
 
-    async def full_text_ranking(self, query: str, limit: int) -> list[UUID]:
-        """Chunk ids matching any of the query's words, best first (ts_rank, heading and
-        title weighted above body text), in each text-search configuration the tenant uses."""
+    async def full_text_ranking(self, words: Sequence[str], limit: int) -> list[UUID]:
+        """Chunk ids matching any of `words`, best first (see `_FULL_TEXT`), in each
+        text-search configuration the tenant's chunks use."""
+        if not words:
+            return []
         rows = await self._session.execute(
-            _FULL_TEXT, {"tenant_id": self._tenant_id, "query": query, "limit": limit}
+            _FULL_TEXT, {"tenant_id": self._tenant_id, "words": list(words), "limit": limit}
         )
         return [r.id for r in rows]
 

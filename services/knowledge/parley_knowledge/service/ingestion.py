@@ -24,15 +24,29 @@ from parley_platform.db import Database
 
 from parley_knowledge import metrics
 from parley_knowledge.config import Settings
+from parley_knowledge.domain.blocks import ExtractedDocument
 from parley_knowledge.domain.chunking import ChunkSizes
 from parley_knowledge.domain.documents import Kind, State
-from parley_knowledge.domain.extraction import MediaType, UnreadableDocument, extract
+from parley_knowledge.domain.extraction import (
+    MediaType,
+    UnreadableDocument,
+    decode_text,
+    extract,
+)
+from parley_knowledge.domain.faq import faq_document
 from parley_knowledge.repository.documents import Document
 from parley_knowledge.service.embeddings import EmbeddingClient
 from parley_knowledge.service.indexing import embed, make_live, prepare
 from parley_knowledge.service.work import knowledge_work
 
 log = logging.getLogger(__name__)
+
+
+def _extract(document: Document, content: bytes) -> ExtractedDocument:
+    if document.kind == Kind.FAQ:
+        return faq_document(document.title, decode_text(content))
+    base_url = document.source_uri if document.kind == Kind.WEB_PAGE else None
+    return extract(content, MediaType(document.media_type), base_url)
 
 
 def _wanted(document: Document | None, revision: int) -> bool:
@@ -76,11 +90,8 @@ class Ingestion:
         if source is None or source.revision != revision:
             return
         started = asyncio.get_running_loop().time()
-        base_url = document.source_uri if document.kind == Kind.WEB_PAGE else None
         try:
-            extracted = await asyncio.to_thread(
-                extract, source.content, MediaType(document.media_type), base_url
-            )
+            extracted = await asyncio.to_thread(_extract, document, source.content)
         except UnreadableDocument as exc:
             await self.fail(tenant_id, document_id, revision, str(exc))
             return

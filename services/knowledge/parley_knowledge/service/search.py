@@ -75,7 +75,7 @@ class Searcher:
             ]
             corrections = await chunks.corrections(candidates, s.typo_min_similarity)
             corrected = " ".join(corrections.get(w, w) for w in query_words(query))
-            searched = " ".join([query, *corrections.values()])
+            searched = [*query_words(query), *corrections.values()]
             rankings: list[list[UUID]] = [
                 await chunks.full_text_ranking(searched, s.search_candidates)
             ]
