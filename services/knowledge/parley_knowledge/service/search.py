@@ -66,7 +66,9 @@ class Searcher:
         top_k = top_k or DEFAULT_TOP_K
         s = self._settings
         query_vector = await self._query_embedding(query)
-        async with self._database.tenant_session(tenant_id) as session:
+        # One snapshot for every query of the search: the rankings and the chunks' details
+        # agree even while a document is being replaced.
+        async with self._database.tenant_snapshot(tenant_id) as session:
             chunks = ChunkRepository(session, tenant_id)
             candidates = [
                 w
