@@ -28,6 +28,7 @@ from parley_knowledge.service.embeddings import EmbeddingClient
 from parley_knowledge.service.fetching import Fetcher
 from parley_knowledge.service.ingestion import Ingestion
 from parley_knowledge.service.search import Searcher
+from parley_knowledge.service.upkeep import EmbeddingUpkeep
 
 DESCRIPTION = (
     "Each business's knowledge: documents, FAQ entries and imported websites, cut into "
@@ -45,6 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         embedder = EmbeddingClient.from_settings(settings)
         if embedder is not None:
             resources.on_stop(embedder.close)
+            resources.every(
+                "embedding-upkeep",
+                settings.embedding_upkeep_interval_s,
+                EmbeddingUpkeep(database, embedder).run,
+            )
         searcher = Searcher(database, settings, embedder)
         ingestion = Ingestion(database, settings, embedder)
         resources.consume(

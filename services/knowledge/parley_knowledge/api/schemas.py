@@ -74,6 +74,9 @@ class DocumentOut(BaseModel):
     chunk_count: int
     byte_size: int
     website_id: UUID | None
+    embedding_model: str | None = Field(
+        description="The embedding model of its chunks (none: found by full text only)"
+    )
     created_at: datetime
     updated_at: datetime
     indexed_at: datetime | None
@@ -96,6 +99,7 @@ class DocumentOut(BaseModel):
             chunk_count=document.chunk_count,
             byte_size=document.byte_size,
             website_id=document.website_id,
+            embedding_model=document.embedding_model,
             created_at=document.created_at,
             updated_at=document.updated_at,
             indexed_at=document.indexed_at,

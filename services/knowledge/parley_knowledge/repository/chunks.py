@@ -73,20 +73,20 @@ _INSERT_CHUNK = text(
     VALUES (:tenant_id, :id, :document_id, :revision, :ordinal, :heading_path, :text, :page,
             :token_count, CAST(:config AS text),
             setweight(to_tsvector(CAST(CAST(:config AS text) AS regconfig), :heading), 'A')
-              || setweight(to_tsvector(CAST(CAST(:config AS text) AS regconfig), :title), 'B')
+              || setweight(to_tsvector(CAST(CAST(:config AS text) AS regconfig), :context), 'B')
               || to_tsvector(CAST(CAST(:config AS text) AS regconfig), :text),
             CAST(:embedding AS vector), :embedding_dims, :embedding_model)
     """
 )
 
 # Full-text ranking, BM25-like: each query word counts by how rare it is among the tenant's
-# chunks (document frequency, counted up to DF_CAP: cheap, and beyond it a word is common
-# anyway) times its ts_rank in the chunk (headings weigh most, then the document title,
+# chunks (BM25's idf, with document frequency and chunk count both counted up to DF_CAP:
+# cheap, and beyond it a word is common anyway) times its ts_rank in the chunk (headings weigh most, then the document title,
 # then body text). Any word may match; chunks matching more, and rarer, words come first.
 # Only words rarer than DF_CAP pick candidates (unless every word is that common), which
 # bounds the work for a question full of everyday words.
 DF_CAP = 1000
-RANK_WEIGHTS = "{0.4, 0.4, 0.7, 1.0}"  # D (body), C, B (title), A (heading)
+RANK_WEIGHTS = "{0.4, 0.4, 0.5, 1.0}"  # D (body), C, B (title, upper headings), A (heading)
 _FULL_TEXT = text(
     f"""
     WITH words AS (
@@ -102,9 +102,12 @@ _FULL_TEXT = text(
                      LIMIT {DF_CAP}) hits) AS df
           FROM words w
          WHERE numnode(w.q) > 0
+    ), size AS (
+        SELECT count(*) AS n FROM (
+            SELECT 1 FROM chunks c WHERE c.tenant_id = :tenant_id LIMIT {DF_CAP}) sample
     ), weighted AS (
-        SELECT config, q, df, ln(1 + {DF_CAP + 1}.0 / (df + 0.5)) AS idf
-          FROM counted
+        SELECT config, q, df, ln(1 + (size.n - df + 0.5) / (df + 0.5)) AS idf
+          FROM counted, size
          WHERE df > 0
     ), selective AS (
         SELECT w.config, w.q
@@ -204,8 +207,10 @@ class ChunkRepository:
                     "revision": revision,
                     "ordinal": chunk.ordinal,
                     "heading_path": list(chunk.heading_path),
-                    "heading": HEADING_SEPARATOR.join(chunk.heading_path),
-                    "title": title,
+                    # The section's own heading weighs most; the headings above it and the
+                    # document's title (shared by all its chunks) weigh less.
+                    "heading": chunk.heading_path[-1] if chunk.heading_path else "",
+                    "context": " ".join([title, *chunk.heading_path[:-1]]),
                     "text": chunk.text,
                     "page": chunk.page,
                     "token_count": chunk.token_count,

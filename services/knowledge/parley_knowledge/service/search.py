@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
+from parley_platform.cache import TtlCache
 from parley_platform.db import Database
 from parley_platform.errors import InvalidRequest
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOP_K = 5
 MAX_TOP_K = 50
 MAX_QUERY_CHARS = 2_000
+QUERY_EMBEDDING_TTL_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Searcher:
         self._database = database
         self._settings = settings
         self._embedder = embedder
+        self._query_vectors: TtlCache[str, list[float]] = TtlCache(
+            ttl_s=QUERY_EMBEDDING_TTL_S, negative_ttl_s=0.0, max_entries=10_000
+        )
 
     async def search(
         self, tenant_id: UUID, query: str, top_k: int = 0, min_score: float = 0.0
@@ -106,8 +111,15 @@ class Searcher:
     async def _query_embedding(self, query: str) -> list[float] | None:
         if self._embedder is None:
             return None
-        try:
-            return (await self._embedder.embed([query]))[0]
-        except EmbeddingUnavailable as exc:
-            log.warning("searching full text only", extra={"reason": str(exc)})
-            return None
+        embedder = self._embedder
+
+        async def compute() -> list[float] | None:
+            try:
+                return (await embedder.embed([query]))[0]
+            except EmbeddingUnavailable as exc:
+                log.warning("searching full text only", extra={"reason": str(exc)})
+                return None
+
+        # Customers ask the same questions again and again: their embeddings are kept a
+        # while (a failure is not kept: the next search asks the provider again).
+        return await self._query_vectors.get(query, compute)
