@@ -83,8 +83,9 @@ _INSERT_CHUNK = text(
 # chunks (BM25's idf, with document frequency and chunk count both counted up to DF_CAP:
 # cheap, and beyond it a word is common anyway) times its ts_rank in the chunk (the
 # section's heading weighs most, then upper headings and the title, then body text). Any
-# word may match; chunks matching more, and rarer, words come first. Only words rarer than DF_CAP pick candidates (unless every word is that common), which
-# bounds the work for a question full of everyday words.
+# word may match; chunks matching more, and rarer, words come first. Only words rarer than
+# DF_CAP pick candidates (unless every word is that common), which bounds the work for a
+# question full of everyday words.
 DF_CAP = 1000
 RANK_WEIGHTS = "{0.4, 0.4, 0.5, 1.0}"  # D (body), C, B (title, upper headings), A (heading)
 _FULL_TEXT = text(
