@@ -13,7 +13,7 @@ from parley_platform.events.topics import (
 from parley_platform.http import create_service_app
 from parley_platform.runtime import Resources, ServiceRuntime
 
-from parley_knowledge.api import documents, faq, search, websites
+from parley_knowledge.api import documents, faq, preferences, search, websites
 from parley_knowledge.api.dependencies import Components
 from parley_knowledge.config import Settings
 from parley_knowledge.events.handlers import (
@@ -88,5 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime,
         title="Parley knowledge",
         description=DESCRIPTION,
-        routers=[documents.router, faq.router, websites.router, search.router],
+        routers=[
+            documents.router,
+            faq.router,
+            websites.router,
+            search.router,
+            preferences.router,
+        ],
     )
