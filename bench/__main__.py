@@ -12,6 +12,8 @@ BENCHMARKS = (
     "outbound_rate",
     "conversation_pipeline",
     "api_edge",
+    "knowledge_search",
+    "knowledge_ingest",
 )
 
 

@@ -16,7 +16,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_knowledge.domain.chunking import HEADING_SEPARATOR
-from parley_knowledge.repository.tables import INDEXED_EMBEDDING_DIMENSIONS
 
 
 @dataclass(frozen=True)
@@ -79,75 +78,22 @@ _INSERT_CHUNK = text(
     """
 )
 
+# The rankings run in SECURITY DEFINER functions (migration 0003): under row-level security
+# the full-text, trigram and vector operators could not use the tenant-first indexes. They
+# take the tenant from the transaction's `app.tenant_id`, as the policies do.
+#
 # Full-text ranking, BM25-like: each query word counts by how rare it is among the tenant's
-# chunks (BM25's idf, with document frequency and chunk count both counted up to DF_CAP:
+# chunks (BM25's idf, with document frequency and chunk count both counted up to 1000:
 # cheap, and beyond it a word is common anyway) times its ts_rank in the chunk (the
 # section's heading weighs most, then upper headings and the title, then body text). Any
 # word may match; chunks matching more, and rarer, words come first. Only words rarer than
-# DF_CAP pick candidates (unless every word is that common), which bounds the work for a
+# the cap pick candidates (unless every word is that common), which bounds the work for a
 # question full of everyday words.
-DF_CAP = 1000
-RANK_WEIGHTS = "{0.4, 0.4, 0.5, 1.0}"  # D (body), C, B (title, upper headings), A (heading)
-_FULL_TEXT = text(
-    f"""
-    WITH words AS (
-        SELECT s.config, plainto_tsquery(CAST(s.config AS regconfig), w.word) AS q
-          FROM search_configs s, unnest(CAST(:words AS text[])) AS w(word)
-         WHERE s.tenant_id = :tenant_id
-    ), counted AS (
-        SELECT w.config, w.q,
-               (SELECT count(*) FROM (
-                    SELECT 1 FROM chunks c
-                     WHERE c.tenant_id = :tenant_id AND c.language_config = w.config
-                       AND c.tsv @@ w.q
-                     LIMIT {DF_CAP}) hits) AS df
-          FROM words w
-         WHERE numnode(w.q) > 0
-    ), size AS (
-        SELECT count(*) AS n FROM (
-            SELECT 1 FROM chunks c WHERE c.tenant_id = :tenant_id LIMIT {DF_CAP}) sample
-    ), weighted AS (
-        SELECT config, q, df, ln(1 + (size.n - df + 0.5) / (df + 0.5)) AS idf
-          FROM counted, size
-         WHERE df > 0
-    ), selective AS (
-        SELECT w.config, w.q
-          FROM weighted w
-         WHERE w.df < {DF_CAP}
-            OR NOT EXISTS (SELECT 1 FROM weighted x WHERE x.config = w.config AND x.df < {DF_CAP})
-    ), queries AS (
-        SELECT config, CAST(string_agg(CAST(q AS text), ' | ') AS tsquery) AS query
-          FROM selective
-         GROUP BY config
-    ), candidates AS (
-        SELECT c.id, c.tsv, c.language_config
-          FROM queries q
-          JOIN chunks c ON c.tenant_id = :tenant_id AND c.language_config = q.config
-         WHERE c.tsv @@ q.query
-    )
-    SELECT k.id,
-           (SELECT sum(w.idf * ts_rank('{RANK_WEIGHTS}', k.tsv, w.q, 1))
-              FROM weighted w
-             WHERE w.config = k.language_config AND k.tsv @@ w.q) AS score
-      FROM candidates k
-     ORDER BY score DESC, k.id
-     LIMIT :limit
-    """  # noqa: S608 - constants only; the query's words are bound
-)
-
-_CORRECTIONS = text(
-    """
-    SELECT w.word, best.term, best.similarity
-      FROM unnest(CAST(:words AS text[])) AS w(word)
-      CROSS JOIN LATERAL (
-            SELECT t.term, similarity(t.term, w.word) AS similarity
-              FROM terms t
-             WHERE t.tenant_id = :tenant_id AND t.term % w.word
-             ORDER BY similarity(t.term, w.word) DESC, t.term
-             LIMIT 1) best
-     WHERE NOT EXISTS (SELECT 1 FROM terms k WHERE k.tenant_id = :tenant_id AND k.term = w.word)
-       AND best.similarity >= :min_similarity
-    """
+_FULL_TEXT = text("SELECT chunk_id, score FROM knowledge_full_text_ranking(:words, :limit)")
+_CORRECTIONS = text("SELECT word, term FROM knowledge_misspellings(:words, :min_similarity)")
+_VECTORS = text(
+    "SELECT chunk_id, similarity FROM knowledge_vector_ranking("
+    "CAST(:embedding AS text), :dims, :model, :limit, :min_similarity)"
 )
 
 _DETAILS = text(
@@ -276,8 +222,7 @@ class ChunkRepository:
         if not words:
             return {}
         rows = await self._session.execute(
-            _CORRECTIONS,
-            {"tenant_id": self._tenant_id, "words": list(words), "min_similarity": min_similarity},
+            _CORRECTIONS, {"words": list(words), "min_similarity": min_similarity}
         )
         return {r.word: r.term for r in rows}
 
@@ -286,50 +231,25 @@ class ChunkRepository:
         text-search configuration the tenant's chunks use."""
         if not words:
             return []
-        rows = await self._session.execute(
-            _FULL_TEXT, {"tenant_id": self._tenant_id, "words": list(words), "limit": limit}
-        )
-        return [r.id for r in rows]
+        rows = await self._session.execute(_FULL_TEXT, {"words": list(words), "limit": limit})
+        return [r.chunk_id for r in rows]
 
     async def vector_ranking(
         self, embedding: Sequence[float], model: str, limit: int, min_similarity: float
     ) -> list[tuple[UUID, float]]:
         """Chunk ids by cosine similarity to `embedding` (of `model`), best first, at least
         `min_similarity`."""
-        dims = len(embedding)
-        if dims in INDEXED_EMBEDDING_DIMENSIONS:
-            # The expression must match the partial HNSW index of this size. Iterative scans
-            # keep reading the graph until enough of this tenant's rows are found.
-            await self._session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-            await self._session.execute(
-                text("SELECT set_config('hnsw.ef_search', :ef, true)"),
-                {"ef": str(max(40, limit * 2))},
-            )
-            distance = f"(c.embedding::halfvec({dims})) <=> CAST(:embedding AS halfvec({dims}))"
-        else:
-            distance = "c.embedding <=> CAST(:embedding AS vector)"
         rows = await self._session.execute(
-            text(
-                f"""
-                SELECT id, similarity FROM (
-                    SELECT c.id, 1 - ({distance}) AS similarity
-                      FROM chunks c
-                     WHERE c.tenant_id = :tenant_id AND c.embedding_dims = {dims}
-                       AND c.embedding_model = :model
-                     ORDER BY {distance}
-                     LIMIT :limit) nearest
-                 WHERE similarity >= :min_similarity
-                """  # noqa: S608 - `dims` is an int, everything else is bound
-            ),
+            _VECTORS,
             {
-                "tenant_id": self._tenant_id,
                 "embedding": vector_literal(embedding),
+                "dims": len(embedding),
                 "model": model,
                 "limit": limit,
                 "min_similarity": min_similarity,
             },
         )
-        found = [(r.id, float(r.similarity)) for r in rows]
+        found = [(r.chunk_id, float(r.similarity)) for r in rows]
         found.sort(key=lambda pair: pair[1], reverse=True)  # relaxed order: re-sort
         return found
 
