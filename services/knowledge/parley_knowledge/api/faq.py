@@ -31,6 +31,7 @@ from parley_knowledge.errors import UnreadableContent, UnsupportedMediaType
 from parley_knowledge.repository.documents import Document
 from parley_knowledge.service import documents
 from parley_knowledge.service.documents import Upload
+from parley_knowledge.service.work import Work
 
 router = APIRouter(prefix="/api/v1/knowledge/faq", tags=["knowledge"])
 EntryId = Annotated[UUID, Path(description="The FAQ entry")]
@@ -106,6 +107,13 @@ class ImportOut(BaseModel):
     items: list[FaqOut]
 
 
+async def _entry(work: Work, entry_id: UUID) -> Document:
+    document = await work.documents.get(entry_id)
+    if document is None or document.kind != Kind.FAQ:
+        raise NotFound("no such FAQ entry")
+    return document
+
+
 def _upload(entry: FaqEntry) -> Upload:
     return Upload(
         kind=Kind.FAQ,
@@ -127,7 +135,7 @@ async def list_entries(
     """FAQ entries, newest first."""
     may_read(principal)
     after = cursors.decode(cursor) if cursor else None
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         found = await work.documents.page(limit=limit + 1, after=after, kinds=(Kind.FAQ,))
         answers = await work.documents.with_sources(found[:limit])
     page = found[:limit]
@@ -150,7 +158,7 @@ async def add_entry(body: FaqIn, principal: CurrentPrincipal, components: Compon
     may_write(principal)
     upload = _upload(FaqEntry(body.question, body.answer, body.external_id, body.language))
     checked = await documents.check(upload, components.settings)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         accepted = await documents.accept(
             work, upload, checked, documents.quotas_of(components.settings)
         )
@@ -162,10 +170,8 @@ async def get_entry(
     entry_id: EntryId, principal: CurrentPrincipal, components: ComponentsDep
 ) -> FaqOut:
     may_read(principal)
-    async with components.changing(principal) as work:
-        document = await work.documents.get(entry_id)
-        if document is None or document.kind != Kind.FAQ:
-            raise NotFound("no such FAQ entry")
+    async with components.transaction(principal) as work:
+        document = await _entry(work, entry_id)
         answers = await work.documents.with_sources([document])
     return FaqOut.of(document, answers.get(document.id, b""))
 
@@ -185,7 +191,7 @@ async def edit_entry(
     may_write(principal)
     upload = _upload(FaqEntry(body.question, body.answer, None, body.language))
     checked = await documents.check(upload, components.settings)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         accepted = await documents.accept(
             work, upload, checked, documents.quotas_of(components.settings), replacing=entry_id
         )
@@ -202,10 +208,8 @@ async def delete_entry(
     entry_id: EntryId, principal: CurrentPrincipal, components: ComponentsDep
 ) -> Response:
     may_write(principal)
-    async with components.changing(principal) as work:
-        document = await work.documents.get(entry_id)
-        if document is None or document.kind != Kind.FAQ:
-            raise NotFound("no such FAQ entry")
+    async with components.transaction(principal) as work:
+        await _entry(work, entry_id)
         await documents.delete(work, entry_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -263,7 +267,7 @@ async def import_entries(
     checked = [await documents.check(upload, settings) for upload in uploads]
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     items: list[FaqOut] = []
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         for upload, check in zip(uploads, checked, strict=True):
             accepted = await documents.accept(work, upload, check, documents.quotas_of(settings))
             kind = (

@@ -26,7 +26,7 @@ class PreferencesOut(BaseModel):
 @router.get("", summary="Knowledge preferences", response_model=PreferencesOut)
 async def get_preferences(principal: CurrentPrincipal, components: ComponentsDep) -> PreferencesOut:
     may_read(principal)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         language = await work.preferences.default_language()
     return PreferencesOut(default_language=language or components.settings.default_language)
 
@@ -38,6 +38,6 @@ async def set_preferences(
     """Set the default language (ISO 639-1) of documents whose language cannot be detected;
     documents indexed from now on use it."""
     may_write(principal)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         await work.preferences.set_default_language(body.default_language)
     return PreferencesOut(default_language=body.default_language)

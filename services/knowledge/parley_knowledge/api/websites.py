@@ -88,7 +88,7 @@ async def add_website(
     settings = components.settings
     start_url = await websites.checked_start_url(body.start_url, settings)
     page_limit = websites.page_limit_of(body.page_limit, settings)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         website = await websites.add(work, start_url, page_limit)
     return WebsiteOut.of(website)
 
@@ -96,7 +96,7 @@ async def add_website(
 @router.get("", summary="List website imports", response_model=list[WebsiteOut], responses=ERRORS)
 async def list_websites(principal: CurrentPrincipal, components: ComponentsDep) -> list[WebsiteOut]:
     may_read(principal)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         return [WebsiteOut.of(w) for w in await work.websites.all()]
 
 
@@ -107,7 +107,7 @@ async def get_website(
     website_id: WebsiteId, principal: CurrentPrincipal, components: ComponentsDep
 ) -> WebsiteOut:
     may_read(principal)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         website = await work.websites.get(website_id)
     if website is None:
         raise NotFound("no such website")
@@ -135,7 +135,7 @@ async def crawl_again(
         if body and body.page_limit
         else None
     )
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         website = await websites.recrawl(work, website_id, page_limit)
     return WebsiteOut.of(website)
 
@@ -150,6 +150,6 @@ async def delete_website(
     website_id: WebsiteId, principal: CurrentPrincipal, components: ComponentsDep
 ) -> Response:
     may_write(principal)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         await websites.delete(work, website_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -37,7 +37,7 @@ from parley_knowledge.repository.websites import CrawlReport, Website
 from parley_knowledge.service import documents
 from parley_knowledge.service.documents import Upload
 from parley_knowledge.service.fetching import BlockedAddress, Fetched, Fetcher
-from parley_knowledge.service.work import knowledge_work
+from parley_knowledge.service.work import tenant_work
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,7 @@ class Crawler:
 
     async def crawl(self, tenant_id: UUID, website_id: UUID, crawl: int) -> None:
         """Run crawl number `crawl` of the website (if it is still the one wanted)."""
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             website = await work.websites.get(website_id, lock=True)
             if website is None or website.crawl != crawl or website.state in ("done", "failed"):
                 return
@@ -96,10 +93,7 @@ class Crawler:
                 "the site's address is in a private or local network, which cannot be imported"
             )
             progress.complete = False
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             current = await work.websites.get(website_id, lock=True)
             if current is None or current.crawl != crawl:
                 return
@@ -116,10 +110,7 @@ class Crawler:
 
     async def fail(self, tenant_id: UUID, website_id: UUID, crawl: int, reason: str) -> None:
         """End crawl number `crawl` as failed with `reason`."""
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             current = await work.websites.get(website_id, lock=True)
             if current is not None and current.crawl == crawl:
                 await work.websites.finish_crawl(
@@ -285,10 +276,7 @@ class Crawler:
         )
         checked = documents.Checked(MediaType.HTML, page.page_count, page.title)
         try:
-            async with (
-                self._database.tenant_session(tenant_id) as session,
-                knowledge_work(session, tenant_id) as work,
-            ):
+            async with tenant_work(self._database, tenant_id) as work:
                 accepted = await documents.accept(
                     work, upload, checked, documents.quotas_of(self._settings)
                 )
@@ -308,10 +296,7 @@ class Crawler:
     async def _still_wanted(self, tenant_id: UUID, website: Website, progress: _Progress) -> None:
         """Raise CrawlAborted when a newer crawl started or the website was deleted; else
         show the progress so far."""
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             current = await work.websites.get(website.id, lock=True)
             if current is None or current.crawl != website.crawl:
                 raise CrawlAborted

@@ -37,7 +37,7 @@ from parley_knowledge.domain.faq import faq_document
 from parley_knowledge.repository.documents import Document
 from parley_knowledge.service.embeddings import EmbeddingClient
 from parley_knowledge.service.indexing import embed, make_live, prepare
-from parley_knowledge.service.work import knowledge_work
+from parley_knowledge.service.work import tenant_work
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,7 @@ class Ingestion:
 
     async def process(self, tenant_id: UUID, document_id: UUID, revision: int) -> None:
         """Bring `revision` of the document to `ready` (or `failed`, with the reason)."""
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             document = await work.documents.get(document_id, lock=True)
             if document is None or not _wanted(document, revision):
                 return
@@ -102,10 +99,7 @@ class Ingestion:
             sizes=self._sizes,
         )
         prepared = await embed(prepared, self._embedder)
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             current = await work.documents.get(document_id, lock=True)
             if current is None or not _wanted(current, revision):
                 return
@@ -118,10 +112,7 @@ class Ingestion:
     async def fail(self, tenant_id: UUID, document_id: UUID, revision: int, reason: str) -> None:
         """Mark `revision` failed with `reason` (its previous version, if any, stays
         searchable)."""
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             document = await work.documents.get(document_id, lock=True)
             if document is None or not _wanted(document, revision):
                 return

@@ -17,7 +17,7 @@ from parley_platform.db import Database
 from sqlalchemy import text
 
 from parley_knowledge.service.embeddings import EmbeddingClient, EmbeddingUnavailable
-from parley_knowledge.service.work import knowledge_work
+from parley_knowledge.service.work import tenant_work
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,7 @@ class EmbeddingUpkeep:
         return done
 
     async def _embed_document(self, tenant_id: UUID, document_id: UUID) -> bool:
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             document = await work.documents.get(document_id)
             if document is None or document.live_revision is None:
                 return False
@@ -64,10 +61,7 @@ class EmbeddingUpkeep:
             )
             chunks = await work.chunks.texts_of(document_id)
         vectors = await self._embedder.embed([c.text for c in chunks]) if chunks else []
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             current = await work.documents.get(document_id, lock=True)
             if current is None or (current.live_revision, current.indexed_at) != revision:
                 return False  # replaced or deleted meanwhile: its new chunks come next run
