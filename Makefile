@@ -9,14 +9,16 @@ BOOTSTRAP := .parley/bootstrap
 UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help install proto proto-check run stop stack-up stack-down stack-status test test-unit lint format typecheck check bench clean
+WEB_BUILD := services/gateway/parley_gateway/web/dist
+
+.PHONY: help install proto proto-check web web-test run stop stack-up stack-down stack-status test test-unit lint format typecheck check bench eval clean
 
 # Source packages, and the test folders (each checked on its own: they share module names).
 TYPED_PACKAGES := parley_platform parley_testing parley_devstack parley_sandbox parley_llm_stub \
 	parley_gateway \
 	parley_auth parley_conversation parley_ai parley_whatsapp parley_knowledge
 TYPED_TEST_DIRS := $(wildcard libs/*/tests services/*/tests sandbox/tests llm_stub/tests \
-	deploy/local/tests) tests bench
+	deploy/local/tests) tests bench eval
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -34,7 +36,20 @@ proto: install ## generate Python code from proto/ into libs/contracts
 proto-check: install ## fail if the generated code is stale
 	@$(RUN) python libs/contracts/generate.py --check
 
-run: proto ## bring the whole platform up (Ctrl-C stops it; data kept in .parley/run)
+# The dashboard (dashboard/ → the gateway's web/dist): npm packages come from the registry
+# here, at build time only; the typed API client is generated from the public OpenAPI.
+dashboard/node_modules/.installed: dashboard/package.json dashboard/package-lock.json
+	@cd dashboard && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web: proto dashboard/node_modules/.installed ## build the dashboard the gateway serves
+	@$(RUN) python -m parley_gateway.web.openapi_export dashboard/.generated/openapi.json
+	@cd dashboard && npm run --silent generate >/dev/null && npm run --silent build
+
+web-test: web ## the dashboard's own unit tests (vitest)
+	@cd dashboard && npx vitest run
+
+run: proto web ## bring the whole platform up (Ctrl-C stops it; data kept in .parley/run)
 	@$(RUN) parley-stack run
 
 stop: install ## stop a running `make run` from another terminal
@@ -49,7 +64,8 @@ stack-down: install ## stop that infrastructure
 stack-status: install ## what is running
 	@$(RUN) parley-stack status
 
-test: proto ## run every test (unit tests, then the rest against real Kafka, PostgreSQL and Redis)
+test: proto web ## run every test (unit tests, then the rest against real Kafka, PostgreSQL and Redis)
+	@cd dashboard && npx vitest run
 	@$(RUN) pytest -m unit -q $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none selected
 	@$(RUN) pytest -m "not unit" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
@@ -72,6 +88,9 @@ check: lint typecheck test ## everything CI checks
 
 bench: proto ## run the benchmarks (see docs/performance.md)
 	@$(RUN) python -m bench $(BENCH_ARGS)
+
+eval: proto ## the AI's golden set: grounded answers, handoffs, citations (docs/quality.md)
+	@$(RUN) python -m eval $(EVAL_ARGS)
 
 clean: ## stop everything and delete local state (.parley)
 	-@$(RUN) parley-stack stop 2>/dev/null

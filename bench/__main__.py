@@ -12,6 +12,7 @@ BENCHMARKS = (
     "outbound_rate",
     "conversation_pipeline",
     "api_edge",
+    "ai_latency",
     "knowledge_search",
     "knowledge_ingest",
 )

@@ -24,15 +24,15 @@ from typing import Any, TypeVar
 import httpx
 from parley_auth.config import Settings as AuthSettings
 from parley_auth.main import create_app as create_auth
+from parley_devstack.seeding import AuthApi, sign_up_owner
 from parley_devstack.services import prepare_database, service
 from parley_gateway.config import Settings as GatewaySettings
 from parley_gateway.main import create_app as create_gateway
 from parley_platform.db.provision import drop
-from parley_platform.identity import Principal, Role
 from parley_platform.settings import PLACEHOLDER_PREFIXES, ServiceSettings
 from parley_testing.edge import PASSWORD
 from parley_testing.infrastructure import test_infrastructure
-from parley_testing.services import principal_headers, serve_app
+from parley_testing.services import RunningApp, principal_headers, serve_app
 from pydantic import SecretStr
 
 from bench.stats import summary_ms
@@ -104,29 +104,28 @@ async def run(requests: int, logins: int) -> None:
             await drop(infra.postgres_admin_dsn, db)
 
 
-async def _measure(auth, gateway, auth_settings, requests: int, logins: int) -> None:  # type: ignore[no-untyped-def]
+async def _measure(
+    auth: RunningApp,
+    gateway: RunningApp,
+    auth_settings: AuthSettings,
+    requests: int,
+    logins: int,
+) -> None:
     email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-    signup = await gateway.client.post(
-        "/api/v1/signup",
-        json={"company_name": "Bench", "name": "B", "email": email, "password": PASSWORD},
-    )
-    signup.raise_for_status()
-    session = signup.json()
-    bearer = {"Authorization": f"Bearer {session['access_token']}"}
+    api = AuthApi(gateway.client)
+    owner = await sign_up_owner(api, company="Bench", email=email, password=PASSWORD)
+    bearer = api.headers(owner)
     key = await gateway.client.post(
         "/api/v1/api-keys", json={"name": "bench", "scopes": ["users:read"]}, headers=bearer
     )
     key.raise_for_status()
     key_header = {"Authorization": f"Bearer {key.json()['key']}"}
-    principal = Principal(
-        tenant_id=uuid.UUID(session["tenant"]["id"]),
-        role=Role.OWNER,
-        user_id=uuid.UUID(session["user"]["id"]),
-    )
 
     direct = await _time(
         requests,
-        lambda: auth.client.get("/api/v1/me", headers=principal_headers(auth_settings, principal)),
+        lambda: auth.client.get(
+            "/api/v1/me", headers=principal_headers(auth_settings, owner.principal)
+        ),
     )
     via_token = await _time(requests, lambda: gateway.client.get("/api/v1/me", headers=bearer))
     via_key = await _time(requests, lambda: gateway.client.get("/api/v1/me", headers=key_header))

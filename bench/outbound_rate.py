@@ -18,6 +18,7 @@ import uuid
 import httpx
 import uvloop
 from parley.whatsapp.v1 import events_pb2 as wa
+from parley_devstack.seeding import Sandbox
 from parley_platform.events import EventProducer, OutgoingEvent, conversation_key
 from parley_platform.events.admin import ensure_topics
 from parley_platform.events.topics import WHATSAPP_OUTBOUND, WHATSAPP_OUTCOME
@@ -38,7 +39,6 @@ async def run(messages: int, limit: int, replicas: int, customers: int, fresh_ka
     """Start the stack, send the backlog, measure at the sandbox."""
     async with bench_stack(fresh_kafka) as stack:
         auth = await stack.start_auth()
-        channel = await stack.new_tenant_with_channel(auth, messages_per_second=limit)
         sandbox_port = free_port()
         sandbox = await stack.start(
             "sandbox",
@@ -54,19 +54,11 @@ async def run(messages: int, limit: int, replicas: int, customers: int, fresh_ka
         )
         base = f"http://127.0.0.1:{sandbox.http_port}"
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            (
-                await client.post(
-                    "/sandbox/numbers",
-                    json={
-                        "phone_number_id": channel.phone_number_id,
-                        "waba_id": channel.waba_id,
-                        "display_phone_number": channel.display_phone_number,
-                        "access_token": channel.access_token,
-                        "messages_per_second": limit,
-                        "webhook_url": f"http://127.0.0.1:{free_port()}/none",
-                    },
-                )
-            ).raise_for_status()
+            # Customers' webhooks are not measured: they go nowhere.
+            meta = Sandbox(client, webhook_url=f"http://127.0.0.1:{free_port()}/none")
+            channel = await stack.new_tenant_with_channel(
+                auth, messages_per_second=limit, sandbox=meta
+            )
         database_url = await stack.database_url("whatsapp")
         for _ in range(replicas):
             await stack.start(
@@ -95,7 +87,7 @@ async def run(messages: int, limit: int, replicas: int, customers: int, fresh_ka
                 command = wa.SendCommand(
                     message_id=str(uuid.uuid4()),
                     channel_id=channel.channel_id,
-                    phone_number_id=channel.phone_number_id,
+                    phone_number_id=channel.number.phone_number_id,
                     to_wa_id=customer,
                     template=wa.Template(name="hello_world", language="en_US"),
                 )
@@ -121,7 +113,7 @@ async def run(messages: int, limit: int, replicas: int, customers: int, fresh_ka
         elapsed = time.monotonic() - started
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             traffic = (
-                await client.get(f"/sandbox/numbers/{channel.phone_number_id}/traffic")
+                await client.get(f"/sandbox/numbers/{channel.number.phone_number_id}/traffic")
             ).json()
         sent = sum(
             1 for r in outcomes if wa.SendOutcome.FromString(r.value).result == wa.SEND_RESULT_SENT

@@ -22,10 +22,11 @@ import time
 from dataclasses import dataclass
 
 import uvloop
+from parley_devstack.seeding import WhatsAppNumber
 from parley_sandbox import meta
 
 from bench.stats import percentile
-from bench.whatsapp_stack import Channel, bench_stack
+from bench.whatsapp_stack import bench_stack
 
 APP_SECRET = "bench-platform-app-secret-0123456789"  # noqa: S105 - the benchmark's own
 
@@ -52,14 +53,14 @@ class PhaseResult:
         )
 
 
-def signed_requests(channel: Channel, count: int) -> list[bytes]:
+def signed_requests(number: WhatsAppNumber, count: int) -> list[bytes]:
     """`count` complete HTTP requests, each a signed notification with a new wamid."""
     requests = []
     for i in range(count):
         payload = meta.notification(
-            channel.waba_id,
-            channel.phone_number_id,
-            channel.display_phone_number,
+            number.waba_id,
+            number.phone_number_id,
+            number.display_phone_number,
             messages=[meta.message(f"44770090{i % 5000:04d}", "text", {"body": f"Hi {i}"})],
             contacts=[meta.contact(f"44770090{i % 5000:04d}", "Bench Customer")],
         )
@@ -157,7 +158,7 @@ async def run(rates: list[float], seconds: float, warmup_s: float, fresh_kafka: 
     """Start the stack and run every phase."""
     async with bench_stack(fresh_kafka) as stack:
         auth = await stack.start_auth()
-        channel = await stack.new_tenant_with_channel(auth)
+        number = (await stack.new_tenant_with_channel(auth)).number
         gateways = {}
         for label, publish in (("no-publish", "false"), ("publish", "true")):
             env = {
@@ -175,16 +176,16 @@ async def run(rates: list[float], seconds: float, warmup_s: float, fresh_kafka: 
         )
         for label, gateway in gateways.items():  # warm caches, connections, JIT-free paths
             await fixed_rate(
-                gateway.http_port, signed_requests(channel, int(200 * warmup_s)), 200, label
+                gateway.http_port, signed_requests(number, int(200 * warmup_s)), 200, label
             )
         for rate in rates:
             for label, gateway in gateways.items():
-                requests = signed_requests(channel, int(rate * seconds))
+                requests = signed_requests(number, int(rate * seconds))
                 result = await fixed_rate(gateway.http_port, requests, rate, label)
                 print(result.line())  # noqa: T201
         for label, gateway in gateways.items():
             result = await saturate(
-                gateway.http_port, signed_requests(channel, 5000), seconds, label
+                gateway.http_port, signed_requests(number, 5000), seconds, label
             )
             print(result.line())  # noqa: T201
 

@@ -2,7 +2,7 @@
 load generator never shares an event loop with what it measures), on the test profile's
 PostgreSQL and Redis and a Kafka node of the benchmark's own (the test profile's broker
 carries every test run's topics, thousands of partitions, which no production broker of this
-size would); plus a tenant with a channel registered in auth."""
+size would); plus a tenant with a channel registered in auth (parley_devstack.seeding)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,21 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
+from parley_devstack.seeding import (
+    AuthApi,
+    Sandbox,
+    SeededChannel,
+    WhatsAppNumber,
+    seed_tenant_with_channel,
+)
 from parley_devstack.services import prepare_database, service
 from parley_platform.db.provision import ServiceDatabase, drop
 from parley_platform.grpc.credentials import ServiceTokenIssuer
-from parley_platform.http.internal import internal_headers
-from parley_platform.identity import Principal, Role
 from parley_testing.infrastructure import Infrastructure, disposable_kafka, test_infrastructure
 from parley_testing.services import free_port
 
@@ -40,18 +44,6 @@ class Process:
     http_port: int
     log: Path
     grpc_port: int | None = None
-
-
-@dataclass
-class Channel:
-    """The benchmark tenant's channel."""
-
-    tenant_id: UUID
-    channel_id: str
-    phone_number_id: str
-    waba_id: str
-    display_phone_number: str
-    access_token: str = field(repr=False)
 
 
 class BenchStack:
@@ -134,50 +126,20 @@ class BenchStack:
         return await self.start("auth", "parley_auth", env, grpc=True)
 
     async def new_tenant_with_channel(
-        self, auth: Process, *, messages_per_second: int = 80
-    ) -> Channel:
-        """Sign a business up and register a number, through auth's API (as the gateway)."""
+        self, auth: Process, *, messages_per_second: int = 80, sandbox: Sandbox | None = None
+    ) -> SeededChannel:
+        """Sign a business up and register a number, through auth's API (as the gateway
+        forwards it); with `sandbox`, the sandbox serves the number first."""
         issuer = ServiceTokenIssuer(self.service_token_secret, "gateway")
         base = f"http://127.0.0.1:{auth.http_port}"
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            signup = await client.post(
-                "/api/v1/signup",
-                json={
-                    "company_name": f"Bench {self.tag}",
-                    "name": "Bench Owner",
-                    "email": f"{self.tag}@example.com",
-                    "password": secrets.token_urlsafe(16) + "Aa1!",
-                },
-                headers=internal_headers(issuer, "auth", None),
+            return await seed_tenant_with_channel(
+                AuthApi(client, as_gateway=issuer),
+                WhatsAppNumber.random(messages_per_second=messages_per_second),
+                sandbox=sandbox,
+                company=f"Bench {self.tag}",
+                email=f"{self.tag}@example.com",
             )
-            signup.raise_for_status()
-            owner = Principal(
-                tenant_id=UUID(signup.json()["tenant"]["id"]),
-                role=Role.OWNER,
-                user_id=UUID(signup.json()["user"]["id"]),
-            )
-            channel = Channel(
-                tenant_id=owner.tenant_id,
-                channel_id="",
-                phone_number_id=str(10**14 + secrets.randbelow(9 * 10**14)),
-                waba_id=str(10**14 + secrets.randbelow(9 * 10**14)),
-                display_phone_number="15550001111",
-                access_token=f"EAAG{secrets.token_urlsafe(32)}",
-            )
-            created = await client.post(
-                "/api/v1/channels/whatsapp",
-                json={
-                    "phone_number_id": channel.phone_number_id,
-                    "waba_id": channel.waba_id,
-                    "display_phone_number": channel.display_phone_number,
-                    "access_token": channel.access_token,
-                    "messages_per_second": messages_per_second,
-                },
-                headers=internal_headers(issuer, "auth", owner),
-            )
-            created.raise_for_status()
-            channel.channel_id = str(created.json()["id"])
-        return channel
 
     async def close(self) -> None:
         """Stop every process and drop the benchmark's databases."""

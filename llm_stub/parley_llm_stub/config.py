@@ -16,5 +16,7 @@ class StubSettings(BaseSettings):
     log_level: str = "INFO"
     # Bearer keys accepted; empty: any (or none) is accepted, like a local Ollama.
     api_keys: list[str] = []
+    # Chat models answered for; empty: any name (an unknown one gets 404 otherwise).
+    chat_models: list[str] = []
     # Dimensions of the embedding vectors (models may ask for fewer, OpenAI's `dimensions`).
     embedding_dimensions: int = Field(default=256, ge=8, le=4096)

@@ -1,5 +1,8 @@
 """The Cloud API paths Parley calls, answering like Meta: send a message (text, template,
-interactive, mark-as-read with typing indicator), look up a media id, download the media.
+interactive, mark-as-read with typing indicator), look up a media id, download the media;
+and the Graph API calls of connecting a number (Embedded Signup): read a phone number, list a
+WABA's numbers, subscribe the app to a WABA's webhooks. A token opens only what it was issued
+for: the numbers of its WABA.
 
 Checks run in Meta's order of concern: the token, injected faults, the number's throughput,
 the request's shape, the pair limit, the 24-hour window, the template.
@@ -19,7 +22,7 @@ from starlette.requests import ClientDisconnect
 
 from parley_sandbox import meta
 from parley_sandbox.config import SandboxSettings
-from parley_sandbox.state import BusinessNumber, SandboxState
+from parley_sandbox.state import AppSubscription, BusinessNumber, SandboxState
 from parley_sandbox.webhooks import WebhookDelivery
 
 TEXT_LIMIT = 4096
@@ -72,6 +75,70 @@ def build_router(
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise GraphError(190, "Error validating access token")
         return number
+
+    def token_of(request: Request) -> str:
+        return request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+
+    def authorised_waba(request: Request, waba_id: str) -> list[BusinessNumber]:
+        """The WABA's numbers, if the bearer token was issued for (a number of) that WABA.
+        An unknown token is 190; a token of another business is 100, as if the WABA did not
+        exist (Meta does not tell a stranger which objects exist)."""
+        token = token_of(request)
+        if not token or not any(
+            hmac.compare_digest(token.encode(), n.access_token.encode())
+            for n in state.numbers.values()
+        ):
+            raise GraphError(190, "Error validating access token")
+        numbers = state.numbers_of_waba(waba_id)
+        if not any(hmac.compare_digest(token.encode(), n.access_token.encode()) for n in numbers):
+            raise GraphError(
+                100,
+                f"Unsupported request. Object with ID '{waba_id}' does not exist, cannot be "
+                "loaded due to missing permissions, or does not support this operation",
+            )
+        return numbers
+
+    @router.get("/{version}/{waba_id}/phone_numbers", summary="A WABA's phone numbers")
+    async def waba_phone_numbers(version: str, waba_id: str, request: Request) -> Response:
+        try:
+            numbers = authorised_waba(request, waba_id)
+        except GraphError as error:
+            return error.response()
+        return JSONResponse({"data": [n.graph_view() for n in numbers]})
+
+    @router.post("/{version}/{waba_id}/subscribed_apps", summary="Subscribe the app to a WABA")
+    async def subscribe_app(version: str, waba_id: str, request: Request) -> Response:
+        try:
+            authorised_waba(request, waba_id)
+            try:
+                body = await request.json()
+            except ValueError:
+                body = {}
+            override = body.get("override_callback_uri") if isinstance(body, dict) else None
+            if override is not None and (not isinstance(override, str) or len(override) > 200):
+                raise GraphError(100, "override_callback_uri must be a URL of at most 200 chars")
+        except GraphError as error:
+            return error.response()
+        state.subscriptions[waba_id] = AppSubscription(
+            override_callback_uri=override,
+            verify_token=body.get("verify_token") if isinstance(body, dict) else None,
+        )
+        return JSONResponse({"success": True})
+
+    @router.get("/{version}/{waba_id}/subscribed_apps", summary="Apps subscribed to a WABA")
+    async def subscribed_apps(version: str, waba_id: str, request: Request) -> Response:
+        try:
+            authorised_waba(request, waba_id)
+        except GraphError as error:
+            return error.response()
+        subscription = state.subscriptions.get(waba_id)
+        data = []
+        if subscription is not None:
+            app: dict[str, Any] = {"whatsapp_business_api_data": {"name": "Parley"}}
+            if subscription.override_callback_uri:
+                app["override_callback_uri"] = subscription.override_callback_uri
+            data.append(app)
+        return JSONResponse({"data": data})
 
     @router.post("/{version}/{phone_number_id}/messages", summary="Send a message")
     async def send_message(version: str, phone_number_id: str, request: Request) -> Response:
@@ -208,8 +275,10 @@ def build_router(
                 ],
             )
             for s in states
+            if state.random.random() >= settings.status_drop_probability
         ]
-        webhooks.deliver_later(number, payloads, settings.status_delay_s, kind="status")
+        if payloads:
+            webhooks.deliver_later(number, payloads, settings.status_delay_s, kind="status")
 
     def _check_template(number: BusinessNumber, template: dict[str, Any]) -> None:
         language = (template.get("language") or {}).get("code", "")
@@ -230,10 +299,18 @@ def build_router(
                 f"expected number of params ({known.body_parameters})",
             )
 
-    @router.get("/{version}/{media_id}", summary="Look up a media id")
-    async def media_info(
-        version: str, media_id: str, request: Request, phone_number_id: str | None = None
+    @router.get("/{version}/{object_id}", summary="Look up a media id or a phone number")
+    async def graph_object(
+        version: str, object_id: str, request: Request, phone_number_id: str | None = None
     ) -> Response:
+        number = state.numbers.get(object_id)
+        if number is not None and object_id not in state.media:
+            try:
+                authorised_waba(request, number.waba_id)
+            except GraphError as error:
+                return error.response()
+            return JSONResponse(number.graph_view())
+        media_id = object_id
         media = state.media.get(media_id)
         if media is None or (phone_number_id and media.phone_number_id != phone_number_id):
             return GraphError(100, f"Object with ID '{media_id}' does not exist").response()

@@ -44,6 +44,8 @@ class SandboxSettings(BaseSettings):
     status_delay_s: float = Field(default=0.2, ge=0)
     status_shuffle_probability: float = Field(default=0.2, ge=0, le=1)
     status_duplicate_probability: float = Field(default=0.1, ge=0, le=1)
+    # Share of status webhooks never sent at all (Meta loses some; chaos runs raise it).
+    status_drop_probability: float = Field(default=0.0, ge=0, le=1)
     seed: int | None = None  # fixed seed: the same run gives the same shuffles and duplicates
 
     # How long a "timeout" fault holds the request before answering 504.

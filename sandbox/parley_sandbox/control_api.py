@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 import time
 from typing import Any, Literal
 
@@ -34,7 +35,13 @@ class NumberRegistration(BaseModel):
     phone_number_id: str = Field(min_length=1, max_length=64)
     waba_id: str = Field(min_length=1, max_length=64)
     display_phone_number: str = Field(min_length=1, max_length=32)
-    access_token: str = Field(min_length=8, description="the bearer token the sandbox accepts")
+    access_token: str | None = Field(
+        default=None,
+        min_length=8,
+        description="the business token the sandbox accepts for this number (and its WABA); "
+        "default: the sandbox issues one and returns it",
+    )
+    verified_name: str = Field(default="Sandbox Business", min_length=1, max_length=120)
     app_secret: str | None = Field(
         default=None,
         min_length=8,
@@ -77,6 +84,15 @@ class CustomerMessage(BaseModel):
     )
 
 
+class Behaviour(BaseModel):
+    """How the sandbox behaves from now on (fields left out stay as they are)."""
+
+    status_webhooks: bool | None = None
+    status_drop_probability: float | None = Field(default=None, ge=0, le=1)
+    status_shuffle_probability: float | None = Field(default=None, ge=0, le=1)
+    status_duplicate_probability: float | None = Field(default=None, ge=0, le=1)
+
+
 class FaultSpec(BaseModel):
     """A failure to inject into Cloud API requests."""
 
@@ -101,11 +117,16 @@ def build_router(
 
     @router.post("/numbers", status_code=201, summary="Register (or update) a business number")
     async def register_number(spec: NumberRegistration) -> dict[str, Any]:
+        """Create the number on Meta's side, as a business does in WhatsApp Manager. Without a
+        token given, the sandbox issues one and answers with it, once (what Embedded Signup
+        hands the business's tech provider)."""
+        token = spec.access_token or f"EAAG{secrets.token_urlsafe(32)}"
         number = BusinessNumber(
             phone_number_id=spec.phone_number_id,
             waba_id=spec.waba_id,
             display_phone_number=spec.display_phone_number,
-            access_token=spec.access_token,
+            verified_name=spec.verified_name,
+            access_token=token,
             app_secret=spec.app_secret or settings.default_app_secret.get_secret_value(),
             webhook_url=spec.webhook_url or settings.default_webhook_url,
             messages_per_second=spec.messages_per_second or settings.default_messages_per_second,
@@ -113,11 +134,15 @@ def build_router(
         if spec.templates is not None:
             number.templates = [Template(**t.model_dump()) for t in spec.templates]
         state.register(number)
-        return number.public()
+        issued = {"access_token": token} if spec.access_token is None else {}
+        return {**number.public(), **issued}
 
     @router.get("/numbers", summary="Registered business numbers")
     async def list_numbers() -> list[dict[str, Any]]:
-        return [n.public() for n in state.numbers.values()]
+        return [
+            {**n.public(), "app_subscribed": n.waba_id in state.subscriptions}
+            for n in state.numbers.values()
+        ]
 
     @router.get("/numbers/{phone_number_id}/traffic", summary="What a number's endpoint saw")
     async def number_traffic(phone_number_id: str) -> dict[str, Any]:
@@ -271,6 +296,12 @@ def build_router(
             probability=spec.probability,
         )
         return fault.__dict__
+
+    @router.patch("/behaviour", summary="Change how statuses are delivered (lost, shuffled...)")
+    async def change_behaviour(change: Behaviour) -> dict[str, Any]:
+        for name, value in change.model_dump(exclude_none=True).items():
+            setattr(settings, name, value)
+        return {name: getattr(settings, name) for name in Behaviour.model_fields}
 
     @router.get("/faults", summary="Faults in force")
     async def list_faults() -> list[dict[str, Any]]:

@@ -43,10 +43,23 @@ class BusinessNumber:
     webhook_url: str
     messages_per_second: int
     templates: list[Template] = field(default_factory=lambda: list(DEFAULT_TEMPLATES))
+    verified_name: str = "Sandbox Business"
 
     def template(self, name: str, language: str) -> Template | None:
         """The approved template of that name and language, if any."""
         return next((t for t in self.templates if t.name == name and t.language == language), None)
+
+    def graph_view(self) -> dict[str, Any]:
+        """The number as the Graph API shows it (`GET /{phone-number-id}`)."""
+        return {
+            "id": self.phone_number_id,
+            "display_phone_number": self.display_phone_number,
+            "verified_name": self.verified_name,
+            "code_verification_status": "VERIFIED",
+            "quality_rating": "GREEN",
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": "STANDARD"},
+        }
 
     def public(self) -> dict[str, Any]:
         """What the control API shows (no token, no secret)."""
@@ -58,6 +71,16 @@ class BusinessNumber:
             "messages_per_second": self.messages_per_second,
             "templates": [t.__dict__ for t in self.templates],
         }
+
+
+@dataclass
+class AppSubscription:
+    """An app subscribed to a WABA's webhooks (`POST /{waba-id}/subscribed_apps`), with the
+    callback override it asked for, if any."""
+
+    override_callback_uri: str | None = None
+    verify_token: str | None = field(default=None, repr=False)
+    subscribed_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -171,6 +194,8 @@ class SandboxState:
     def __init__(self, *, seed: int | None, outbox_capacity: int) -> None:
         self.random = random.Random(seed)
         self.numbers: dict[str, BusinessNumber] = {}
+        # WABA id -> the app subscription (Embedded Signup step 2)
+        self.subscriptions: dict[str, AppSubscription] = {}
         self.traffic: dict[str, NumberTraffic] = {}
         # (phone_number_id, customer wa_id) -> monotonic time of the customer's last message
         self.last_inbound: dict[tuple[str, str], float] = {}
@@ -194,6 +219,10 @@ class SandboxState:
         """Serve `number` (replacing an earlier registration of it)."""
         self.numbers[number.phone_number_id] = number
         self.traffic.setdefault(number.phone_number_id, NumberTraffic())
+
+    def numbers_of_waba(self, waba_id: str) -> list[BusinessNumber]:
+        """The business numbers that belong to one WhatsApp Business Account."""
+        return [n for n in self.numbers.values() if n.waba_id == waba_id]
 
     def pair_allows(self, phone_number_id: str, recipient: str, rate: float, burst: int) -> bool:
         """Whether one more message to `recipient` fits Meta's pair limit now."""

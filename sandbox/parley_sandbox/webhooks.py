@@ -37,9 +37,10 @@ class WebhookDelivery:
         """POST `payload` once now; on failure keep retrying in the background. Returns the
         first attempt's HTTP status (0 when the platform could not be reached)."""
         raw = meta.encode_like_meta(payload)
-        status = await self._attempt(number, raw, kind, attempt=1)
+        ids = _item_ids(payload)
+        status = await self._attempt(number, raw, kind, ids, attempt=1)
         if status != 200:
-            self._spawn(self._retry(number, raw, kind))
+            self._spawn(self._retry(number, raw, kind, ids))
         return status
 
     def deliver_later(
@@ -59,15 +60,17 @@ class WebhookDelivery:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _retry(self, number: BusinessNumber, raw: bytes, kind: str) -> None:
+    async def _retry(self, number: BusinessNumber, raw: bytes, kind: str, ids: list[str]) -> None:
         delays = self._settings.webhook_retry_delays_s
         for attempt, delay in enumerate(delays, start=2):
             await asyncio.sleep(delay)
-            if await self._attempt(number, raw, kind, attempt) == 200:
+            if await self._attempt(number, raw, kind, ids, attempt) == 200:
                 return
         log.warning("webhook dropped after %d attempts", len(delays) + 1)
 
-    async def _attempt(self, number: BusinessNumber, raw: bytes, kind: str, attempt: int) -> int:
+    async def _attempt(
+        self, number: BusinessNumber, raw: bytes, kind: str, ids: list[str], attempt: int
+    ) -> int:
         started = time.monotonic()
         try:
             response = await self._client.post(
@@ -87,6 +90,7 @@ class WebhookDelivery:
                 "sequence": self._state.next_sequence(),
                 "phone_number_id": number.phone_number_id,
                 "kind": kind,
+                "ids": ids,  # the wamids of the messages (or statuses) it carried
                 "attempt": attempt,
                 "status": status,
                 "at": time.time(),
@@ -95,3 +99,15 @@ class WebhookDelivery:
             }
         )
         return status
+
+
+def _item_ids(payload: dict[str, Any]) -> list[str]:
+    """The ids of the messages and statuses a notification carries."""
+    ids = []
+    for entry in payload.get("entry") or ():
+        for change in entry.get("changes") or ():
+            value = change.get("value") or {}
+            for item in (*(value.get("messages") or ()), *(value.get("statuses") or ())):
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    ids.append(item["id"])
+    return ids

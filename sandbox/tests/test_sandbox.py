@@ -13,6 +13,7 @@ import pytest
 from parley_sandbox import meta
 from parley_sandbox.app import create_app
 from parley_sandbox.config import SandboxSettings
+from parley_testing.polling import eventually
 from parley_testing.services import free_port, serve_app
 
 TOKEN = "sandbox-token-0001"
@@ -245,3 +246,85 @@ def test_webhook_bytes_are_encoded_like_meta_and_signed_over_those_bytes() -> No
 
     expected = hmac.new(b"secret", raw, hashlib.sha256).hexdigest()
     assert meta.signature("secret", raw) == f"sha256={expected}"
+
+
+async def test_connecting_a_number_reads_it_lists_the_waba_and_subscribes_the_app(sandbox) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    number = await sandbox.client.get(f"/v25.0/{NUMBER}", headers=headers)
+    assert number.status_code == 200
+    assert number.json()["id"] == NUMBER
+    assert number.json()["display_phone_number"] == "15550001111"
+    listed = await sandbox.client.get("/v25.0/102290129340398/phone_numbers", headers=headers)
+    assert [n["id"] for n in listed.json()["data"]] == [NUMBER]
+    subscribed = await sandbox.client.post(
+        "/v25.0/102290129340398/subscribed_apps", headers=headers, json={}
+    )
+    assert subscribed.json() == {"success": True}
+    apps = await sandbox.client.get("/v25.0/102290129340398/subscribed_apps", headers=headers)
+    assert len(apps.json()["data"]) == 1
+    numbers = (await sandbox.client.get("/sandbox/numbers")).json()
+    assert numbers[0]["app_subscribed"] is True
+
+
+async def test_a_token_opens_only_the_numbers_it_was_issued_for(sandbox) -> None:
+    other = await sandbox.client.post(
+        "/sandbox/numbers",
+        json={
+            "phone_number_id": "200000000000001",
+            "waba_id": "200000000000002",
+            "display_phone_number": "15550002222",
+        },
+    )
+    assert other.status_code == 201
+    other_token = other.json()["access_token"]  # issued by the sandbox, shown once
+    assert other_token.startswith("EAAG")
+    assert "access_token" not in (await sandbox.client.get("/sandbox/numbers")).json()[1]
+
+    as_other = {"Authorization": f"Bearer {other_token}"}
+    # Another business's token cannot read our number or our WABA, nor subscribe to it; the
+    # answer does not say whether the object exists.
+    for method, path in (
+        ("GET", f"/v25.0/{NUMBER}"),
+        ("GET", "/v25.0/102290129340398/phone_numbers"),
+        ("POST", "/v25.0/102290129340398/subscribed_apps"),
+    ):
+        refused = await sandbox.client.request(method, path, headers=as_other, json={})
+        assert refused.status_code == 400, path
+        assert refused.json()["error"]["code"] == 100, path
+    made_up = {"Authorization": "Bearer EAAGmadeuptokenmadeuptoken"}
+    refused = await sandbox.client.get(f"/v25.0/{NUMBER}", headers=made_up)
+    assert refused.json()["error"]["code"] == 190
+    # Its own number it reads.
+    own = await sandbox.client.get("/v25.0/200000000000001", headers=as_other)
+    assert own.status_code == 200
+
+
+async def test_status_webhooks_can_be_lost_on_purpose_and_the_log_names_each_item(
+    sandbox,
+) -> None:
+    behaviour = await sandbox.client.patch(
+        "/sandbox/behaviour", json={"status_webhooks": True, "status_drop_probability": 1.0}
+    )
+    assert behaviour.json()["status_drop_probability"] == 1.0
+    written = await sandbox.client.post(
+        f"/sandbox/customers/{CUSTOMER}/messages",
+        json={"phone_number_id": NUMBER, "text": "hello"},
+    )
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    lost = await sandbox.client.post(
+        f"/v25.0/{NUMBER}/messages", headers=headers, json=text_to(CUSTOMER, "first")
+    )
+    await sandbox.client.patch("/sandbox/behaviour", json={"status_drop_probability": 0.0})
+    marker = await sandbox.client.post(
+        f"/v25.0/{NUMBER}/messages", headers=headers, json=text_to(CUSTOMER, "second")
+    )
+    lost_wamid = lost.json()["messages"][0]["id"]
+    marker_wamid = marker.json()["messages"][0]["id"]
+
+    async def marker_statuses_logged() -> list:
+        log = (await sandbox.client.get("/sandbox/webhooks")).json()
+        return log if any(marker_wamid in entry["ids"] for entry in log) else []
+
+    log = await eventually(marker_statuses_logged, timeout_s=10)
+    assert log[0]["ids"] == [written.json()["wamid"]]  # the customer's message, by its id
+    assert not any(lost_wamid in entry["ids"] for entry in log)  # its statuses were lost

@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -22,11 +23,20 @@ import httpx
 
 from parley_devstack.layout import port_offset
 from parley_devstack.processes import StackError, read_pid, spawn, terminate, wait_until
+from parley_devstack.seeding import (
+    AuthApi,
+    Sandbox,
+    SeedingError,
+    WhatsAppNumber,
+    seed_tenant_with_channel,
+)
 from parley_devstack.services import SERVICES, ServiceSpec, prepare_database, service
 from parley_devstack.stack import Endpoints, Stack
 
 # The WhatsApp sandbox (stand-in for Meta's Cloud API) and the demo business it serves.
 SANDBOX_PORT = int(os.environ.get("PARLEY_SANDBOX_HTTP_PORT", str(8090 + port_offset())))
+# The LLM stand-in (an OpenAI-compatible server), to try the AI's model path offline.
+LLM_STUB_PORT = int(os.environ.get("PARLEY_LLM_STUB_HTTP_PORT", str(8095 + port_offset())))
 DEMO_EMAIL = "demo@parley.example"
 DEMO_PHONE_NUMBER_ID = "100000000000001"
 DEMO_WABA_ID = "100000000000002"
@@ -120,64 +130,100 @@ def sandbox_environment(stack: Stack) -> dict[str, str]:
 def ensure_demo(stack: Stack) -> None:
     """A demo business with a WhatsApp number, and the sandbox serving that number.
 
-    Through the public API, as a person would: sign up (or, on later runs, sign in), register
-    the number unless it is there, then tell the sandbox (whose memory starts empty on every
-    run) about it. Safe to run again."""
+    Through the public API, as a person would (parley_devstack.seeding): the sandbox (whose
+    memory starts empty on every run) serves the number first, then the business signs up (or,
+    on later runs, signs in) and registers the number unless it is there. Safe to run again."""
     layout = stack.layout
-    password = layout.secret("demo_password")
-    access_token = layout.secret("demo_whatsapp_access_token")
-    api = f"http://127.0.0.1:{service('gateway').port('http_port')}"
-    with httpx.Client(base_url=api, timeout=20) as client:
-        signup = client.post(
-            "/api/v1/signup",
-            json={
-                "company_name": "Demo Company",
-                "name": "Demo Owner",
-                "email": DEMO_EMAIL,
-                "password": password,
-            },
+    number = WhatsAppNumber(
+        phone_number_id=DEMO_PHONE_NUMBER_ID,
+        waba_id=DEMO_WABA_ID,
+        display_phone_number=DEMO_DISPLAY_NUMBER,
+        access_token=layout.secret("demo_whatsapp_access_token"),
+    )
+
+    async def seed() -> None:
+        api_url = f"http://127.0.0.1:{service('gateway').port('http_port')}"
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=20) as api,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as meta,
+        ):
+            await seed_tenant_with_channel(
+                # The gateway may learn auth's first signing key a few seconds late.
+                AuthApi(api, keys_patience_s=30),
+                number,
+                # Webhook URL and signing secret: the sandbox's defaults (the gateway's).
+                sandbox=Sandbox(meta),
+                company="Demo Company",
+                owner_name="Demo Owner",
+                email=DEMO_EMAIL,
+                password=layout.secret("demo_password"),
+                existing_ok=True,
+            )
+
+    try:
+        asyncio.run(seed())
+    except SeedingError as exc:
+        raise StackError(f"the demo tenant could not be prepared: {exc}") from None
+
+
+class Restarts:
+    """Restarts a service that died, as compose's restart policy or Kubernetes would: after
+    1 s, then 2, 4, ... up to 30 s while it keeps dying; a service that stayed up for a
+    minute starts again from 1 s."""
+
+    MIN_DELAY_S = 1.0
+    MAX_DELAY_S = 30.0
+    STABLE_AFTER_S = 60.0
+
+    def __init__(self) -> None:
+        self._start: dict[str, Callable[[], None]] = {}
+        self._started_at: dict[str, float] = {}
+        self._delay: dict[str, float] = {}
+        self._due: dict[str, float] = {}
+
+    def register(self, name: str, start: Callable[[], None]) -> None:
+        self._start[name] = start
+        self._delay[name] = self.MIN_DELAY_S
+
+    def names(self) -> list[str]:
+        """Services that are meant to be running (not waiting for their restart)."""
+        return [name for name in self._start if name not in self._due]
+
+    def start(self, name: str) -> None:
+        self._start[name]()
+        self._started_at[name] = time.monotonic()
+
+    def exited(self, name: str, log_file: Path) -> None:
+        """Note that `name` died and schedule its restart."""
+        now = time.monotonic()
+        if now - self._started_at.get(name, now) > self.STABLE_AFTER_S:
+            self._delay[name] = self.MIN_DELAY_S
+        delay = self._delay[name]
+        self._due[name] = now + delay
+        self._delay[name] = min(delay * 2, self.MAX_DELAY_S)
+        print(f"!! {name} exited; restarting in {delay:.0f}s (log: {log_file})", flush=True)
+
+    def restart_due(self) -> None:
+        now = time.monotonic()
+        for name, due in list(self._due.items()):
+            if due <= now:
+                del self._due[name]
+                print(f"   restarting {name}", flush=True)
+                self.start(name)
+
+
+def _service_starter(
+    spec: ServiceSpec, stack: Stack, endpoints: Endpoints, pid_dir: Path, log_dir: Path
+) -> Callable[[], None]:
+    def start() -> None:
+        spawn(
+            [sys.executable, "-m", spec.module],
+            log_file=log_dir / f"{spec.name}.log",
+            pid_file=pid_dir / f"{spec.name}.pid",
+            env={**os.environ, **service_environment(spec, stack, endpoints)},
         )
-        if signup.status_code == 409:
-            signup = client.post(
-                "/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": password}
-            )
-        if signup.status_code not in (200, 201):
-            raise StackError(f"demo sign-up failed ({signup.status_code}): {signup.text[:300]}")
-        headers = {"Authorization": f"Bearer {signup.json()['access_token']}"}
-        # A gateway that started before auth's signing key existed learns it within seconds.
-        deadline = time.monotonic() + 30
-        while True:
-            channels = client.get("/api/v1/channels/whatsapp", headers=headers)
-            if channels.status_code != 401 or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        channels.raise_for_status()
-        if not any(c["phone_number_id"] == DEMO_PHONE_NUMBER_ID for c in channels.json()):
-            created = client.post(
-                "/api/v1/channels/whatsapp",
-                headers=headers,
-                json={
-                    "phone_number_id": DEMO_PHONE_NUMBER_ID,
-                    "waba_id": DEMO_WABA_ID,
-                    "display_phone_number": DEMO_DISPLAY_NUMBER,
-                    "access_token": access_token,
-                },
-            )
-            if created.status_code != 201:
-                raise StackError(
-                    f"demo channel registration failed ({created.status_code}): "
-                    f"{created.text[:300]}"
-                )
-    with httpx.Client(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as sandbox:
-        sandbox.post(
-            "/sandbox/numbers",
-            json={
-                "phone_number_id": DEMO_PHONE_NUMBER_ID,
-                "waba_id": DEMO_WABA_ID,
-                "display_phone_number": DEMO_DISPLAY_NUMBER,
-                "access_token": access_token,
-            },
-        ).raise_for_status()
+
+    return start
 
 
 def _ready(port: int, path: str = "/readyz") -> bool:
@@ -234,16 +280,27 @@ def run_platform(stack: Stack) -> None:
             pid=read_pid(pid_dir / "sandbox.pid"),
             log_file=log_dir / "sandbox.log",
         )
+        terminate(pid_dir / "llm_stub.pid")
+        print("  starting the LLM stand-in...", flush=True)
+        spawn(
+            [sys.executable, "-m", "parley_llm_stub"],
+            log_file=log_dir / "llm_stub.log",
+            pid_file=pid_dir / "llm_stub.pid",
+            env={**os.environ, "PARLEY_LLM_STUB_HTTP_PORT": str(LLM_STUB_PORT)},
+        )
+        wait_until(
+            lambda: _ready(LLM_STUB_PORT, "/healthz") or stopping,
+            timeout_s=60,
+            what=f"the LLM stand-in (port {LLM_STUB_PORT})",
+            pid=read_pid(pid_dir / "llm_stub.pid"),
+            log_file=log_dir / "llm_stub.log",
+        )
+        restarts = Restarts()
         for spec in SERVICES:
-            pid_file = pid_dir / f"{spec.name}.pid"
-            terminate(pid_file)  # a leftover from a crashed run
+            terminate(pid_dir / f"{spec.name}.pid")  # a leftover from a crashed run
             print(f"  starting {spec.name}...", flush=True)
-            spawn(
-                [sys.executable, "-m", spec.module],
-                log_file=log_dir / f"{spec.name}.log",
-                pid_file=pid_file,
-                env={**os.environ, **service_environment(spec, stack, endpoints)},
-            )
+            restarts.register(spec.name, _service_starter(spec, stack, endpoints, pid_dir, log_dir))
+            restarts.start(spec.name)
         for spec in SERVICES:
             port = spec.port("http_port")
 
@@ -263,18 +320,23 @@ def run_platform(stack: Stack) -> None:
         ensure_demo(stack)
         elapsed = time.monotonic() - started_at
         _print_summary(stack, endpoints, log_dir, elapsed)
-        exited: set[str] = set()
+        sandbox_reported = False
         while not stopping:
-            for name in (*(spec.name for spec in SERVICES), "sandbox"):
-                if name not in exited and read_pid(pid_dir / f"{name}.pid") is None:
-                    exited.add(name)
-                    print(f"!! {name} exited; see {log_dir / (name + '.log')}", flush=True)
-            time.sleep(1)
+            for name in restarts.names():
+                if read_pid(pid_dir / f"{name}.pid") is None:
+                    restarts.exited(name, log_dir / f"{name}.log")
+            restarts.restart_due()
+            if not sandbox_reported and read_pid(pid_dir / "sandbox.pid") is None:
+                # Not restarted: its memory (numbers, chats) would be gone; `make run` again.
+                sandbox_reported = True
+                print(f"!! the sandbox exited; see {log_dir / 'sandbox.log'}", flush=True)
+            time.sleep(0.5)
     finally:
         print("\nStopping Parley...", flush=True)
         for spec in reversed(SERVICES):
             terminate(pid_dir / f"{spec.name}.pid")
         terminate(pid_dir / "sandbox.pid")
+        terminate(pid_dir / "llm_stub.pid")
         stack.down()
         (stack.layout.root / "supervisor.pid").unlink(missing_ok=True)
         lock.close()
@@ -293,6 +355,8 @@ def _print_summary(stack: Stack, endpoints: Endpoints, log_dir: Path, elapsed: f
         f"  API + docs     http://127.0.0.1:{SERVICES[-1].port('http_port')}/docs",
         f"  WhatsApp chat  http://127.0.0.1:{SANDBOX_PORT}/  (the sandbox: write as a customer "
         f"to {DEMO_DISPLAY_NUMBER})",
+        f"  LLM stand-in   http://127.0.0.1:{LLM_STUB_PORT}/v1  (PUT /api/v1/ai/settings with "
+        f'{{"preset": "local-stub", "base_url": "http://127.0.0.1:{LLM_STUB_PORT}/v1"}})',
         f"  demo login     {DEMO_EMAIL} / {stack.layout.secret('demo_password')}",
         f"  PostgreSQL     127.0.0.1:{endpoints.postgres_port}   Redis {endpoints.redis_url}   "
         f"Kafka {endpoints.kafka_bootstrap}",

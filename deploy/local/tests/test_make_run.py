@@ -1,6 +1,6 @@
-"""`make run` end to end: the platform comes up ready, a second copy is refused, Ctrl-C
-stops everything. Runs on shifted ports (PARLEY_PORT_OFFSET) in a temporary state folder,
-so it does not disturb a `make run` a developer has open."""
+"""`make run` end to end: the platform comes up ready, a killed service is restarted, a
+second copy is refused, Ctrl-C stops everything. Runs on shifted ports (PARLEY_PORT_OFFSET)
+in a temporary state folder, so it does not disturb a `make run` a developer has open."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
+    except OSError:
+        return 0, b""  # not listening (yet)
 
 
 def test_make_run_comes_up_refuses_a_second_copy_and_stops_cleanly(tmp_path) -> None:
@@ -83,6 +85,20 @@ def test_make_run_comes_up_refuses_a_second_copy_and_stops_cleanly(tmp_path) -> 
         assert f"http://127.0.0.1:{SANDBOX_PORT + OFFSET}/" in summary
         assert _get(SANDBOX_PORT + OFFSET, "/")[0] == 200
 
+        # A service that dies is restarted, and says so (as compose or Kubernetes would).
+        pid_file = tmp_path / "run" / "pids" / "conversation.pid"
+        killed = int(pid_file.read_text())
+        os.killpg(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            current = pid_file.read_text().strip() if pid_file.exists() else ""
+            if current and int(current) != killed:
+                if _get(SERVICE_PORTS["conversation"] + OFFSET, "/readyz")[0] == 200:
+                    break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("conversation was not restarted after it was killed")
+
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1
         assert "already running" in second.stderr
@@ -93,5 +109,6 @@ def test_make_run_comes_up_refuses_a_second_copy_and_stops_cleanly(tmp_path) -> 
         output.append(rest)
     assert platform.returncode == 0, "".join(output)
     assert "Stopped." in "".join(output)
+    assert "conversation exited; restarting in 1s" in "".join(output)
     for name, port in {**SERVICE_PORTS, **INFRA_PORTS, "sandbox": SANDBOX_PORT}.items():
         assert not port_open(port + OFFSET), f"{name} still listening after Ctrl-C"

@@ -21,7 +21,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def wire(resources: Resources) -> AuthContext:
         ctx = create_context(settings, resources.database, resources.redis)
         await ctx.keyring.start()
-        resources.on_stop(ctx.keyring.stop)
+        resources.every(
+            "signing-key-refresh",
+            settings.signing_key_reload_s,
+            ctx.keyring.refresh,
+            initial_delay_s=settings.signing_key_reload_s,
+        )
         servicer = AuthServicer(ctx)
         resources.serve_grpc(
             register=[

@@ -19,6 +19,11 @@ class Settings(ServiceSettings):
     # Users and teams live in auth; assignments are validated there.
     auth_grpc_target: str = "127.0.0.1:50051"
 
+    # The analytics summary asks the ai service for LLM usage (GET /api/v1/ai/usage), and
+    # answers without it past this bound.
+    ai_http_url: str = "http://127.0.0.1:8083"
+    analytics_ai_timeout_s: float = Field(default=2.0, gt=0)
+
     # Messages before the customer's latest one that an AI request carries.
     ai_history_messages: int = Field(default=20, ge=0, le=200)
 

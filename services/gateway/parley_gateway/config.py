@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from parley_platform.settings import Environment, ServiceSettings, service_config
@@ -63,6 +64,13 @@ class Settings(ServiceSettings):
     webhook_unknown_channel_cache_ttl_s: float = Field(default=10.0, ge=0)
     # Benchmarks only (ingest cost without Kafka); refused in production.
     webhook_publish_events: bool = True
+
+    # The dashboard (parley_gateway.web): where its built pages are (default: the build that
+    # `make web` writes into this package), and its session cookies. Secure cookies are the
+    # default everywhere but in development, which runs on http://127.0.0.1.
+    dashboard_dir: Path | None = None
+    session_cookie_secure: bool | None = None
+    session_max_age_s: int = Field(default=30 * 24 * 3600, gt=0)
 
     @model_validator(mode="after")
     def _webhooks_publish_in_production(self) -> Settings:

@@ -14,6 +14,9 @@ from parley_platform.runtime import Resources, ServiceRuntime
 from parley_gateway.api.dependencies import Components
 from parley_gateway.api.edge import APP_OPTIONS, build_edge, edge_routers
 from parley_gateway.config import Settings
+from parley_gateway.web.pages import mount_assets, pages_router
+from parley_gateway.web.session_api import session_router
+from parley_gateway.web.sessions import BrowserSessions
 from parley_gateway.webhooks.api import webhook_router
 from parley_gateway.webhooks.channels import ChannelDirectory
 from parley_gateway.webhooks.ingest import WebhookIngest
@@ -32,8 +35,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks = WebhookIngest(
             channels, resources.producer, publish=settings.webhook_publish_events
         )
+        sessions = BrowserSessions(
+            settings, proxy.authenticator, proxy.client, proxy.trusted_proxies
+        )
         return Components(
-            jwks=jwks, proxy=proxy, openapi=openapi, channels=channels, webhooks=webhooks
+            jwks=jwks,
+            proxy=proxy,
+            openapi=openapi,
+            channels=channels,
+            webhooks=webhooks,
+            sessions=sessions,
         )
 
     runtime = ServiceRuntime(
@@ -45,9 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         grpc_clients={"auth": settings.auth_grpc_target},
     )
     routers = [
+        session_router(),  # /session/... (the dashboard's cookie session)
+        pages_router(settings),  # / (landing page), /signin, /app/... (the dashboard)
         *edge_routers(),  # /api/v1/... (proxied), /.well-known/jwks.json, /openapi.json, /docs
         webhook_router(settings),  # /webhooks/whatsapp (Meta's notifications)
     ]
-    return create_service_app(
+    app = create_service_app(
         runtime, title="Parley API", version="1", routers=routers, **APP_OPTIONS
     )
+    mount_assets(app, settings)  # /assets/... (the dashboard's built scripts and styles)
+    return app

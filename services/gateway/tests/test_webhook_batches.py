@@ -1,10 +1,13 @@
 """Batches as Meta sends them: every item becomes one event, every message type is read,
 odd items never fail the batch, and Meta's repeated deliveries are deduplicated downstream by
-the derived event ids."""
+the derived event ids.
+
+Each test reads the topics up to marker events posted after the batch under test (one per
+customer and topic), so "exactly N events" means that no extra one was published before the
+markers, not that none showed up within some seconds."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -12,9 +15,14 @@ import pytest
 from parley.whatsapp.v1 import events_pb2 as wa
 from parley_platform.db import Database
 from parley_platform.events import ConsumedEvent, EventConsumer, EventProducer, first_delivery, on
-from parley_platform.events.topics import WHATSAPP_INBOUND, WHATSAPP_STATUS, WHATSAPP_WEBHOOK_ERROR
+from parley_platform.events.topics import (
+    WHATSAPP_INBOUND,
+    WHATSAPP_STATUS,
+    WHATSAPP_WEBHOOK_ERROR,
+    Topic,
+)
 from parley_sandbox import meta
-from parley_testing.kafka import collect, header
+from parley_testing.kafka import header, new_marker, read_until_marker
 from parley_testing.polling import eventually
 from parley_testing.whatsapp import (
     new_tenant_with_channel,
@@ -36,10 +44,42 @@ async def stack(settings_factory):
             yield gateway, channel, secret
 
 
-async def read(gateway, topic, count: int):
+# Marker events of `post_markers` per topic: a message from each customer; a status to Ana;
+# one webhook error.
+MARKERS: dict[Topic[Any], int] = {
+    WHATSAPP_INBOUND: 2,
+    WHATSAPP_STATUS: 1,
+    WHATSAPP_WEBHOOK_ERROR: 1,
+}
+
+
+async def post_markers(gateway, channel, secret) -> str:
+    """Post, after the thing under test, one notification whose items carry a fresh marker
+    text with the keys the tests' items have (Ana's and Ben's conversations, the number's
+    webhook errors); returns the marker text."""
+    marker = new_marker()
+    notification = meta.notification(
+        channel.waba_id,
+        channel.phone_number_id,
+        channel.display_phone_number,
+        messages=[
+            meta.message(who, "text", {"body": marker}, wamid=f"wamid.{marker}.{who}")
+            for who in (ANA, BEN)
+        ],
+        statuses=[meta.status(f"wamid.{marker}", "delivered", ANA)],
+        contacts=[meta.contact(ANA, "Ana"), meta.contact(BEN, "Ben")],
+        errors=[{"code": 131000, "title": marker}],
+    )
+    response = await post_signed(gateway.client, meta.encode_like_meta(notification), secret)
+    assert response.json() == {"events": sum(MARKERS.values()), "skipped": 0}
+    return marker
+
+
+async def read(gateway, topic: Topic[Any], marker: str):
+    """The records of `topic` published before the markers."""
     settings = gateway.runtime.settings
-    return await collect(
-        settings.kafka_bootstrap, settings.topic_name(topic.name), count=count, exact=True
+    return await read_until_marker(
+        settings.kafka_bootstrap, settings.topic_name(topic.name), marker, markers=MARKERS[topic]
     )
 
 
@@ -82,8 +122,9 @@ async def test_a_batch_of_50_mixed_items_gives_50_events(stack) -> None:
     assert response.status_code == 200
     assert response.json() == {"events": 50, "skipped": 0}
 
-    inbound = await read(gateway, WHATSAPP_INBOUND, 30)
-    statuses = await read(gateway, WHATSAPP_STATUS, 20)
+    marker = await post_markers(gateway, channel, secret)
+    inbound = await read(gateway, WHATSAPP_INBOUND, marker)
+    statuses = await read(gateway, WHATSAPP_STATUS, marker)
     assert len(inbound) == 30 and len(statuses) == 20
     bodies = sorted(wa.InboundMessage.FromString(r.value).text.body for r in inbound)
     assert bodies == sorted(f"message {i}" for i in range(30))
@@ -107,8 +148,9 @@ async def test_the_same_batch_delivered_three_times_reaches_downstream_once(
     for _ in range(3):  # Meta retries, and retries to every subscribed app
         assert (await post_signed(gateway.client, raw, secret)).status_code == 200
 
-    inbound = await read(gateway, WHATSAPP_INBOUND, 90)
-    statuses = await read(gateway, WHATSAPP_STATUS, 60)
+    marker = await post_markers(gateway, channel, secret)
+    inbound = await read(gateway, WHATSAPP_INBOUND, marker)
+    statuses = await read(gateway, WHATSAPP_STATUS, marker)
     assert len(inbound) == 90 and len(statuses) == 60
     ids = [str(header(r, "event-id")) for r in inbound + statuses]
     assert len(set(ids)) == 50  # the repeats carry the same derived event ids
@@ -121,11 +163,13 @@ async def test_the_same_batch_delivered_three_times_reaches_downstream_once(
     database = Database(downstream.database_url.get_secret_value(), pool_size=4)
     producer = EventProducer(downstream)
     applied: list[str] = []
+    markers_applied: list[str] = []
 
     async def apply(event: ConsumedEvent[Any]) -> None:
         async with database.tenant_session(event.tenant_id) as session:
             if await first_delivery(session, "downstream-test", event):
-                applied.append(event.event_id)
+                is_marker = marker in event.payload.wamid
+                (markers_applied if is_marker else applied).append(event.event_id)
 
     consumer = EventConsumer(
         downstream,
@@ -136,12 +180,12 @@ async def test_the_same_batch_delivered_three_times_reaches_downstream_once(
     await producer.start()
     await consumer.start()
     try:
+        # One conversation's events are handled in order: once the markers of Ana's and
+        # Ben's conversations are applied, everything before them was handled too.
+        async def markers_reached() -> bool:
+            return len(markers_applied) == MARKERS[WHATSAPP_INBOUND] + MARKERS[WHATSAPP_STATUS]
 
-        async def all_applied() -> bool:
-            return len(applied) >= 50
-
-        await eventually(all_applied, timeout_s=30)
-        await asyncio.sleep(1)  # anything extra would show up now
+        await eventually(markers_reached, timeout_s=30)
     finally:
         await consumer.stop()
         await producer.stop()
@@ -239,7 +283,8 @@ async def test_every_message_type_is_read_into_the_event(stack) -> None:
     )
     response = await post_signed(gateway.client, meta.encode_like_meta(notification), secret)
     assert response.json() == {"events": len(items), "skipped": 0}
-    records = await read(gateway, WHATSAPP_INBOUND, len(items))
+    records = await read(gateway, WHATSAPP_INBOUND, await post_markers(gateway, channel, secret))
+    assert len(records) == len(items)
     by_wamid = {wa.InboundMessage.FromString(r.value).wamid: r for r in records}
     events = [wa.InboundMessage.FromString(by_wamid[i["id"]].value) for i in items]
     content = [e.WhichOneof("content") for e in events]
@@ -318,20 +363,19 @@ async def test_odd_items_and_failed_statuses_never_fail_the_batch(stack) -> None
     # 1 message + 2 statuses + 1 webhook error + 3 unreadable items kept as webhook errors
     assert response.json() == {"events": 7, "skipped": 0}
 
-    [message] = await read(gateway, WHATSAPP_INBOUND, 1)
+    marker = await post_markers(gateway, channel, secret)
+    [message] = await read(gateway, WHATSAPP_INBOUND, marker)
     assert wa.InboundMessage.FromString(message.value).text.body == "fine"
-    statuses = {
-        s.wamid: s
-        for s in (
-            wa.MessageStatus.FromString(r.value) for r in await read(gateway, WHATSAPP_STATUS, 2)
-        )
-    }
+    status_records = await read(gateway, WHATSAPP_STATUS, marker)
+    assert len(status_records) == 2
+    statuses = {s.wamid: s for s in (wa.MessageStatus.FromString(r.value) for r in status_records)}
     failed = statuses["wamid.OUT9"]
     assert failed.status == wa.DELIVERY_STATUS_FAILED
     assert (failed.errors[0].code, failed.errors[0].details) == (131026, "x")
     assert statuses["wamid.OUT8"].recipient_user_id == ANA_BSUID
     errors = [
-        wa.WebhookError.FromString(r.value) for r in await read(gateway, WHATSAPP_WEBHOOK_ERROR, 4)
+        wa.WebhookError.FromString(r.value)
+        for r in await read(gateway, WHATSAPP_WEBHOOK_ERROR, marker)
     ]
     assert len(errors) == 4
     assert sorted(e.errors[0].code for e in errors) == [0, 0, 0, 131000]

@@ -11,7 +11,6 @@ Other services' tests can put their own service behind the same gateway with
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +19,11 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from parley_auth.config import Settings as AuthSettings
+from parley_auth.main import create_app as create_auth
+from parley_devstack.seeding import AuthApi, Owner, sign_up_owner
+from parley_gateway.config import Settings as GatewaySettings
+from parley_gateway.main import create_app as create_gateway
 
 from parley_testing.plugin import SettingsFactory
 from parley_testing.services import RunningApp, serve_app
@@ -90,8 +94,8 @@ class Edge:
 
     auth: RunningApp
     gateway: RunningApp
-    auth_settings: Any
-    gateway_settings: Any
+    auth_settings: AuthSettings
+    gateway_settings: GatewaySettings
 
     @property
     def auth_grpc_target(self) -> str:
@@ -104,27 +108,25 @@ class Edge:
         return ApiClient(self.gateway.client, credential)
 
     async def sign_up(self, company: str = "Acme") -> ApiClient:
-        """A new tenant; returns its owner, signed in."""
-        email = f"owner-{uuid.uuid4().hex[:12]}@example.com"
-        response = await self.gateway.client.post(
-            "/api/v1/signup",
-            json={
-                "company_name": company,
-                "name": "Olive Owner",
-                "email": email,
-                "password": PASSWORD,
-            },
+        """A new tenant (signed up through the gateway); returns its owner, signed in."""
+        owner = await sign_up_owner(
+            AuthApi(self.gateway.client),
+            company=company,
+            email=f"owner-{uuid.uuid4().hex[:12]}@example.com",
+            password=PASSWORD,
         )
-        assert response.status_code == 201, response.text
-        body = response.json()
+        return self.client_of(owner)
+
+    def client_of(self, owner: Owner) -> ApiClient:
+        """The public API as `owner` (seeded by parley_devstack.seeding) sees it."""
         return ApiClient(
             self.gateway.client,
-            credential=body["access_token"],
-            tenant_id=UUID(body["tenant"]["id"]),
-            user_id=UUID(body["user"]["id"]),
-            email=email,
-            password=PASSWORD,
-            refresh_token=body["refresh_token"],
+            credential=owner.access_token,
+            tenant_id=owner.tenant_id,
+            user_id=owner.user_id,
+            email=owner.email,
+            password=owner.password,
+            refresh_token=owner.refresh_token,
         )
 
     async def add_user(self, admin: ApiClient, role: str = "agent") -> ApiClient:
@@ -160,7 +162,8 @@ async def serve_edge(
 ) -> AsyncIterator[Edge]:
     """Serve auth, then a gateway wired to it (settings overrides per service)."""
     auth_settings = await settings_factory("auth", **{**AUTH_TEST_DEFAULTS, **(auth or {})})
-    auth_app = importlib.import_module("parley_auth.main").create_app(auth_settings)
+    assert isinstance(auth_settings, AuthSettings)
+    auth_app = create_auth(auth_settings)
     async with serve_app(auth_app) as running_auth:
         gateway_settings = await settings_factory(
             "gateway",
@@ -171,6 +174,7 @@ async def serve_edge(
                 **(gateway or {}),
             },
         )
-        gateway_app = importlib.import_module("parley_gateway.main").create_app(gateway_settings)
+        assert isinstance(gateway_settings, GatewaySettings)
+        gateway_app = create_gateway(gateway_settings)
         async with serve_app(gateway_app) as running_gateway:
             yield Edge(running_auth, running_gateway, auth_settings, gateway_settings)

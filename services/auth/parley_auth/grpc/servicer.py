@@ -146,9 +146,14 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     ) -> auth_pb2.SendCredentials:
         ctx = self._ctx()
         channel_id = _uuid(request.channel_id, "channel_id") if request.channel_id else None
-        async with ctx.database.tenant_session(_tenant()) as session:
+        tenant = _tenant()
+        async with ctx.database.tenant_session(tenant) as session:
             found = await channels.send_credentials(
-                ctx, session, channel_id=channel_id, phone_number_id=request.phone_number_id
+                ctx,
+                session,
+                tenant,
+                channel_id=channel_id,
+                phone_number_id=request.phone_number_id,
             )
         return auth_pb2.SendCredentials(
             channel_id=str(found.channel.id),
@@ -162,16 +167,18 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.MarkChannelDisconnectedRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.MarkChannelDisconnectedResponse:
         channel_id = _uuid(request.channel_id, "channel_id")
-        async with self._ctx().database.tenant_session(_tenant()) as session:
-            await channels.mark_disconnected(session, channel_id, request.reason)
+        tenant = _tenant()
+        async with self._ctx().database.tenant_session(tenant) as session:
+            await channels.mark_disconnected(session, tenant, channel_id, request.reason)
         return auth_pb2.MarkChannelDisconnectedResponse()
 
     async def CheckPermission(
         self, request: auth_pb2.CheckPermissionRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.CheckPermissionResponse:
         user_id = _uuid(request.user_id, "user_id")
-        async with self._ctx().database.tenant_session(_tenant()) as session:
-            allowed = await directory.user_may(session, user_id, request.permission)
+        tenant = _tenant()
+        async with self._ctx().database.tenant_session(tenant) as session:
+            allowed = await directory.user_may(session, tenant, user_id, request.permission)
         return auth_pb2.CheckPermissionResponse(allowed=allowed)
 
     async def GetJwks(
@@ -183,12 +190,14 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.GetUserRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.User:
         user_id = _uuid(request.user_id, "user_id")
-        async with self._ctx().database.tenant_session(_tenant()) as session:
-            return _user(await directory.find_user(session, user_id))
+        tenant = _tenant()
+        async with self._ctx().database.tenant_session(tenant) as session:
+            return _user(await directory.find_user(session, tenant, user_id))
 
     async def GetTeam(
         self, request: auth_pb2.GetTeamRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.Team:
         team_id = _uuid(request.team_id, "team_id")
-        async with self._ctx().database.tenant_session(_tenant()) as session:
-            return _team(await directory.find_team(session, team_id))
+        tenant = _tenant()
+        async with self._ctx().database.tenant_session(tenant) as session:
+            return _team(await directory.find_team(session, tenant, team_id))

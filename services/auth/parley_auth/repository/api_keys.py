@@ -30,59 +30,69 @@ def _api_key(row: Any) -> ApiKey:
     )
 
 
-async def insert_api_key(
-    session: AsyncSession,
-    *,
-    tenant_id: UUID,
-    key_id: UUID,
-    name: str,
-    role: Role,
-    scopes: frozenset[str],
-    secret_digest: bytes,
-    created_by: UUID,
-    expires_at: datetime | None,
-) -> ApiKey:
-    row = (
-        await session.execute(
-            insert(api_keys)
-            .values(
-                tenant_id=tenant_id,
-                id=key_id,
-                name=name,
-                role=role.value,
-                scopes=sorted(scopes),
-                secret_digest=secret_digest,
-                created_by=created_by,
-                expires_at=expires_at,
+class ApiKeyRepository:
+    """API keys of one tenant (the session's). The secret's digest is read only by
+    `get_with_digest`."""
+
+    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    def _of_tenant(self, key_id: UUID) -> Any:
+        return (api_keys.c.tenant_id == self._tenant_id) & (api_keys.c.id == key_id)
+
+    async def create(
+        self,
+        key_id: UUID,
+        *,
+        name: str,
+        role: Role,
+        scopes: frozenset[str],
+        secret_digest: bytes,
+        created_by: UUID,
+        expires_at: datetime | None,
+    ) -> ApiKey:
+        row = (
+            await self._session.execute(
+                insert(api_keys)
+                .values(
+                    tenant_id=self._tenant_id,
+                    id=key_id,
+                    name=name,
+                    role=role.value,
+                    scopes=sorted(scopes),
+                    secret_digest=secret_digest,
+                    created_by=created_by,
+                    expires_at=expires_at,
+                )
+                .returning(*_PUBLIC_COLUMNS)
             )
-            .returning(*_PUBLIC_COLUMNS)
+        ).one()
+        return _api_key(row)
+
+    async def get(self, key_id: UUID) -> ApiKey | None:
+        row = (
+            await self._session.execute(select(*_PUBLIC_COLUMNS).where(self._of_tenant(key_id)))
+        ).first()
+        return _api_key(row) if row else None
+
+    async def get_with_digest(self, key_id: UUID) -> tuple[ApiKey, bytes] | None:
+        """The key and its secret's digest (to verify a presented key)."""
+        row = (await self._session.execute(select(api_keys).where(self._of_tenant(key_id)))).first()
+        return (_api_key(row), row.secret_digest) if row else None
+
+    async def list(self) -> list[ApiKey]:
+        rows = await self._session.execute(
+            select(*_PUBLIC_COLUMNS)
+            .where(api_keys.c.tenant_id == self._tenant_id)
+            .order_by(api_keys.c.created_at.desc(), api_keys.c.id)
         )
-    ).one()
-    return _api_key(row)
+        return [_api_key(row) for row in rows]
 
-
-async def get_api_key(session: AsyncSession, key_id: UUID) -> ApiKey | None:
-    row = (await session.execute(select(*_PUBLIC_COLUMNS).where(api_keys.c.id == key_id))).first()
-    return _api_key(row) if row else None
-
-
-async def get_api_key_with_digest(
-    session: AsyncSession, key_id: UUID
-) -> tuple[ApiKey, bytes] | None:
-    row = (await session.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
-    return (_api_key(row), row.secret_digest) if row else None
-
-
-async def list_api_keys(session: AsyncSession) -> list[ApiKey]:
-    rows = await session.execute(
-        select(*_PUBLIC_COLUMNS).order_by(api_keys.c.created_at.desc(), api_keys.c.id)
-    )
-    return [_api_key(row) for row in rows]
-
-
-async def revoke_api_key(session: AsyncSession, key_id: UUID) -> None:
-    await session.execute(
-        update(api_keys)
-        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-    )
+    async def revoke(self, key_id: UUID) -> None:
+        """Revoke the key (a revoked key keeps its first revocation time)."""
+        await self._session.execute(
+            update(api_keys)
+            .where(self._of_tenant(key_id), api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+        )

@@ -1,6 +1,7 @@
-"""The only queries that cross tenants: calls of the SECURITY DEFINER look-ups created by the
-migrations. Each answers one narrow question with ids, never with credentials; the caller
-then reads the row itself inside that tenant's transaction, under row-level security."""
+"""The only queries that cross tenants: calls of the SECURITY DEFINER functions created by the
+migrations, in a session bound to no tenant. Each look-up answers one narrow question with
+ids, never with credentials; the caller then reads the row itself inside that tenant's
+transaction, under row-level security."""
 
 from __future__ import annotations
 
@@ -13,66 +14,70 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 @dataclass(frozen=True)
 class AccountRef:
+    """The tenant and user of an account."""
+
     tenant_id: UUID
     user_id: UUID
 
 
 @dataclass(frozen=True)
 class ChannelRef:
+    """The tenant and id of a channel."""
+
     tenant_id: UUID
     channel_id: UUID
 
 
-async def account_of_email(session: AsyncSession, email: str) -> AccountRef | None:
-    row = (
-        await session.execute(
-            text("SELECT tenant_id, user_id FROM auth_account_of_email(:email)"),
-            {"email": email},
-        )
-    ).first()
-    return AccountRef(row.tenant_id, row.user_id) if row else None
+class CrossTenantLookups:
+    """The narrow cross-tenant questions, asked in a session without a tenant
+    (`Database.system_session`)."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
 
-async def _tenant_of(session: AsyncSession, function: str, key: object) -> UUID | None:
-    # `function` is one of this module's constants, never input.
-    value = (await session.execute(text(f"SELECT {function}(:key)"), {"key": key})).scalar()
-    return value if isinstance(value, UUID) else None
+    async def account_of_email(self, email: str) -> AccountRef | None:
+        row = (
+            await self._session.execute(
+                text("SELECT tenant_id, user_id FROM auth_account_of_email(:email)"),
+                {"email": email},
+            )
+        ).first()
+        return AccountRef(row.tenant_id, row.user_id) if row else None
 
+    async def tenant_of_refresh_token(self, token_id: UUID) -> UUID | None:
+        return await self._tenant_of("auth_tenant_of_refresh_token", token_id)
 
-async def tenant_of_refresh_token(session: AsyncSession, token_id: UUID) -> UUID | None:
-    return await _tenant_of(session, "auth_tenant_of_refresh_token", token_id)
+    async def tenant_of_api_key(self, key_id: UUID) -> UUID | None:
+        return await self._tenant_of("auth_tenant_of_api_key", key_id)
 
+    async def tenant_of_invitation(self, user_id: UUID) -> UUID | None:
+        return await self._tenant_of("auth_tenant_of_invitation", user_id)
 
-async def tenant_of_api_key(session: AsyncSession, key_id: UUID) -> UUID | None:
-    return await _tenant_of(session, "auth_tenant_of_api_key", key_id)
+    async def tenant_of_channel(self, channel_id: UUID) -> UUID | None:
+        return await self._tenant_of("auth_tenant_of_channel", channel_id)
 
+    async def channel_of_phone_number_id(self, phone_number_id: str) -> ChannelRef | None:
+        row = (
+            await self._session.execute(
+                text("SELECT tenant_id, channel_id FROM auth_channel_of_phone_number_id(:pnid)"),
+                {"pnid": phone_number_id},
+            )
+        ).first()
+        return ChannelRef(row.tenant_id, row.channel_id) if row else None
 
-async def tenant_of_invitation(session: AsyncSession, user_id: UUID) -> UUID | None:
-    return await _tenant_of(session, "auth_tenant_of_invitation", user_id)
+    async def prune_refresh_tokens(self, keep_days: int) -> int:
+        """Delete refresh tokens expired more than `keep_days` ago (every tenant's)."""
+        value = (
+            await self._session.execute(
+                text("SELECT auth_prune_refresh_tokens(make_interval(days => :days))"),
+                {"days": keep_days},
+            )
+        ).scalar()
+        return int(value or 0)
 
-
-async def tenant_of_channel(session: AsyncSession, channel_id: UUID) -> UUID | None:
-    return await _tenant_of(session, "auth_tenant_of_channel", channel_id)
-
-
-async def channel_of_phone_number_id(
-    session: AsyncSession, phone_number_id: str
-) -> ChannelRef | None:
-    row = (
-        await session.execute(
-            text("SELECT tenant_id, channel_id FROM auth_channel_of_phone_number_id(:pnid)"),
-            {"pnid": phone_number_id},
-        )
-    ).first()
-    return ChannelRef(row.tenant_id, row.channel_id) if row else None
-
-
-async def prune_refresh_tokens(session: AsyncSession, keep_days: int) -> int:
-    """Delete refresh tokens expired more than `keep_days` ago (every tenant's)."""
-    value = (
-        await session.execute(
-            text("SELECT auth_prune_refresh_tokens(make_interval(days => :days))"),
-            {"days": keep_days},
-        )
-    ).scalar()
-    return int(value or 0)
+    async def _tenant_of(self, function: str, key: object) -> UUID | None:
+        # `function` is one of this class's constants, never input.
+        value = (
+            await self._session.execute(text(f"SELECT {function}(:key)"), {"key": key})
+        ).scalar()
+        return value if isinstance(value, UUID) else None

@@ -38,57 +38,73 @@ def _team(row: Any) -> Team:
     )
 
 
-async def _unique_name(session: AsyncSession, statement: Any) -> None:
-    try:
-        async with session.begin_nested():
-            await session.execute(statement)
-    except IntegrityError as exc:
-        if violated_constraint(exc) == NAME_TAKEN:
-            raise TeamNameTaken from None
-        raise
+class TeamRepository:
+    """Teams of one tenant (the session's) and their members."""
 
+    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
 
-async def insert_team(session: AsyncSession, tenant_id: UUID, team_id: UUID, name: str) -> None:
-    await _unique_name(session, insert(teams).values(tenant_id=tenant_id, id=team_id, name=name))
-
-
-async def rename_team(session: AsyncSession, team_id: UUID, name: str) -> None:
-    await _unique_name(session, update(teams).where(teams.c.id == team_id).values(name=name))
-
-
-async def get_team(session: AsyncSession, team_id: UUID) -> Team | None:
-    row = (
-        await session.execute(
-            select(*teams.c, _member_ids.label("member_ids")).where(teams.c.id == team_id)
+    def _select(self) -> Any:
+        return select(*teams.c, _member_ids.label("member_ids")).where(
+            teams.c.tenant_id == self._tenant_id
         )
-    ).first()
-    return _team(row) if row else None
 
+    async def _with_unique_name(self, statement: Any) -> None:
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(statement)
+        except IntegrityError as exc:
+            if violated_constraint(exc) == NAME_TAKEN:
+                raise TeamNameTaken from None
+            raise
 
-async def list_teams(session: AsyncSession) -> list[Team]:
-    rows = await session.execute(
-        select(*teams.c, _member_ids.label("member_ids")).order_by(teams.c.name, teams.c.id)
-    )
-    return [_team(row) for row in rows]
+    async def create(self, team_id: UUID, name: str) -> None:
+        await self._with_unique_name(
+            insert(teams).values(tenant_id=self._tenant_id, id=team_id, name=name)
+        )
 
+    async def rename(self, team_id: UUID, name: str) -> None:
+        await self._with_unique_name(
+            update(teams)
+            .where(teams.c.tenant_id == self._tenant_id, teams.c.id == team_id)
+            .values(name=name)
+        )
 
-async def delete_team(session: AsyncSession, team_id: UUID) -> bool:
-    result = await session.execute(delete(teams).where(teams.c.id == team_id).returning(teams.c.id))
-    return result.first() is not None
+    async def get(self, team_id: UUID) -> Team | None:
+        row = (await self._session.execute(self._select().where(teams.c.id == team_id))).first()
+        return _team(row) if row else None
 
+    async def list(self) -> list[Team]:
+        rows = await self._session.execute(self._select().order_by(teams.c.name, teams.c.id))
+        return [_team(row) for row in rows]
 
-async def add_member(session: AsyncSession, tenant_id: UUID, team_id: UUID, user_id: UUID) -> None:
-    await session.execute(
-        pg_insert(team_members)
-        .values(tenant_id=tenant_id, team_id=team_id, user_id=user_id)
-        .on_conflict_do_nothing()
-    )
+    async def delete(self, team_id: UUID) -> bool:
+        """Remove the team (its memberships go with it); False if there was none."""
+        result = await self._session.execute(
+            delete(teams)
+            .where(teams.c.tenant_id == self._tenant_id, teams.c.id == team_id)
+            .returning(teams.c.id)
+        )
+        return result.first() is not None
 
+    async def add_member(self, team_id: UUID, user_id: UUID) -> None:
+        """Make the user a member (already being one is fine)."""
+        await self._session.execute(
+            pg_insert(team_members)
+            .values(tenant_id=self._tenant_id, team_id=team_id, user_id=user_id)
+            .on_conflict_do_nothing()
+        )
 
-async def remove_member(session: AsyncSession, team_id: UUID, user_id: UUID) -> bool:
-    result = await session.execute(
-        delete(team_members)
-        .where(team_members.c.team_id == team_id, team_members.c.user_id == user_id)
-        .returning(team_members.c.user_id)
-    )
-    return result.first() is not None
+    async def remove_member(self, team_id: UUID, user_id: UUID) -> bool:
+        """False when the user was not a member."""
+        result = await self._session.execute(
+            delete(team_members)
+            .where(
+                team_members.c.tenant_id == self._tenant_id,
+                team_members.c.team_id == team_id,
+                team_members.c.user_id == user_id,
+            )
+            .returning(team_members.c.user_id)
+        )
+        return result.first() is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert, select
@@ -11,26 +12,39 @@ from parley_auth.domain.models import Tenant
 from parley_auth.repository.tables import tenants
 
 
-def _tenant(row: object) -> Tenant:
-    return Tenant(id=row.tenant_id, name=row.name, created_at=row.created_at)  # type: ignore[attr-defined]
+def _tenant(row: Any) -> Tenant:
+    return Tenant(id=row.tenant_id, name=row.name, created_at=row.created_at)
 
 
-async def insert_tenant(session: AsyncSession, tenant_id: UUID, name: str) -> Tenant:
-    row = (
-        await session.execute(
-            insert(tenants).values(tenant_id=tenant_id, name=name).returning(*tenants.c)
+class TenantRepository:
+    """The row of one tenant (the session's)."""
+
+    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def create(self, name: str) -> Tenant:
+        """Create the tenant (sign-up)."""
+        row = (
+            await self._session.execute(
+                insert(tenants).values(tenant_id=self._tenant_id, name=name).returning(*tenants.c)
+            )
+        ).one()
+        return _tenant(row)
+
+    async def get(self) -> Tenant | None:
+        row = (
+            await self._session.execute(
+                select(tenants).where(tenants.c.tenant_id == self._tenant_id)
+            )
+        ).first()
+        return _tenant(row) if row else None
+
+    async def lock(self) -> None:
+        """Hold the tenant row until the transaction ends, which serialises changes that must
+        see a consistent set of owners."""
+        await self._session.execute(
+            select(tenants.c.tenant_id)
+            .where(tenants.c.tenant_id == self._tenant_id)
+            .with_for_update()
         )
-    ).one()
-    return _tenant(row)
-
-
-async def get_tenant(
-    session: AsyncSession, tenant_id: UUID, *, lock: bool = False
-) -> Tenant | None:
-    """The tenant row; with `lock`, held until the transaction ends, which serialises changes
-    that must see a consistent set of owners."""
-    query = select(tenants).where(tenants.c.tenant_id == tenant_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
-    return _tenant(row) if row else None

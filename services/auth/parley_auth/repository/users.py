@@ -54,92 +54,138 @@ def _user(row: Any) -> User:
     )
 
 
-def _select_users() -> Any:
-    return select(*users.c, _team_ids.label("team_ids"))
+class UserRepository:
+    """Users of one tenant (the session's)."""
 
+    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
 
-async def insert_user(
-    session: AsyncSession,
-    *,
-    tenant_id: UUID,
-    user_id: UUID,
-    email: str,
-    name: str,
-    role: Role,
-    password_hash: str | None = None,
-    invitation_digest: bytes | None = None,
-    invitation_expires_at: datetime | None = None,
-) -> User:
-    try:
-        async with session.begin_nested():
-            await session.execute(
-                insert(users).values(
-                    tenant_id=tenant_id,
-                    id=user_id,
-                    email=email,
-                    name=name,
-                    role=role.value,
-                    password_hash=password_hash,
-                    invitation_digest=invitation_digest,
-                    invitation_expires_at=invitation_expires_at,
+    def _select(self) -> Any:
+        return select(*users.c, _team_ids.label("team_ids")).where(
+            users.c.tenant_id == self._tenant_id
+        )
+
+    async def add_owner(self, user_id: UUID, *, email: str, name: str, password_hash: str) -> User:
+        """The first user of a new tenant, with the password chosen at sign-up."""
+        return await self._add(
+            user_id, email=email, name=name, role=Role.OWNER, password_hash=password_hash
+        )
+
+    async def add_invited(
+        self,
+        user_id: UUID,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        invitation_digest: bytes,
+        invitation_expires_at: datetime,
+    ) -> User:
+        """A user who will choose a password when accepting the invitation."""
+        return await self._add(
+            user_id,
+            email=email,
+            name=name,
+            role=role,
+            invitation_digest=invitation_digest,
+            invitation_expires_at=invitation_expires_at,
+        )
+
+    async def _add(self, user_id: UUID, *, role: Role, **columns: Any) -> User:
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(
+                    insert(users).values(
+                        tenant_id=self._tenant_id, id=user_id, role=role.value, **columns
+                    )
                 )
+        except IntegrityError as exc:
+            if violated_constraint(exc) == EMAIL_TAKEN:
+                raise EmailTaken(columns["email"]) from None
+            raise
+        user = await self.get(user_id)
+        assert user is not None
+        return user
+
+    async def get(self, user_id: UUID, *, lock: bool = False) -> User | None:
+        """One user; with `lock`, the row is held until the transaction ends."""
+        row = (await self._session.execute(self._by_id(user_id, lock))).first()
+        return _user(row) if row else None
+
+    async def get_credentials(self, user_id: UUID, *, lock: bool = False) -> Credentials | None:
+        """The user with its password hash, token state and invitation; with `lock`, the row
+        is held until the transaction ends."""
+        row = (await self._session.execute(self._by_id(user_id, lock))).first()
+        if row is None:
+            return None
+        return Credentials(
+            user=_user(row),
+            password_hash=row.password_hash,
+            tokens_valid_after=row.tokens_valid_after,
+            invitation_digest=row.invitation_digest,
+            invitation_expires_at=row.invitation_expires_at,
+        )
+
+    def _by_id(self, user_id: UUID, lock: bool) -> Any:
+        query = self._select().where(users.c.id == user_id)
+        return query.with_for_update(of=users) if lock else query
+
+    async def list(self) -> list[User]:
+        rows = await self._session.execute(self._select().order_by(users.c.created_at, users.c.id))
+        return [_user(row) for row in rows]
+
+    async def count_active_owners(self) -> int:
+        value = await self._session.scalar(
+            select(func.count()).where(
+                users.c.tenant_id == self._tenant_id,
+                users.c.role == Role.OWNER.value,
+                users.c.active,
             )
-    except IntegrityError as exc:
-        if violated_constraint(exc) == EMAIL_TAKEN:
-            raise EmailTaken(email) from None
-        raise
-    user = await get_user(session, user_id)
-    assert user is not None
-    return user
+        )
+        return int(value or 0)
 
+    async def set_password(self, user_id: UUID, password_hash: str) -> None:
+        """A new password (changed, or the same one hashed with today's parameters)."""
+        await self._change(user_id, password_hash=password_hash)
 
-async def get_user(session: AsyncSession, user_id: UUID, *, lock: bool = False) -> User | None:
-    query = _select_users().where(users.c.id == user_id)
-    if lock:
-        query = query.with_for_update(of=users)
-    row = (await session.execute(query)).first()
-    return _user(row) if row else None
+    async def accept_invitation(self, user_id: UUID, password_hash: str, name: str | None) -> None:
+        """The invitee's chosen password (and name, if given); the invitation is used up."""
+        named = {"name": name} if name else {}
+        await self._change(
+            user_id,
+            password_hash=password_hash,
+            invitation_digest=None,
+            invitation_expires_at=None,
+            **named,
+        )
 
+    async def renew_invitation(
+        self, user_id: UUID, invitation_digest: bytes, expires_at: datetime
+    ) -> None:
+        """A new invitation replaces the previous one, which stops working."""
+        await self._change(
+            user_id, invitation_digest=invitation_digest, invitation_expires_at=expires_at
+        )
 
-async def get_credentials(
-    session: AsyncSession, user_id: UUID, *, lock: bool = False
-) -> Credentials | None:
-    """The user with its password hash, token state and invitation; with `lock`, the row is
-    held until the transaction ends."""
-    query = _select_users().where(users.c.id == user_id)
-    if lock:
-        query = query.with_for_update(of=users)
-    row = (await session.execute(query)).first()
-    if row is None:
-        return None
-    return Credentials(
-        user=_user(row),
-        password_hash=row.password_hash,
-        tokens_valid_after=row.tokens_valid_after,
-        invitation_digest=row.invitation_digest,
-        invitation_expires_at=row.invitation_expires_at,
-    )
+    async def rename(self, user_id: UUID, name: str) -> None:
+        await self._change(user_id, name=name)
 
+    async def change_role(self, user_id: UUID, role: Role) -> None:
+        await self._change(user_id, role=role.value)
 
-async def list_users(session: AsyncSession) -> list[User]:
-    rows = await session.execute(_select_users().order_by(users.c.created_at, users.c.id))
-    return [_user(row) for row in rows]
+    async def set_active(self, user_id: UUID, active: bool) -> None:
+        """Deactivate (False) or reactivate (True) a user."""
+        await self._change(user_id, active=active)
 
+    async def void_tokens_issued_before(self, user_id: UUID, instant: datetime) -> None:
+        """Access tokens of the user issued before `instant` are no longer valid."""
+        await self._change(user_id, tokens_valid_after=instant)
 
-async def count_active_owners(session: AsyncSession) -> int:
-    value = await session.scalar(
-        select(func.count()).where(users.c.role == Role.OWNER.value, users.c.active)
-    )
-    return int(value or 0)
-
-
-async def update_user(session: AsyncSession, user_id: UUID, **values: Any) -> None:
-    """Change columns of one user (the caller decided that the change is allowed)."""
-    await session.execute(
-        update(users).where(users.c.id == user_id).values(**values, updated_at=func.now())
-    )
-
-
-async def existing_user_ids(session: AsyncSession, user_ids: set[UUID]) -> set[UUID]:
-    rows = await session.execute(select(users.c.id).where(users.c.id.in_(user_ids)))
-    return {row.id for row in rows}
+    async def _change(self, user_id: UUID, **columns: Any) -> None:
+        # Private: each public method above names the one change it makes.
+        await self._session.execute(
+            update(users)
+            .where(users.c.tenant_id == self._tenant_id, users.c.id == user_id)
+            .values(**columns, updated_at=func.now())
+        )

@@ -25,7 +25,7 @@ from parley_platform.errors import (
     RateLimited,
     Unauthenticated,
 )
-from parley_platform.identity import Principal, Role
+from parley_platform.identity import Principal
 from parley_platform.ratelimit import Limit
 from prometheus_client import Counter
 
@@ -33,7 +33,11 @@ from parley_auth.domain.credentials import CredentialKind, parse_credential
 from parley_auth.domain.emails import canonical_email
 from parley_auth.domain.models import ApiKey, Tenant, User
 from parley_auth.domain.passwords import check_password_policy
-from parley_auth.repository import api_keys, lookups, refresh_tokens, tenants, users
+from parley_auth.repository.api_keys import ApiKeyRepository
+from parley_auth.repository.lookups import CrossTenantLookups
+from parley_auth.repository.refresh_tokens import RefreshTokenRepository
+from parley_auth.repository.tenants import TenantRepository
+from parley_auth.repository.users import EmailTaken, UserRepository
 from parley_auth.service.context import AuthContext
 from parley_auth.service.sessions import (
     IssuedSession,
@@ -122,18 +126,12 @@ async def sign_up(
     password_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
     tenant_id = uuid.uuid4()
     async with ctx.database.tenant_session(tenant_id) as session:
-        tenant = await tenants.insert_tenant(session, tenant_id, company_name)
+        tenant = await TenantRepository(session, tenant_id).create(company_name)
         try:
-            owner = await users.insert_user(
-                session,
-                tenant_id=tenant_id,
-                user_id=uuid.uuid4(),
-                email=email,
-                name=name,
-                role=Role.OWNER,
-                password_hash=password_hash,
+            owner = await UserRepository(session, tenant_id).add_owner(
+                uuid.uuid4(), email=email, name=name, password_hash=password_hash
             )
-        except users.EmailTaken:
+        except EmailTaken:
             raise Conflict(
                 "an account with this email address already exists; sign in instead",
                 code="email_taken",
@@ -153,12 +151,13 @@ async def log_in(
         raise _invalid_login() from None
     await _throttle_login(ctx, email, client_address)
     async with ctx.database.system_session() as session:
-        account = await lookups.account_of_email(session, email)
+        account = await CrossTenantLookups(session).account_of_email(email)
     if account is None:
         await ctx.hashing(lambda: ctx.passwords.verify(None, password))
         raise _invalid_login()
     async with ctx.database.tenant_session(account.tenant_id) as session:
-        credentials = await users.get_credentials(session, account.user_id)
+        users = UserRepository(session, account.tenant_id)
+        credentials = await users.get_credentials(account.user_id)
         stored_hash = credentials.password_hash if credentials else None
         if not await ctx.hashing(lambda: ctx.passwords.verify(stored_hash, password)):
             raise _invalid_login()
@@ -167,7 +166,7 @@ async def log_in(
             raise _invalid_login()
         if ctx.passwords.needs_rehash(stored_hash):
             new_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
-            await users.update_user(session, account.user_id, password_hash=new_hash)
+            await users.set_password(account.user_id, new_hash)
         issued = await issue_session(ctx, session, credentials.user, credentials.tokens_valid_after)
     await ctx.login_limiter.reset(_account_key(email))
     SIGN_INS.labels("signed_in").inc()
@@ -181,28 +180,29 @@ async def refresh(ctx: AuthContext, token: str) -> IssuedSession:
     if credential is None:
         raise _invalid_refresh()
     async with ctx.database.system_session() as session:
-        tenant_id = await lookups.tenant_of_refresh_token(session, credential.id)
+        tenant_id = await CrossTenantLookups(session).tenant_of_refresh_token(credential.id)
     if tenant_id is None:
         raise _invalid_refresh()
     reused = False
     issued: IssuedSession | None = None
     async with ctx.database.tenant_session(tenant_id) as session:
-        stored = await refresh_tokens.get_for_update(session, credential.id)
+        tokens = RefreshTokenRepository(session, tenant_id)
+        stored = await tokens.get_for_update(credential.id)
         if stored is None or not credential.matches(stored.secret_digest):
             raise _invalid_refresh()
         if stored.revoked_at is not None:
             raise _invalid_refresh()
-        user_credentials = await users.get_credentials(session, stored.user_id)
+        user_credentials = await UserRepository(session, tenant_id).get_credentials(stored.user_id)
         assert user_credentials is not None  # the foreign key guarantees it
         user = user_credentials.user
         if stored.rotated_at is not None:
             reused = True
-            await refresh_tokens.revoke_family(session, stored.family_id)
+            await tokens.revoke_family(stored.family_id)
             await void_access_tokens(ctx, session, user)
         elif stored.expires_at <= datetime.now(UTC) or not user.can_sign_in:
-            await refresh_tokens.revoke_family(session, stored.family_id)
+            await tokens.revoke_family(stored.family_id)
         else:
-            await refresh_tokens.mark_rotated(session, stored.id)
+            await tokens.mark_rotated(stored.id)
             issued = await issue_session(
                 ctx,
                 session,
@@ -233,15 +233,16 @@ async def log_out(ctx: AuthContext, token: str) -> None:
     if credential is None:
         return
     async with ctx.database.system_session() as session:
-        tenant_id = await lookups.tenant_of_refresh_token(session, credential.id)
+        tenant_id = await CrossTenantLookups(session).tenant_of_refresh_token(credential.id)
     if tenant_id is None:
         return
     async with ctx.database.tenant_session(tenant_id) as session:
-        stored = await refresh_tokens.get_for_update(session, credential.id)
+        tokens = RefreshTokenRepository(session, tenant_id)
+        stored = await tokens.get_for_update(credential.id)
         if stored is None or not credential.matches(stored.secret_digest):
             return
-        await refresh_tokens.revoke_family(session, stored.family_id)
-        user = await users.get_user(session, stored.user_id)
+        await tokens.revoke_family(stored.family_id)
+        user = await UserRepository(session, tenant_id).get(stored.user_id)
         assert user is not None
         await void_access_tokens(ctx, session, user)
 
@@ -258,11 +259,12 @@ async def accept_invitation(
     if credential is None:
         raise invalid
     async with ctx.database.system_session() as session:
-        tenant_id = await lookups.tenant_of_invitation(session, credential.id)
+        tenant_id = await CrossTenantLookups(session).tenant_of_invitation(credential.id)
     if tenant_id is None:
         raise invalid
     async with ctx.database.tenant_session(tenant_id) as session:
-        credentials = await users.get_credentials(session, credential.id, lock=True)
+        users = UserRepository(session, tenant_id)
+        credentials = await users.get_credentials(credential.id, lock=True)
         if (
             credentials is None
             or credentials.invitation_digest is None
@@ -274,15 +276,8 @@ async def accept_invitation(
             raise invalid
         check_password_policy(password, email=credentials.user.email)
         password_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
-        changes: dict[str, object] = {
-            "password_hash": password_hash,
-            "invitation_digest": None,
-            "invitation_expires_at": None,
-        }
-        if name:
-            changes["name"] = name
-        await users.update_user(session, credential.id, **changes)
-        user = await users.get_user(session, credential.id)
+        await users.accept_invitation(credential.id, password_hash, name)
+        user = await users.get(credential.id)
         assert user is not None
         return await issue_session(ctx, session, user, credentials.tokens_valid_after)
 
@@ -299,7 +294,8 @@ async def change_password(
     if principal.user_id is None:
         raise PermissionDenied("only a signed-in user can change a password")
     async with ctx.database.tenant_session(principal.tenant_id) as session:
-        credentials = await users.get_credentials(session, principal.user_id, lock=True)
+        users = UserRepository(session, principal.tenant_id)
+        credentials = await users.get_credentials(principal.user_id, lock=True)
         if credentials is None or not credentials.user.can_sign_in:
             raise Unauthenticated("authentication required")
         user = credentials.user
@@ -309,23 +305,21 @@ async def change_password(
             raise InvalidRequest("the current password is not correct", code="wrong_password")
         check_password_policy(new_password, email=user.email)
         new_hash = await ctx.hashing(lambda: ctx.passwords.hash(new_password))
-        await users.update_user(session, user.id, password_hash=new_hash)
+        await users.set_password(user.id, new_hash)
         await end_all_sessions(ctx, session, user)
-        refreshed = await users.get_credentials(session, user.id)
+        refreshed = await users.get_credentials(user.id)
         assert refreshed is not None
         return await issue_session(ctx, session, user, refreshed.tokens_valid_after)
 
 
 async def whoami(ctx: AuthContext, principal: Principal) -> Whoami:
     """The verified principal with its tenant and user (or API key)."""
-    async with ctx.database.tenant_session(principal.tenant_id) as session:
-        tenant = await tenants.get_tenant(session, principal.tenant_id)
-        user = await users.get_user(session, principal.user_id) if principal.user_id else None
-        key = (
-            await api_keys.get_api_key(session, principal.api_key_id)
-            if principal.api_key_id
-            else None
-        )
+    tenant_id = principal.tenant_id
+    async with ctx.database.tenant_session(tenant_id) as session:
+        tenant = await TenantRepository(session, tenant_id).get()
+        user_id, key_id = principal.user_id, principal.api_key_id
+        user = await UserRepository(session, tenant_id).get(user_id) if user_id else None
+        key = await ApiKeyRepository(session, tenant_id).get(key_id) if key_id else None
     if tenant is None or (user is None and key is None):
         raise Unauthenticated("authentication required")
     return Whoami(tenant=tenant, principal=principal, user=user, api_key=key)

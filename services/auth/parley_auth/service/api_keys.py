@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley_auth.domain import roles
 from parley_auth.domain.credentials import CredentialKind, new_credential
 from parley_auth.domain.models import ApiKey
-from parley_auth.repository import api_keys
+from parley_auth.repository.api_keys import ApiKeyRepository
 from parley_auth.service.context import AuthContext
 
 
@@ -43,10 +43,8 @@ async def create_api_key(
     creator = _require_signed_in_admin(actor)
     roles.check_api_key_grant(actor, role, scopes)
     credential = new_credential(CredentialKind.API_KEY, uuid.uuid4())
-    key = await api_keys.insert_api_key(
-        session,
-        tenant_id=actor.tenant_id,
-        key_id=credential.id,
+    key = await ApiKeyRepository(session, actor.tenant_id).create(
+        credential.id,
         name=name,
         role=role,
         scopes=scopes,
@@ -61,12 +59,12 @@ async def create_api_key(
 
 async def list_api_keys(session: AsyncSession, actor: Principal) -> list[ApiKey]:
     _require_signed_in_admin(actor)
-    return await api_keys.list_api_keys(session)
+    return await ApiKeyRepository(session, actor.tenant_id).list()
 
 
 async def get_api_key(session: AsyncSession, actor: Principal, key_id: UUID) -> ApiKey:
     _require_signed_in_admin(actor)
-    key = await api_keys.get_api_key(session, key_id)
+    key = await ApiKeyRepository(session, actor.tenant_id).get(key_id)
     if key is None:
         raise NotFound(f"API key {key_id} not found")
     return key
@@ -78,7 +76,7 @@ async def revoke_api_key(
     """Revoke a key (revoking a revoked key changes nothing)."""
     key = await get_api_key(session, actor, key_id)
     if key.revoked_at is None:
-        await api_keys.revoke_api_key(session, key_id)
+        await ApiKeyRepository(session, actor.tenant_id).revoke(key_id)
         await ctx.revocations.revoke_api_key(
             actor.tenant_id, key_id, keep_s=ctx.settings.api_key_marker_keep_s
         )

@@ -12,20 +12,32 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from parley_platform.errors import Conflict, InvalidRequest, NotFound
 from parley_platform.identity import Principal, Role
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_auth.domain.models import WhatsAppChannel
-from parley_auth.repository import channels as repo
-from parley_auth.repository import lookups
+from parley_auth.repository.channels import (
+    ChannelRepository,
+    NewChannel,
+    PhoneNumberTaken,
+    SealedSecrets,
+)
+from parley_auth.repository.lookups import CrossTenantLookups
 from parley_auth.service.context import AuthContext
 
 DEFAULT_MESSAGES_PER_SECOND = 80
+
+# What the webhook's channel look-ups cost the registry (the gateway caches their answers).
+WEBHOOK_LOOKUPS = Counter(
+    "parley_auth_webhook_channel_lookups_total",
+    "Channel look-ups for webhooks (by number or channel id) and whether a channel was found",
+    ["by", "outcome"],
+)
 
 
 @dataclass(frozen=True)
@@ -51,10 +63,7 @@ def _not_found(channel_id: UUID | str) -> NotFound:
     return NotFound(f"channel {channel_id} not found")
 
 
-def _context(channel: WhatsAppChannel | tuple[UUID, UUID], field: str) -> str:
-    tenant_id, channel_id = (
-        (channel.tenant_id, channel.id) if isinstance(channel, WhatsAppChannel) else channel
-    )
+def _context(tenant_id: UUID, channel_id: UUID, field: str) -> str:
     return f"whatsapp_channels:{tenant_id}:{channel_id}:{field}"
 
 
@@ -64,37 +73,43 @@ def _may_change_channels(actor: Principal) -> None:
 
 
 async def _channel(
-    session: AsyncSession, channel_id: UUID, *, lock: bool = False
+    channels: ChannelRepository, channel_id: UUID, *, lock: bool = False
 ) -> WhatsAppChannel:
-    channel = await repo.get_channel(session, channel_id, lock=lock)
+    channel = await channels.get(channel_id, lock=lock)
     if channel is None:
         raise _not_found(channel_id)
     return channel
 
 
 async def open_secrets(
-    ctx: AuthContext, session: AsyncSession, channel: WhatsAppChannel
+    ctx: AuthContext, channels: ChannelRepository, channel: WhatsAppChannel
 ) -> ChannelSecrets:
-    sealed = await repo.get_sealed_secrets(session, channel.id)
+    sealed = await channels.get_sealed_secrets(channel.id)
     if sealed is None:
         raise _not_found(channel.id)
     box = ctx.channel_secrets
+
+    def context(field: str) -> str:
+        return _context(channel.tenant_id, channel.id, field)
+
     return ChannelSecrets(
         channel=channel,
-        access_token=box.open_text(sealed.access_token, _context(channel, "access_token")),
+        access_token=box.open_text(sealed.access_token, context("access_token")),
         app_secret=(
-            box.open_text(sealed.app_secret, _context(channel, "app_secret"))
+            box.open_text(sealed.app_secret, context("app_secret"))
             if sealed.app_secret is not None
             else None
         ),
-        verify_token=box.open_text(sealed.verify_token, _context(channel, "verify_token")),
+        verify_token=box.open_text(sealed.verify_token, context("verify_token")),
     )
 
 
-async def _view(ctx: AuthContext, session: AsyncSession, channel: WhatsAppChannel) -> ChannelView:
+async def _view(
+    ctx: AuthContext, channels: ChannelRepository, channel: WhatsAppChannel
+) -> ChannelView:
     if not channel.uses_own_app:
         return ChannelView(channel=channel, verify_token=None)
-    opened = await open_secrets(ctx, session, channel)
+    opened = await open_secrets(ctx, channels, channel)
     return ChannelView(channel=channel, verify_token=opened.verify_token)
 
 
@@ -112,45 +127,60 @@ async def register_channel(
     messages_per_second: int,
 ) -> ChannelView:
     _may_change_channels(actor)
+    channels = ChannelRepository(session, actor.tenant_id)
     channel_id = uuid.uuid4()
-    where = (actor.tenant_id, channel_id)
     box = ctx.channel_secrets
+
+    def context(field: str) -> str:
+        return _context(actor.tenant_id, channel_id, field)
+
+    sealed = SealedSecrets(
+        access_token=box.seal_text(access_token, context("access_token")),
+        app_secret=box.seal_text(app_secret, context("app_secret")) if app_secret else None,
+        verify_token=box.seal_text(
+            verify_token or secrets.token_urlsafe(24), context("verify_token")
+        ),
+    )
     try:
-        await repo.insert_channel(
-            session,
-            tenant_id=actor.tenant_id,
-            id=channel_id,
-            phone_number_id=phone_number_id,
-            waba_id=waba_id,
-            display_phone_number=display_phone_number,
-            access_token_sealed=box.seal_text(access_token, _context(where, "access_token")),
-            app_secret_sealed=(
-                box.seal_text(app_secret, _context(where, "app_secret")) if app_secret else None
-            ),
-            verify_token_sealed=box.seal_text(
-                verify_token or secrets.token_urlsafe(24), _context(where, "verify_token")
-            ),
-            messages_per_second=messages_per_second,
+        await channels.register(
+            NewChannel(
+                id=channel_id,
+                phone_number_id=phone_number_id,
+                waba_id=waba_id,
+                display_phone_number=display_phone_number,
+                messages_per_second=messages_per_second,
+                secrets=sealed,
+            )
         )
-    except repo.PhoneNumberTaken:
+    except PhoneNumberTaken:
         raise Conflict(
             "this phone_number_id is already registered with Parley", code="phone_number_taken"
         ) from None
-    return await _view(ctx, session, await _channel(session, channel_id))
+    return await _view(ctx, channels, await _channel(channels, channel_id))
 
 
 async def list_channels(
     ctx: AuthContext, session: AsyncSession, actor: Principal
 ) -> list[ChannelView]:
     actor.require_scope("channels:read")
-    return [await _view(ctx, session, c) for c in await repo.list_channels(session)]
+    channels = ChannelRepository(session, actor.tenant_id)
+    return [await _view(ctx, channels, c) for c in await channels.list()]
 
 
 async def get_channel(
     ctx: AuthContext, session: AsyncSession, actor: Principal, channel_id: UUID
 ) -> ChannelView:
     actor.require_scope("channels:read")
-    return await _view(ctx, session, await _channel(session, channel_id))
+    channels = ChannelRepository(session, actor.tenant_id)
+    return await _view(ctx, channels, await _channel(channels, channel_id))
+
+
+def _kept(changes: dict[str, Any], field: str) -> Any:
+    """The new value of a field that cannot be removed (None or empty is refused)."""
+    value = changes[field]
+    if value is None or value == "":
+        raise InvalidRequest(f"{field} cannot be removed", code="invalid_field")
+    return value
 
 
 async def update_channel(
@@ -163,42 +193,42 @@ async def update_channel(
     """Apply the fields present in `changes` (an absent field is left as it is; an
     `app_secret` of None switches the channel back to the platform's app)."""
     _may_change_channels(actor)
-    channel = await _channel(session, channel_id, lock=True)
+    channels = ChannelRepository(session, actor.tenant_id)
+    channel = await _channel(channels, channel_id, lock=True)
     box = ctx.channel_secrets
-    values: dict[str, Any] = {}
-    for field in ("waba_id", "display_phone_number", "messages_per_second"):
-        if field in changes:
-            if changes[field] is None:
-                raise InvalidRequest(f"{field} cannot be removed", code="invalid_field")
-            values[field] = changes[field]
-    if "access_token" in changes:
-        if not changes["access_token"]:
-            raise InvalidRequest("access_token cannot be removed", code="invalid_field")
-        values["access_token_sealed"] = box.seal_text(
-            changes["access_token"], _context(channel, "access_token")
-        )
+
+    def context(field: str) -> str:
+        return _context(channel.tenant_id, channel.id, field)
+
+    # Check every field before changing any: a refused request changes nothing.
+    details = {
+        field: _kept(changes, field)
+        for field in ("waba_id", "display_phone_number", "messages_per_second")
+        if field in changes
+    }
+    access_token = _kept(changes, "access_token") if "access_token" in changes else None
+    verify_token = _kept(changes, "verify_token") if "verify_token" in changes else None
+    await channels.change_number_details(channel_id, **details)
+    if access_token is not None:
         # A new token is the fix for a disconnected channel.
-        values["disconnected_at"] = None
-        values["disconnect_reason"] = None
+        await channels.replace_access_token(
+            channel_id, box.seal_text(access_token, context("access_token"))
+        )
     if "app_secret" in changes:
         secret = changes["app_secret"]
-        values["app_secret_sealed"] = (
-            box.seal_text(secret, _context(channel, "app_secret")) if secret else None
+        await channels.replace_app_secret(
+            channel_id, box.seal_text(secret, context("app_secret")) if secret else None
         )
-    if "verify_token" in changes:
-        if not changes["verify_token"]:
-            raise InvalidRequest("verify_token cannot be removed", code="invalid_field")
-        values["verify_token_sealed"] = box.seal_text(
-            changes["verify_token"], _context(channel, "verify_token")
+    if verify_token is not None:
+        await channels.replace_verify_token(
+            channel_id, box.seal_text(verify_token, context("verify_token"))
         )
-    if values:
-        await repo.update_channel(session, channel_id, **values)
-    return await _view(ctx, session, await _channel(session, channel_id))
+    return await _view(ctx, channels, await _channel(channels, channel_id))
 
 
 async def delete_channel(session: AsyncSession, actor: Principal, channel_id: UUID) -> None:
     _may_change_channels(actor)
-    if not await repo.delete_channel(session, channel_id):
+    if not await ChannelRepository(session, actor.tenant_id).delete(channel_id):
         raise _not_found(channel_id)
 
 
@@ -206,49 +236,52 @@ async def resolve_phone_number_id(ctx: AuthContext, phone_number_id: str) -> Cha
     """The channel (and tenant) a webhook for `phone_number_id` belongs to, with the secrets
     that verify it. Owns its transactions: the tenant is not known before."""
     async with ctx.database.system_session() as session:
-        ref = await lookups.channel_of_phone_number_id(session, phone_number_id)
+        ref = await CrossTenantLookups(session).channel_of_phone_number_id(phone_number_id)
+    WEBHOOK_LOOKUPS.labels("phone_number_id", "unknown" if ref is None else "found").inc()
     if ref is None:
         raise _not_found(phone_number_id)
     async with ctx.database.tenant_session(ref.tenant_id) as session:
-        return await open_secrets(ctx, session, await _channel(session, ref.channel_id))
+        channels = ChannelRepository(session, ref.tenant_id)
+        return await open_secrets(ctx, channels, await _channel(channels, ref.channel_id))
 
 
 async def channel_by_id(ctx: AuthContext, channel_id: UUID) -> ChannelSecrets:
     """The channel `channel_id` with its secrets (per-channel webhook endpoint)."""
     async with ctx.database.system_session() as session:
-        tenant_id = await lookups.tenant_of_channel(session, channel_id)
+        tenant_id = await CrossTenantLookups(session).tenant_of_channel(channel_id)
+    WEBHOOK_LOOKUPS.labels("channel_id", "unknown" if tenant_id is None else "found").inc()
     if tenant_id is None:
         raise _not_found(channel_id)
     async with ctx.database.tenant_session(tenant_id) as session:
-        return await open_secrets(ctx, session, await _channel(session, channel_id))
+        channels = ChannelRepository(session, tenant_id)
+        return await open_secrets(ctx, channels, await _channel(channels, channel_id))
 
 
 async def send_credentials(
     ctx: AuthContext,
     session: AsyncSession,
+    tenant_id: UUID,
     *,
     channel_id: UUID | None,
     phone_number_id: str | None,
 ) -> ChannelSecrets:
     """The session's tenant's channel, by id or by number, with its access token."""
+    channels = ChannelRepository(session, tenant_id)
     if channel_id is not None:
-        channel = await repo.get_channel(session, channel_id)
+        channel = await channels.get(channel_id)
     elif phone_number_id:
-        channel = await repo.get_channel_by_phone_number_id(session, phone_number_id)
+        channel = await channels.get_by_phone_number_id(phone_number_id)
     else:
         raise InvalidRequest("give channel_id or phone_number_id")
     if channel is None:
         raise _not_found(channel_id or phone_number_id or "")
-    return await open_secrets(ctx, session, channel)
+    return await open_secrets(ctx, channels, channel)
 
 
-async def mark_disconnected(session: AsyncSession, channel_id: UUID, reason: str) -> None:
+async def mark_disconnected(
+    session: AsyncSession, tenant_id: UUID, channel_id: UUID, reason: str
+) -> None:
     """Record that Meta rejected the channel's token; a new token reconnects it."""
-    channel = await _channel(session, channel_id, lock=True)
-    if channel.disconnected_at is None:
-        await repo.update_channel(
-            session,
-            channel_id,
-            disconnected_at=datetime.now(UTC),
-            disconnect_reason=reason[:500] or "access token rejected",
-        )
+    channels = ChannelRepository(session, tenant_id)
+    await _channel(channels, channel_id, lock=True)
+    await channels.mark_disconnected(channel_id, reason[:500] or "access token rejected")

@@ -14,7 +14,9 @@ from parley_platform.errors import Unauthenticated
 from parley_platform.identity import Principal
 
 from parley_auth.domain.credentials import CredentialKind, parse_credential
-from parley_auth.repository import api_keys, lookups, users
+from parley_auth.repository.api_keys import ApiKeyRepository
+from parley_auth.repository.lookups import CrossTenantLookups
+from parley_auth.repository.users import UserRepository
 from parley_auth.service.context import AuthContext
 
 
@@ -39,11 +41,11 @@ async def _verify_api_key(ctx: AuthContext, text: str) -> VerifiedCredential:
     if credential is None:
         raise _invalid()
     async with ctx.database.system_session() as session:
-        tenant_id = await lookups.tenant_of_api_key(session, credential.id)
+        tenant_id = await CrossTenantLookups(session).tenant_of_api_key(credential.id)
     if tenant_id is None:
         raise _invalid()
     async with ctx.database.tenant_session(tenant_id) as session:
-        found = await api_keys.get_api_key_with_digest(session, credential.id)
+        found = await ApiKeyRepository(session, tenant_id).get_with_digest(credential.id)
     if found is None:
         raise _invalid()
     key, digest = found
@@ -68,7 +70,9 @@ async def _verify_access_token(ctx: AuthContext, token: str) -> VerifiedCredenti
     principal = verified.principal
     assert principal.user_id is not None
     async with ctx.database.tenant_session(principal.tenant_id) as session:
-        credentials = await users.get_credentials(session, principal.user_id)
+        credentials = await UserRepository(session, principal.tenant_id).get_credentials(
+            principal.user_id
+        )
     if credentials is None or not credentials.user.can_sign_in:
         raise _invalid()
     valid_after = credentials.tokens_valid_after

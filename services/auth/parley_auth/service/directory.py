@@ -12,24 +12,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_auth.domain.models import Team, User
 from parley_auth.domain.roles import role_allows
-from parley_auth.repository import teams, users
+from parley_auth.repository.teams import TeamRepository
+from parley_auth.repository.users import UserRepository
 
 
-async def find_user(session: AsyncSession, user_id: UUID) -> User:
-    user = await users.get_user(session, user_id)
+async def find_user(session: AsyncSession, tenant_id: UUID, user_id: UUID) -> User:
+    user = await UserRepository(session, tenant_id).get(user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
     return user
 
 
-async def find_team(session: AsyncSession, team_id: UUID) -> Team:
-    team = await teams.get_team(session, team_id)
+async def find_team(session: AsyncSession, tenant_id: UUID, team_id: UUID) -> Team:
+    team = await TeamRepository(session, tenant_id).get(team_id)
     if team is None:
         raise NotFound(f"team {team_id} not found")
     return team
 
 
-async def user_may(session: AsyncSession, user_id: UUID, permission: str) -> bool:
+async def user_may(session: AsyncSession, tenant_id: UUID, user_id: UUID, permission: str) -> bool:
     """True when the user is active and its role grants `permission`."""
-    user = await find_user(session, user_id)
+    user = await find_user(session, tenant_id, user_id)
     return user.active and role_allows(user.role, permission)

@@ -3,7 +3,7 @@ through a SECURITY DEFINER function). Scheduled by the runtime (`resources.every
 
 from __future__ import annotations
 
-from parley_auth.repository import lookups
+from parley_auth.repository.lookups import CrossTenantLookups
 from parley_auth.service.context import AuthContext
 
 PRUNE_INTERVAL_S = 3600.0
@@ -13,4 +13,4 @@ KEEP_EXPIRED_DAYS = 7  # kept a while so that a late reuse is still recognised a
 async def prune_refresh_tokens(ctx: AuthContext) -> int:
     """Delete refresh tokens expired more than KEEP_EXPIRED_DAYS ago; returns how many."""
     async with ctx.database.system_session() as session:
-        return await lookups.prune_refresh_tokens(session, KEEP_EXPIRED_DAYS)
+        return await CrossTenantLookups(session).prune_refresh_tokens(KEEP_EXPIRED_DAYS)

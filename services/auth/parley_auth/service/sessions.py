@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_auth.domain.credentials import CredentialKind, new_credential
 from parley_auth.domain.models import User
-from parley_auth.repository import refresh_tokens, users
+from parley_auth.repository.refresh_tokens import RefreshTokenRepository
+from parley_auth.repository.users import UserRepository
 from parley_auth.service.context import AuthContext
 
 
@@ -67,10 +68,8 @@ async def issue_session(
 ) -> IssuedSession:
     """Access token plus the next refresh token of `family_id` (a new family if None)."""
     refresh = new_credential(CredentialKind.REFRESH_TOKEN)
-    await refresh_tokens.insert_refresh_token(
-        session,
-        tenant_id=user.tenant_id,
-        token_id=refresh.id,
+    await RefreshTokenRepository(session, user.tenant_id).issue(
+        refresh.id,
         family_id=family_id or uuid.uuid4(),
         user_id=user.id,
         secret_digest=refresh.digest(),
@@ -92,7 +91,7 @@ async def void_access_tokens(ctx: AuthContext, session: AsyncSession, user: User
     working. Tokens issued in the current second are void too (the instant is rounded up).
     """
     valid_after = datetime.fromtimestamp(int(time.time()) + 1, UTC)
-    await users.update_user(session, user.id, tokens_valid_after=valid_after)
+    await UserRepository(session, user.tenant_id).void_tokens_issued_before(user.id, valid_after)
     await ctx.revocations.void_user_tokens(
         user.tenant_id,
         user.id,
@@ -104,5 +103,5 @@ async def void_access_tokens(ctx: AuthContext, session: AsyncSession, user: User
 
 async def end_all_sessions(ctx: AuthContext, session: AsyncSession, user: User) -> None:
     """Revoke every refresh-token family of `user` and void its access tokens."""
-    await refresh_tokens.revoke_all_of_user(session, user.id)
+    await RefreshTokenRepository(session, user.tenant_id).revoke_all_of_user(user.id)
     await void_access_tokens(ctx, session, user)

@@ -1,14 +1,14 @@
 """The token-signing key ring: which key signs, what the JWKS publishes, and rotation.
 
 Keys live in the database (private halves sealed with AES-GCM). Every replica keeps the set
-in memory and re-reads it periodically, so a key rotated in by another replica or by the
-command line is published before it signs (see domain.signing_keys). Rotation is serialised
+in memory and re-reads it periodically (`refresh`, a job the service declares to its runtime),
+so a key rotated in by another replica or by the command line is published before it signs
+(see domain.signing_keys). Rotation is serialised
 by an advisory lock, so replicas that find a rotation due at the same moment add one key.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -35,7 +35,7 @@ from parley_auth.domain.signing_keys import (
     published_keys,
     rotation_due,
 )
-from parley_auth.repository import signing_keys as repo
+from parley_auth.repository.signing_keys import SigningKeyRepository
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,11 @@ class KeyRing:
         self._settings = settings
         self._keys: list[SigningKeyRecord] = []
         self._private: dict[str, Ed25519PrivateKey] = {}
-        self._task: asyncio.Task[None] | None = None
         self._token_lifetime = timedelta(seconds=settings.access_token_ttl_s + DEFAULT_LEEWAY_S)
 
     async def start(self) -> None:
-        """Load the keys, create or rotate if due, and keep the set fresh in the background."""
-        await self.reload()
-        await self.rotate_if_due()
+        """Load the keys and create or rotate one if due (`refresh` keeps them fresh)."""
+        await self.refresh()
         try:
             self.signing_key()
         except SealedSecretError as exc:
@@ -67,17 +65,16 @@ class KeyRing:
                 f"{self._settings.env_name('encryption_key')} does not open the stored signing "
                 "keys: it must be the key this database was written with"
             ) from exc
-        self._task = asyncio.create_task(self._refresh_forever(), name="signing-key-refresh")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+    async def refresh(self) -> None:
+        """Re-read the keys (another replica or the command line may have added one) and
+        rotate if due. When it fails, the last set stays in use."""
+        await self.reload()
+        await self.rotate_if_due()
 
     async def reload(self) -> None:
         async with self._database.system_session() as session:
-            self._keys = await repo.list_signing_keys(session)
+            self._keys = await SigningKeyRepository(session).list()
 
     async def rotate_if_due(self) -> None:
         max_age_days = self._settings.signing_key_max_age_days
@@ -90,8 +87,9 @@ class KeyRing:
         when no key is active yet). Without `force`, a replica that finds another just
         rotated (under the lock) adds nothing."""
         async with self._database.system_session() as session:
-            await repo.lock_rotation(session)
-            keys = await repo.list_signing_keys(session)
+            repository = SigningKeyRepository(session)
+            await repository.lock_rotation()
+            keys = await repository.list()
             now = _now()
             if not force and not rotation_due(keys, now, max_age):
                 self._keys = keys
@@ -101,8 +99,7 @@ class KeyRing:
             delay = 0.0 if first else self._settings.signing_key_publish_delay_s
             kid = f"{now:%Y%m%d}-{secrets.token_hex(6)}"
             private = Ed25519PrivateKey.generate()
-            await repo.insert_signing_key(
-                session,
+            await repository.add(
                 kid=kid,
                 public_key=private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
                 private_key_sealed=self._box.seal(
@@ -137,14 +134,3 @@ class KeyRing:
         return {
             k.kid: k.public_key for k in published_keys(self._keys, _now(), self._token_lifetime)
         }
-
-    async def _refresh_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.signing_key_reload_s)
-            try:
-                await self.reload()
-                await self.rotate_if_due()
-            except Exception:
-                log.warning(
-                    "signing keys could not be refreshed; keeping the last set", exc_info=True
-                )

@@ -22,7 +22,9 @@ from parley_auth.domain import roles
 from parley_auth.domain.credentials import CredentialKind, new_credential
 from parley_auth.domain.emails import canonical_email
 from parley_auth.domain.models import User, UserStatus
-from parley_auth.repository import refresh_tokens, tenants, users
+from parley_auth.repository.refresh_tokens import RefreshTokenRepository
+from parley_auth.repository.tenants import TenantRepository
+from parley_auth.repository.users import EmailTaken, UserRepository
 from parley_auth.service.context import AuthContext
 from parley_auth.service.sessions import void_access_tokens
 
@@ -42,12 +44,12 @@ def _not_found(user_id: UUID) -> NotFound:
 
 async def list_users(session: AsyncSession, actor: Principal) -> list[User]:
     actor.require_scope("users:read")
-    return await users.list_users(session)
+    return await UserRepository(session, actor.tenant_id).list()
 
 
 async def get_user(session: AsyncSession, actor: Principal, user_id: UUID) -> User:
     actor.require_scope("users:read")
-    user = await users.get_user(session, user_id)
+    user = await UserRepository(session, actor.tenant_id).get(user_id)
     if user is None:
         raise _not_found(user_id)
     return user
@@ -69,17 +71,15 @@ async def invite_user(
     invitation = new_credential(CredentialKind.INVITATION, user_id)
     expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.invitation_ttl_s)
     try:
-        user = await users.insert_user(
-            session,
-            tenant_id=actor.tenant_id,
-            user_id=user_id,
+        user = await UserRepository(session, actor.tenant_id).add_invited(
+            user_id,
             email=email,
             name=name,
             role=role,
             invitation_digest=invitation.digest(),
             invitation_expires_at=expires_at,
         )
-    except users.EmailTaken:
+    except EmailTaken:
         raise Conflict(
             "an account with this email address already exists", code="email_taken"
         ) from None
@@ -91,7 +91,8 @@ async def reissue_invitation(
 ) -> Invitation:
     """A new invitation for a user who has not accepted yet (the old one stops working)."""
     actor.require_scope("users:write")
-    user = await users.get_user(session, user_id, lock=True)
+    users = UserRepository(session, actor.tenant_id)
+    user = await users.get(user_id, lock=True)
     if user is None:
         raise _not_found(user_id)
     roles.check_may_manage(actor, user.role)
@@ -102,12 +103,7 @@ async def reissue_invitation(
         )
     invitation = new_credential(CredentialKind.INVITATION, user_id)
     expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.invitation_ttl_s)
-    await users.update_user(
-        session,
-        user_id,
-        invitation_digest=invitation.digest(),
-        invitation_expires_at=expires_at,
-    )
+    await users.renew_invitation(user_id, invitation.digest(), expires_at)
     return Invitation(user=user, token=str(invitation), expires_at=expires_at)
 
 
@@ -124,8 +120,9 @@ async def update_user(
     """Rename, change the role of, deactivate or reactivate a user."""
     actor.require_scope("users:write")
     actor.require_role(Role.ADMIN)
-    await tenants.get_tenant(session, actor.tenant_id, lock=True)
-    user = await users.get_user(session, user_id, lock=True)
+    users = UserRepository(session, actor.tenant_id)
+    await TenantRepository(session, actor.tenant_id).lock()
+    user = await users.get(user_id, lock=True)
     if user is None:
         raise _not_found(user_id)
     roles.check_may_manage(actor, user.role)
@@ -134,21 +131,18 @@ async def update_user(
     if new_role != user.role:
         roles.check_may_grant(actor, new_role)
     if user.role == Role.OWNER and user.active and (new_role != Role.OWNER or not new_active):
-        roles.check_owner_remains(await users.count_active_owners(session) - 1)
+        roles.check_owner_remains(await users.count_active_owners() - 1)
 
-    changes: dict[str, object] = {}
     if name is not None and name != user.name:
-        changes["name"] = name
+        await users.rename(user_id, name)
     if new_role != user.role:
-        changes["role"] = new_role.value
+        await users.change_role(user_id, new_role)
     if new_active != user.active:
-        changes["active"] = new_active
-    if changes:
-        await users.update_user(session, user_id, **changes)
+        await users.set_active(user_id, new_active)
     if not new_active and user.active:
-        await refresh_tokens.revoke_all_of_user(session, user_id)
+        await RefreshTokenRepository(session, actor.tenant_id).revoke_all_of_user(user_id)
     if new_role != user.role or (not new_active and user.active):
         await void_access_tokens(ctx, session, user)
-    updated = await users.get_user(session, user_id)
+    updated = await users.get(user_id)
     assert updated is not None
     return updated

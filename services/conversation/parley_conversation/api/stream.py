@@ -55,6 +55,15 @@ KIND_NAMES = {
     Kind.KIND_ASSIGNED: "assigned",
     Kind.KIND_UPDATED: "updated",
 }
+# LiveEvent's JSON schema, its references pointing into the OpenAPI document's components
+# (where State is) rather than into local `$defs`, which OpenAPI tools cannot resolve.
+_LIVE_EVENT_SCHEMA = {
+    key: value
+    for key, value in LiveEvent.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    ).items()
+    if key != "$defs"
+}
 STATES = {code: state for state, code in STATE_CODES.items()}
 AUTHORS = {code: author.value for author, code in AUTHOR_CODES.items()}
 
@@ -124,7 +133,7 @@ async def _next(subscription: Subscription) -> LiveChange | None:
         200: {
             "description": "A `text/event-stream`; each event's `data` is a LiveEvent and its "
             "`event` the kind. Reconnect with `Last-Event-ID` to resume.",
-            "content": {"text/event-stream": {"schema": LiveEvent.model_json_schema()}},
+            "content": {"text/event-stream": {"schema": _LIVE_EVENT_SCHEMA}},
         },
         401: {"description": "Not called through the gateway with a valid credential"},
         503: {"description": "This server has too many open streams; retry"},

@@ -11,6 +11,7 @@ from parley_platform.http import component_dependency
 from parley_gateway.api.openapi import OpenApiDocument
 from parley_gateway.api.proxy import ApiProxy
 from parley_gateway.authn.jwks import JwksCache
+from parley_gateway.web.sessions import BrowserSessions
 from parley_gateway.webhooks.channels import ChannelDirectory
 from parley_gateway.webhooks.ingest import WebhookIngest
 
@@ -24,6 +25,7 @@ class Components:
     openapi: OpenApiDocument
     channels: ChannelDirectory
     webhooks: WebhookIngest
+    sessions: BrowserSessions
 
 
 ComponentsDep = Annotated[Components, Depends(component_dependency(Components))]

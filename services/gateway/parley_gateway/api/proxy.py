@@ -40,6 +40,7 @@ from parley_gateway.api.routes import UPSTREAMS, Route, resolve
 from parley_gateway.authn.authenticator import Authenticator
 from parley_gateway.authn.client_address import Network, client_address
 from parley_gateway.config import Settings
+from parley_gateway.web.cookies import SessionCookies
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,21 @@ class ApiProxy:
         self._bases = {
             u.service: str(getattr(settings, u.url_setting)).rstrip("/") for u in UPSTREAMS
         }
+        self._cookies = SessionCookies.of(settings)
+
+    @property
+    def authenticator(self) -> Authenticator:
+        """The one authenticator of API requests (the dashboard's session routes share it)."""
+        return self._authenticator
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client to the services."""
+        return self._client
+
+    @property
+    def trusted_proxies(self) -> Sequence[Network]:
+        return self._trusted
 
     async def forward(self, request: Request) -> Response:
         path = request.url.path
@@ -115,7 +131,8 @@ class ApiProxy:
             raise NotFound("no such API route")
         principal = None
         if not route.public:
-            principal = await self._authenticator.authenticate(request.headers.get("authorization"))
+            # The Authorization header, or the dashboard's session cookie (web/cookies.py).
+            principal = await self._authenticator.authenticate(self._cookies.authorization(request))
         limit = (
             self._settings.upload_body_limit_bytes
             if route.upload

@@ -39,7 +39,7 @@ UPSTREAMS = (
     Upstream(
         "conversation",
         "conversation_http_url",
-        ("/api/v1/conversations", "/api/v1/contacts", "/api/v1/events"),
+        ("/api/v1/conversations", "/api/v1/contacts", "/api/v1/events", "/api/v1/analytics"),
     ),
     Upstream("knowledge", "knowledge_http_url", ("/api/v1/knowledge",)),
     Upstream("ai", "ai_http_url", ("/api/v1/ai",)),

@@ -111,14 +111,19 @@ def parse_change(change: Change, received_at: datetime) -> ParsedChange:
     parsed = ParsedChange()
     value = change.value
     contacts = [c for c in _list(value, "contacts") if isinstance(c, dict)]
-    for item in _list(value, "messages"):
+    messages, statuses = _list(value, "messages"), _list(value, "statuses")
+    for item in messages:
         try:
-            parsed.messages.append(_message(change, item, contacts, received_at))
+            parsed.messages.append(
+                _message(change, item, contacts, received_at, sole=len(messages) == 1)
+            )
         except _Unreadable as exc:
             parsed.odd.append(OddItem("message", str(exc), _json(item)))
-    for item in _list(value, "statuses"):
+    for item in statuses:
         try:
-            parsed.statuses.append(_status(change, item, contacts, received_at))
+            parsed.statuses.append(
+                _status(change, item, contacts, received_at, sole=len(statuses) == 1)
+            )
         except _Unreadable as exc:
             parsed.odd.append(OddItem("status", str(exc), _json(item)))
     errors = _list(value, "errors")
@@ -133,7 +138,12 @@ class _Unreadable(ValueError):
 
 
 def _message(
-    change: Change, item: Any, contacts: list[dict[str, Any]], received_at: datetime
+    change: Change,
+    item: Any,
+    contacts: list[dict[str, Any]],
+    received_at: datetime,
+    *,
+    sole: bool,
 ) -> ParsedMessage:
     if not isinstance(item, dict):
         raise _Unreadable("message item is not an object")
@@ -142,7 +152,7 @@ def _message(
         raise _Unreadable("message without id")
     sender = _text(item, "from")
     sender_user_id = _text(item, "from_user_id")
-    contact = _matching_contact(contacts, sender, sender_user_id)
+    contact = _matching_contact(contacts, sender, sender_user_id, sole=sole)
     contact_wa_id = _text(contact, "wa_id")
     user_id = sender_user_id or _text(contact, "user_id")
     customer_id = sender or contact_wa_id or user_id
@@ -258,7 +268,12 @@ def _fill_content(message: wa.InboundMessage, kind: str, item: dict[str, Any]) -
 
 
 def _status(
-    change: Change, item: Any, contacts: list[dict[str, Any]], received_at: datetime
+    change: Change,
+    item: Any,
+    contacts: list[dict[str, Any]],
+    received_at: datetime,
+    *,
+    sole: bool,
 ) -> ParsedStatus:
     if not isinstance(item, dict):
         raise _Unreadable("status item is not an object")
@@ -269,7 +284,7 @@ def _status(
     recipient = _text(item, "recipient_id")
     recipient_user_id = _text(item, "recipient_user_id")
     # Failed statuses may come without contacts, or with a contact holding only wa_id.
-    contact = _matching_contact(contacts, recipient, recipient_user_id)
+    contact = _matching_contact(contacts, recipient, recipient_user_id, sole=sole)
     recipient = recipient or _text(contact, "wa_id")
     recipient_user_id = recipient_user_id or _text(contact, "user_id")
     pricing = _obj(item, "pricing")
@@ -291,14 +306,23 @@ def _status(
     return ParsedStatus(payload=status, customer_id=recipient or recipient_user_id or wamid, at=at)
 
 
-def _matching_contact(contacts: list[dict[str, Any]], wa_id: str, user_id: str) -> dict[str, Any]:
+def _matching_contact(
+    contacts: list[dict[str, Any]], wa_id: str, user_id: str, *, sole: bool
+) -> dict[str, Any]:
+    """The contact an item is about: the one with its number or BSUID; else the change's only
+    contact, when the item names nobody, or when it is the change's only item of its kind and
+    no BSUID says otherwise (Meta rewrites some numbers, Brazil's and Mexico's, so `from` and
+    the contact's `wa_id` may differ for one person)."""
     for contact in contacts:
         if (wa_id and _text(contact, "wa_id") == wa_id) or (
             user_id and _text(contact, "user_id") == user_id
         ):
             return contact
-    # Only an item that names nobody borrows the one contact of its change.
-    return contacts[0] if len(contacts) == 1 and not (wa_id or user_id) else {}
+    if len(contacts) != 1:
+        return {}
+    [only] = contacts
+    other_person = bool(user_id and _text(only, "user_id"))  # both have BSUIDs, not equal
+    return only if not (wa_id or user_id) or (sole and not other_person) else {}
 
 
 def _context(obj: dict[str, Any]) -> wa.Context:

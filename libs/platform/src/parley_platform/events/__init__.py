@@ -10,7 +10,7 @@ from parley_platform.events.consumer import (
     on,
 )
 from parley_platform.events.envelope import derived_event_id, new_event_id, timestamp
-from parley_platform.events.inbox import first_delivery
+from parley_platform.events.inbox import first_delivery, seen_before
 from parley_platform.events.outbox import OutboxRelay, add_to_outbox
 from parley_platform.events.producer import EventProducer, OutgoingEvent, PublishError
 from parley_platform.events.topics import Topic, conversation_key
@@ -33,5 +33,6 @@ __all__ = [
     "first_delivery",
     "new_event_id",
     "on",
+    "seen_before",
     "timestamp",
 ]

@@ -28,6 +28,17 @@ async def first_delivery(session: AsyncSession, consumer: str, event: ConsumedEv
     return result.first() is not None
 
 
+_SEEN = text(f"SELECT 1 FROM {INBOX_TABLE} WHERE consumer = :consumer AND event_id = :event_id")
+
+
+async def seen_before(session: AsyncSession, consumer: str, event: ConsumedEvent) -> bool:
+    """Whether `consumer` already finished `event` (read only: for handlers that do slow or
+    costly work before their transaction, such as calling a model, and want to skip it for a
+    redelivery; `first_delivery` in the transaction still decides)."""
+    result = await session.execute(_SEEN, {"consumer": consumer, "event_id": event.event_id})
+    return result.first() is not None
+
+
 async def prune_inbox(database: Database, keep_days: int) -> int:
     """Forget event ids processed more than `keep_days` ago (longer than Kafka keeps
     records, so no redelivery can still arrive for them); returns how many were removed."""

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley_platform.errors import ParleyError, RateLimited
@@ -31,6 +32,24 @@ _HTTP_CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+    trace_id: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error has this body (for OpenAPI documents)."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for a route's error statuses."""
+    return {status: {"model": ErrorBody} for status in statuses}
 
 
 def _trace_id() -> str | None:

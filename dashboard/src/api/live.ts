@@ -1,0 +1,80 @@
+// The live stream of changes (GET /api/v1/events, server-sent events), read with fetch so
+// that it carries the session like every other call, survives a refreshed session, and
+// resumes where it left off (Last-Event-ID) after a dropped connection.
+import { createParser } from "eventsource-parser";
+import { sessionFetch } from "./client";
+import type { paths } from "./schema";
+
+/** One change, as the conversation service describes it. */
+export type LiveEvent =
+  paths["/api/v1/events"]["get"]["responses"][200]["content"]["text/event-stream"];
+export type LiveStatus = "connecting" | "live" | "reconnecting";
+
+export interface LiveHandlers {
+  onChange: (event: LiveEvent) => void;
+  /** Changes were missed (the server could not replay them): reload what is shown. */
+  onResync: () => void;
+  onStatus: (status: LiveStatus) => void;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** Follow the stream until the returned function is called. */
+export function followLive(handlers: LiveHandlers): () => void {
+  const stop = new AbortController();
+  let lastEventId: string | null = null;
+  let retryMs = 3000;
+
+  const run = async () => {
+    let failures = 0;
+    while (!stop.signal.aborted) {
+      handlers.onStatus(failures ? "reconnecting" : "connecting");
+      try {
+        const headers: Record<string, string> = { Accept: "text/event-stream" };
+        if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+        const response = await sessionFetch(
+          new Request("/api/v1/events", {
+            headers,
+            credentials: "same-origin",
+            signal: stop.signal,
+          }),
+        );
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        handlers.onStatus("live");
+        failures = 0;
+        const parser = createParser({
+          onEvent(message) {
+            if (message.id) lastEventId = message.id;
+            if (!message.data) return; // an id-only event moves the position on
+            if (message.event === "resync") {
+              handlers.onResync();
+              return;
+            }
+            try {
+              handlers.onChange(JSON.parse(message.data) as LiveEvent);
+            } catch {
+              // A malformed event is skipped; the next one still applies.
+            }
+          },
+          onRetry(ms) {
+            retryMs = ms;
+          },
+        });
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          parser.feed(value);
+        }
+      } catch {
+        if (stop.signal.aborted) return;
+      }
+      failures += 1;
+      handlers.onStatus("reconnecting");
+      const wait = Math.min(retryMs * 2 ** Math.max(0, failures - 1), MAX_BACKOFF_MS);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  };
+  void run();
+  return () => stop.abort();
+}

@@ -1,0 +1,1 @@
+"""HTTP routes of the ai service (behind the gateway)."""

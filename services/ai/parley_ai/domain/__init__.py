@@ -1,0 +1,1 @@
+"""Pure decisions of the AI service: no I/O, unit-tested without infrastructure."""

@@ -1,0 +1,1 @@
+"""The ai service's consumer group."""
