@@ -83,7 +83,7 @@ _INSERT_CHUNK = text(
 # take the tenant from the transaction's `app.tenant_id`, as the policies do.
 #
 # Full-text ranking, BM25-like: each query word counts by how rare it is among the tenant's
-# chunks (BM25's idf, with document frequency and chunk count both counted up to 1000:
+# chunks (BM25's idf, with document frequency and chunk count both counted up to 300:
 # cheap, and beyond it a word is common anyway) times its ts_rank in the chunk (the
 # section's heading weighs most, then upper headings and the title, then body text). Any
 # word may match; chunks matching more, and rarer, words come first. Only words rarer than

@@ -22,7 +22,7 @@ depends_on = None
 TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 # Document frequencies and the tenant's chunk count are counted up to this (see the ranking
 # in parley_knowledge.repository.chunks).
-DF_CAP = 1000
+DF_CAP = 300
 RANK_WEIGHTS = "{0.4, 0.4, 0.5, 1.0}"  # D (body), C, B (title, upper headings), A (heading)
 INDEXED_EMBEDDING_DIMENSIONS = "{256, 384, 512, 768, 1024, 1536, 3072}"
 
