@@ -91,7 +91,8 @@ class Searcher:
                 nearest = await chunks.vector_ranking(
                     query_vector,
                     self._embedder.model,
-                    s.search_candidates,
+                    # Fusion needs the nearest few, not many: each more costs graph reads.
+                    min(s.search_candidates, max(2 * top_k, 20)),
                     s.vector_min_similarity,
                 )
                 similarities = dict(nearest)

@@ -25,6 +25,7 @@ TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 DF_CAP = 300
 RANK_WEIGHTS = "{0.4, 0.4, 0.5, 1.0}"  # D (body), C, B (title, upper headings), A (heading)
 INDEXED_EMBEDDING_DIMENSIONS = "{256, 384, 512, 768, 1024, 1536, 3072}"
+MAX_SCAN_TUPLES = 4000
 
 
 def upgrade() -> None:
@@ -122,10 +123,13 @@ def upgrade() -> None:
                 RETURN;
             END IF;
             IF dims = ANY('{INDEXED_EMBEDDING_DIMENSIONS}'::integer[]) THEN
-                -- The expression matches the partial HNSW index of this size; iterative scans
-                -- keep reading the graph until enough of this tenant's chunks are found.
+                -- The expression matches the partial HNSW index of this size. The index holds
+                -- every tenant's vectors: iterative scans read on until enough of this
+                -- tenant's are found, bounded by MAX_SCAN_TUPLES (a tenant holding a small
+                -- share of all vectors gets fewer neighbours rather than a slow search).
                 PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
-                PERFORM set_config('hnsw.ef_search', greatest(40, max_rows * 2)::text, true);
+                PERFORM set_config('hnsw.ef_search', greatest(40, max_rows)::text, true);
+                PERFORM set_config('hnsw.max_scan_tuples', '{MAX_SCAN_TUPLES}', true);
                 RETURN QUERY EXECUTE format(
                     'SELECT n.id, n.similarity FROM (
                          SELECT c.id,
