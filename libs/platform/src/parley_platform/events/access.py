@@ -109,7 +109,10 @@ SERVICE_ACCESS: tuple[KafkaAccess, ...] = (
             KNOWLEDGE_INGEST_REQUESTED.name,
             KNOWLEDGE_CRAWL_REQUESTED.name,
         ),
-        consumes={"knowledge-ingest": (KNOWLEDGE_INGEST_REQUESTED.name,)},
+        consumes={
+            "knowledge-ingest": (KNOWLEDGE_INGEST_REQUESTED.name,),
+            "knowledge-crawl": (KNOWLEDGE_CRAWL_REQUESTED.name,),
+        },
     ),
 )
 
