@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { whatsappText } from "./format";
+import { count, whatsappText } from "./format";
 
 describe("WhatsApp formatting", () => {
   it("styles what WhatsApp styles", () => {
@@ -29,5 +29,11 @@ describe("WhatsApp formatting", () => {
     ]) {
       expect(whatsappText(typed)).toEqual([{ text: typed, style: null }]);
     }
+  });
+});
+
+describe("counts", () => {
+  it("say one thing or several", () => {
+    expect([count(0, "page"), count(1, "page"), count(2, "passage")]).toEqual(["0 pages", "1 page", "2 passages"]);
   });
 });

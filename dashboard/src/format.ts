@@ -126,3 +126,8 @@ export function whatsappText(text: string): Styled[] {
   if (at < text.length) pieces.push({ text: text.slice(at), style: null });
   return pieces;
 }
+
+/** "1 page", "2 pages": a count with its noun (English plurals in -s). */
+export function count(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
+}

@@ -105,7 +105,13 @@ async def platform(settings_factory) -> AsyncIterator[Platform]:
             serve_app(conversation_app(settings), port=conversation_port)
         )
         knowledge = await stack.enter_async_context(
-            serve_app(knowledge_app(await settings_factory("knowledge")), port=knowledge_port)
+            # Website imports in the tests read sites served on loopback.
+            serve_app(
+                knowledge_app(
+                    await settings_factory("knowledge", crawl_allow_private_addresses=True)
+                ),
+                port=knowledge_port,
+            )
         )
         llm_stub = await stack.enter_async_context(serve_app(llm_stub_app(StubSettings())))
         ai_settings = await settings_factory(

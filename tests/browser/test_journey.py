@@ -80,7 +80,7 @@ async def test_sign_up_connect_the_ai_answers_take_over_reply_hand_back_and_coun
     await page.get_by_label("Question").fill("are you open on saturday")
     await page.get_by_role("button", name="Search").click()
     await expect(page.locator(".results")).to_contain_text("Monday to Saturday")
-    await shoot(page, "07-knowledge", doc=True)
+    await shoot(page, "07-knowledge", doc=True, full_page=True)
 
     await set_up_the_ai(page, platform, shoot)
 
