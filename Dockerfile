@@ -24,11 +24,26 @@ RUN uv sync --frozen --no-editable \
  && uv sync --frozen --no-dev --no-editable --reinstall-package parley-contracts \
  && find /app/.venv -name "tests" -type d -path "*/parley_*" -prune -exec rm -rf {} +
 
+# The dashboard: its API client is typed from the merged OpenAPI document, which the Python
+# build writes without running any service; npm runs here, at build time only.
+FROM build AS openapi
+RUN uv run --no-sync python -m parley_gateway.web.openapi_export /app/openapi.json
+
+FROM node:20-bookworm-slim AS web
+WORKDIR /dashboard
+COPY dashboard/package.json dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY dashboard ./
+COPY --from=openapi /app/openapi.json .generated/openapi.json
+RUN npm run --silent generate && npm run --silent build
+
 FROM python:3.11-slim-bookworm
 RUN groupadd --system --gid 10001 parley \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin parley
 COPY --from=build /app/.venv /app/.venv
-ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+COPY --from=web /services/gateway/parley_gateway/web/dist /app/dashboard
+ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    PARLEY_GATEWAY_DASHBOARD_DIR=/app/dashboard
 USER 10001:10001
 EXPOSE 8080 9080
 CMD ["python", "-m", "parley_gateway"]
