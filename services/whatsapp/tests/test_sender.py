@@ -108,7 +108,7 @@ class Stack:
 
     async def read_receipts(self) -> Counter[str]:
         """The whatsapp service's count of read receipts, by result."""
-        text = (await self.whatsapp.client.get("/metrics")).text
+        text = (await self.whatsapp.ops.get("/metrics")).text
         counts: Counter[str] = Counter()
         for family in text_string_to_metric_families(text):
             if family.name == "parley_whatsapp_read_receipts":
