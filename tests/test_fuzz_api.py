@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -131,9 +132,16 @@ def fuzz_every_operation(base_url: str, document: dict[str, Any], email: str) ->
     with httpx.Client(base_url=base_url, timeout=30) as client:
 
         def sign_in() -> dict[str, str]:
-            answer = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-            answer.raise_for_status()
-            return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+            for _ in range(5):
+                answer = client.post(
+                    "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+                )
+                if answer.status_code == 200:
+                    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+                if answer.status_code != 503:  # a busy machine may time out a sign-in
+                    break
+                time.sleep(1)
+            raise AssertionError(f"sign-in refused ({answer.status_code}): {answer.text}")
 
         for result in schema.get_all_operations():
             operation = result.ok()
