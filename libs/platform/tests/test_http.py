@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -36,6 +37,13 @@ async def get_thing(thing_id: str) -> dict:
 @router.get("/crash")
 async def crash() -> dict:
     raise RuntimeError("database password is hunter2")
+
+
+@router.get("/outage")
+async def outage() -> dict:
+    # A dependency that is not listening (a Redis or database restarting).
+    await asyncio.open_connection("127.0.0.1", 9)
+    return {"ok": True}
 
 
 @router.post("/replies")
@@ -81,6 +89,13 @@ async def test_a_crash_answers_500_without_a_stack_trace_or_internals(app) -> No
     body = response.text
     assert "Traceback" not in body and "hunter2" not in body and "RuntimeError" not in body
     assert response.json()["error"]["code"] == "internal"
+
+
+async def test_an_unreachable_dependency_answers_503_so_the_caller_retries(app) -> None:
+    response = await app.client.get("/outage")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    assert "Traceback" not in response.text and "ConnectionRefused" not in response.text
 
 
 async def test_invalid_input_is_described_without_echoing_it(app) -> None:

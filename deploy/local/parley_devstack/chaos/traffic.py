@@ -58,10 +58,15 @@ class Business:
 
     async def signed_in_again(self, gateway: httpx.AsyncClient) -> Business:
         """The business with a new access token (they live minutes; a run is longer)."""
-        answer = await gateway.post(
-            "/api/v1/auth/login",
-            json={"email": self.owner_email, "password": self.owner_password},
-        )
+        for _ in range(10):
+            answer = await gateway.post(
+                "/api/v1/auth/login",
+                json={"email": self.owner_email, "password": self.owner_password},
+            )
+            if answer.status_code < 500:
+                break
+            log.warning("sign-in answered %d; trying again", answer.status_code)
+            await asyncio.sleep(2)
         answer.raise_for_status()
         return replace(self, owner_token=answer.json()["access_token"])
 

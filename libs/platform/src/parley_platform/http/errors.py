@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley_platform.errors import ParleyError, RateLimited
+from parley_platform.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -101,5 +102,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):  # a dependency is unreachable for now: the caller may retry
+            log.warning(
+                "dependency unavailable on %s %s: %s",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+            )
+            return error_response(503, "unavailable", "a dependency is unavailable; retry later")
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal", "internal error; quote the trace id to support")
