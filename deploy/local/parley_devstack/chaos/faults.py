@@ -103,28 +103,27 @@ def restart_gateway(times: int = 2, every_s: float = 8.0) -> Fault:
     return Fault(f"restart the gateway x{times}", begin, _nothing)
 
 
-def restart_kafka(down_s: float = 10.0) -> Fault:
-    """Stop the Kafka broker for `down_s` and start it again (same data)."""
+def _stopped_for_a_while(name: str, component: str, down_s: float) -> Fault:
+    """Stop one of the platform's infrastructure components (`kafka`, `postgres`, `redis`)
+    for `down_s` and start it again, with the same code `make run` uses (same data)."""
 
     async def begin(context: FaultContext) -> None:
-        await asyncio.to_thread(context.platform.stack.kafka.stop)
+        await asyncio.to_thread(getattr(context.platform.stack, component).stop)
 
     async def end(context: FaultContext) -> None:
-        await asyncio.to_thread(context.platform.stack.kafka.start)
+        await asyncio.to_thread(getattr(context.platform.stack, component).start)
 
-    return Fault("restart the Kafka broker", begin, end, hold_s=down_s)
+    return Fault(name, begin, end, hold_s=down_s)
+
+
+def restart_kafka(down_s: float = 10.0) -> Fault:
+    """Stop the Kafka broker for `down_s` and start it again."""
+    return _stopped_for_a_while("restart the Kafka broker", "kafka", down_s)
 
 
 def restart_postgres(down_s: float = 5.0) -> Fault:
     """Stop PostgreSQL (fast shutdown: every connection is cut) and start it again."""
-
-    async def begin(context: FaultContext) -> None:
-        await asyncio.to_thread(context.platform.stack.postgres.stop)
-
-    async def end(context: FaultContext) -> None:
-        await asyncio.to_thread(context.platform.stack.postgres.start)
-
-    return Fault("restart PostgreSQL", begin, end, hold_s=down_s)
+    return _stopped_for_a_while("restart PostgreSQL", "postgres", down_s)
 
 
 def terminate_postgres_connections() -> Fault:
@@ -145,14 +144,7 @@ def terminate_postgres_connections() -> Fault:
 
 def stop_redis(down_s: float = 20.0) -> Fault:
     """Stop Redis for `down_s` (rate limits, breakers, revocation and caches lose it)."""
-
-    async def begin(context: FaultContext) -> None:
-        await asyncio.to_thread(context.platform.stack.redis.stop)
-
-    async def end(context: FaultContext) -> None:
-        await asyncio.to_thread(context.platform.stack.redis.start)
-
-    return Fault("stop Redis", begin, end, hold_s=down_s)
+    return _stopped_for_a_while("stop Redis", "redis", down_s)
 
 
 def llm_fault(mode: Literal["hang", "error_500"], hold_s: float = 30.0) -> Fault:
