@@ -14,6 +14,8 @@ from uuid import UUID
 
 from redis.asyncio import Redis
 
+from parley_platform import metrics
+
 # KEYS[1] bucket; ARGV: rate (tokens/s), burst (capacity), cost, reserve (1: take the tokens
 # even when that means waiting, 0: take them only if available now).
 # Returns {allowed (1/0), wait_ms}: with reserve=1 the caller may proceed after wait_ms.
@@ -104,6 +106,7 @@ class RateLimiter:
         if max_wait_s is not None:
             decision = await self.try_acquire(key, limit, cost)
             if decision.allowed:
+                metrics.RATE_LIMIT_WAIT.labels(self._namespace).observe(0)
                 return 0.0
             if decision.retry_after_s > max_wait_s:
                 raise TimeoutError(f"rate limit {key}: next slot in {decision.retry_after_s:.2f}s")
@@ -111,6 +114,7 @@ class RateLimiter:
             keys=[self._key(key)], args=[limit.rate, limit.burst, cost, 1]
         )
         wait_s = int(wait_ms) / 1000
+        metrics.RATE_LIMIT_WAIT.labels(self._namespace).observe(wait_s)
         if wait_s > 0:
             await asyncio.sleep(wait_s)
         return wait_s

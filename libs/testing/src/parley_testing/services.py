@@ -19,10 +19,26 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from parley_platform.db import Database
 from parley_platform.grpc.credentials import ServiceTokenIssuer
 from parley_platform.http.internal import internal_headers
 from parley_platform.identity import Principal
 from parley_platform.settings import ServiceSettings
+from sqlalchemy import text
+
+
+async def outbox_drained(settings: ServiceSettings) -> bool:
+    """Whether the service's outbox is empty. A test that kills a service waits for this
+    first: the session's tests share each service's database, and rows left behind would be
+    relayed again, by the next test's service, into that test's topics."""
+    assert settings.database_url is not None
+    database = Database(settings.database_url.get_secret_value(), pool_size=1, instrument=False)
+    try:
+        async with database.system_session() as session:
+            pending = (await session.execute(text("SELECT parley_outbox_pending()"))).scalar()
+            return pending == 0
+    finally:
+        await database.engine.dispose()
 
 
 def free_port() -> int:
@@ -33,11 +49,14 @@ def free_port() -> int:
 
 @dataclass
 class RunningApp:
-    """An app served on loopback: its base URL, a client, and the app itself."""
+    """An app served on loopback: its base URL, a client, and the app itself; `ops` is a
+    client of a service's operations listener (`/metrics`, detailed `/readyz`), or of the
+    app itself when it has no runtime (the sandbox, the LLM stand-in)."""
 
     app: FastAPI
     base_url: str
     client: httpx.AsyncClient
+    ops: httpx.AsyncClient
 
     @property
     def runtime(self) -> Any:
@@ -66,8 +85,13 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[Runn
                 raise RuntimeError("server stopped during start-up")
             await asyncio.sleep(0.02)
         base_url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
-            yield RunningApp(app=app, base_url=base_url, client=client)
+        runtime = getattr(app.state, "runtime", None)
+        ops_url = f"http://127.0.0.1:{runtime.ops_port}" if runtime is not None else None
+        async with (
+            httpx.AsyncClient(base_url=base_url, timeout=15) as client,
+            httpx.AsyncClient(base_url=ops_url or base_url, timeout=15) as ops,
+        ):
+            yield RunningApp(app=app, base_url=base_url, client=client, ops=ops)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=30)
