@@ -17,7 +17,7 @@ from asyncpg.exceptions import InterfaceError as AsyncpgInterfaceError
 from asyncpg.exceptions import PostgresError
 from sqlalchemy.exc import DBAPIError
 
-from parley_platform.errors import Unavailable
+from parley_platform.errors import Unavailable, error_chain
 
 # SQLSTATEs of a server that is going away, restarting or full (not of a bad query):
 # admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
@@ -53,14 +53,4 @@ def _is_outage_itself(exc: BaseException) -> bool:
 def is_outage(exc: BaseException) -> bool:
     """Whether `exc`, or an error it was raised from or while handling (SQLAlchemy's wrapped
     driver error included), says a dependency is unreachable for now."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen or len(seen) > 20:
-            continue
-        seen.add(id(current))
-        if _is_outage_itself(current):
-            return True
-        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
-    return False
+    return any(_is_outage_itself(error) for error in error_chain(exc))

@@ -125,7 +125,12 @@ def _upload(entry: FaqEntry) -> Upload:
     )
 
 
-@router.get("", summary="List FAQ entries", response_model=FaqPage, responses=ERRORS)
+@router.get(
+    "",
+    summary="List FAQ entries",
+    response_model=FaqPage,
+    responses={**ERRORS, 400: {"description": "An invalid cursor"}},
+)
 async def list_entries(
     principal: CurrentPrincipal,
     components: ComponentsDep,
