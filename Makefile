@@ -11,7 +11,7 @@ RUN := $(UV) run --frozen --no-sync
 
 WEB_BUILD := services/gateway/parley_gateway/web/dist
 
-.PHONY: help install proto proto-check web web-test run stop stack-up stack-down stack-status test test-unit lint format typecheck check bench eval clean
+.PHONY: help install proto proto-check web web-test run stop stack-up stack-down stack-status test test-unit lint format typecheck check bench eval chaos fuzz clean
 
 # Source packages, and the test folders (each checked on its own: they share module names).
 TYPED_PACKAGES := parley_platform parley_testing parley_devstack parley_sandbox parley_llm_stub \
@@ -91,6 +91,12 @@ bench: proto ## run the benchmarks (see docs/performance.md)
 
 eval: proto ## the AI's golden set: grounded answers, handoffs, citations (docs/quality.md)
 	@$(RUN) python -m eval $(EVAL_ARGS)
+
+chaos: proto ## the full chaos suite on a platform of its own (docs/reliability.md); CHAOS_ARGS="--help"
+	@$(RUN) python -m parley_devstack.chaos $(CHAOS_ARGS)
+
+fuzz: proto ## API and webhook fuzzing with many more examples than `make test` (FUZZ_EXAMPLES=100)
+	@PARLEY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) $(RUN) pytest -q tests/test_fuzz_api.py tests/test_fuzz_webhooks.py $(PYTEST_ARGS)
 
 clean: ## stop everything and delete local state (.parley)
 	-@$(RUN) parley-stack stop 2>/dev/null

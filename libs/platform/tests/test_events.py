@@ -179,6 +179,44 @@ async def test_a_failing_event_goes_to_the_dead_letter_topic_and_the_partition_m
     assert InboundMessage.FromString(dead[0].value).text.body == "poison"
 
 
+async def test_an_outage_outlasting_every_attempt_delays_the_event_but_never_dead_letters_it(
+    settings, producer
+) -> None:
+    # The handler's dependency refuses connections (a database restarting, Redis stopped)
+    # for twice as many tries as an event has attempts, then comes back.
+    outage_calls = settings.consumer_max_attempts * 2
+    calls: list[int] = []
+
+    async def handle(event: ConsumedEvent[InboundMessage]) -> None:
+        calls.append(event.attempt)
+        if len(calls) <= outage_calls:
+            raise ConnectionRefusedError(111, "Connect call failed")
+
+    group = f"dlq-outage-{uuid.uuid4().hex[:6]}"
+    consumer = EventConsumer(
+        settings, group_id=group, subscriptions=[on(WHATSAPP_INBOUND, handle)], producer=producer
+    )
+    await consumer.start()
+    try:
+        await producer.publish(inbound("during the outage", uuid.uuid4()))
+
+        async def handled() -> bool:
+            return len(calls) == outage_calls + 1
+
+        await eventually(handled, timeout_s=120)
+    finally:
+        await consumer.stop()
+    assert set(calls) == {1}  # waiting out the outage used up none of its attempts
+    dead = await collect(
+        settings.kafka_bootstrap,
+        settings.topic_name(dead_letter_topic(group)),
+        count=1,
+        timeout_s=2,
+        exact=True,
+    )
+    assert dead == []
+
+
 async def test_a_permanent_error_or_a_broken_envelope_is_dead_lettered_without_retries(
     settings, producer
 ) -> None:

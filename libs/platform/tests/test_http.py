@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from parley_platform.context import current_tenant
 from parley_platform.errors import NotFound, PreconditionFailed
 from parley_platform.grpc.credentials import ServiceTokenIssuer
@@ -15,6 +16,7 @@ from parley_platform.identity import Principal, Role
 from parley_platform.runtime import Resources, ServiceRuntime
 from parley_testing.services import principal_headers, serve_app
 from pydantic import BaseModel, SecretStr
+from sqlalchemy import text as sql
 
 router = APIRouter()
 
@@ -36,6 +38,22 @@ async def get_thing(thing_id: str) -> dict:
 @router.get("/crash")
 async def crash() -> dict:
     raise RuntimeError("database password is hunter2")
+
+
+@router.get("/outage")
+async def outage() -> dict:
+    # A dependency that is not listening (a Redis or database restarting).
+    await asyncio.open_connection("127.0.0.1", 9)
+    return {"ok": True}
+
+
+@router.get("/echo")
+async def echo(request: Request, text: str) -> dict:
+    # Text through PostgreSQL, as every route that stores or searches text does.
+    database = request.app.state.runtime.resources.database
+    async with database.system_session() as session:
+        stored = (await session.execute(sql("SELECT CAST(:t AS text)"), {"t": text})).scalar()
+    return {"text": stored}
 
 
 @router.post("/replies")
@@ -81,6 +99,20 @@ async def test_a_crash_answers_500_without_a_stack_trace_or_internals(app) -> No
     body = response.text
     assert "Traceback" not in body and "hunter2" not in body and "RuntimeError" not in body
     assert response.json()["error"]["code"] == "internal"
+
+
+async def test_an_unreachable_dependency_answers_503_so_the_caller_retries(app) -> None:
+    response = await app.client.get("/outage")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    assert "Traceback" not in response.text and "ConnectionRefused" not in response.text
+
+
+async def test_text_postgresql_cannot_store_is_refused_as_invalid_not_a_crash(app) -> None:
+    assert (await app.client.get("/echo", params={"text": "café"})).json() == {"text": "café"}
+    response = await app.client.get("/echo", params={"text": "caf\x00é"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_characters"
 
 
 async def test_invalid_input_is_described_without_echoing_it(app) -> None:

@@ -7,6 +7,7 @@ Messages are written for the API user and must never contain secrets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import grpc
@@ -109,3 +110,17 @@ _BY_GRPC_CODE[grpc.StatusCode.DEADLINE_EXCEEDED] = Unavailable
 def from_grpc(code: grpc.StatusCode, message: str) -> ParleyError:
     """The domain error for a gRPC failure received from another service."""
     return _BY_GRPC_CODE.get(code, ParleyError)(message)
+
+
+def error_chain(exc: BaseException, limit: int = 20) -> Iterator[BaseException]:
+    """`exc`, then the errors it was raised from or while handling, and the driver errors
+    SQLAlchemy wraps (`orig`), each once, at most `limit` of them."""
+    seen: set[int] = set()
+    pending: list[Any] = [exc]
+    while pending and len(seen) < limit:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [getattr(current, "orig", None), current.__context__, current.__cause__]

@@ -32,6 +32,8 @@ import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from parley_platform import telemetry
 from parley_platform.db.session import Database
@@ -269,7 +271,15 @@ class ServiceRuntime(Generic[C]):
             await self._database.verify_role()
             self._checks["database"] = self._database.ping
         if self._want_redis:
-            self._redis = aioredis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            self._redis = aioredis.from_url(
+                s.redis_url,
+                socket_timeout=2,
+                socket_connect_timeout=2,
+                # A pooled connection left over from before a Redis restart fails once on its
+                # next use; reconnect and try again instead of failing the caller's request
+                # (the chaos suite saw sign-ins answered 500 long after Redis was back).
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+            )
             self._checks["redis"] = self._ping_redis
         if self._topics:
             await ensure_topics(s, [t.name for t in self._topics])

@@ -69,3 +69,17 @@ async def test_a_graceful_stop_lets_the_work_finish_its_step() -> None:
     await asyncio.sleep(0.01)
     await task.stop()
     assert finished_cleanly
+
+
+def test_the_restart_pause_grows_while_work_fails_at_once_and_resets_once_it_worked() -> None:
+    task = SupervisedTask(
+        "test-pauses", lambda: asyncio.sleep(0), min_pause_s=0.5, max_pause_s=30, healthy_after_s=10
+    )
+    pause = 0.5
+    waits = []
+    for _ in range(8):  # the broker is down: every run fails within a second
+        wait, pause = task.pauses(pause, ran_s=0.2)
+        waits.append(wait)
+    assert waits == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    # It ran for a while (the broker came back), then failed: start from the shortest pause.
+    assert task.pauses(pause, ran_s=12) == (0.5, 1)

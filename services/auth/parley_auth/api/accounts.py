@@ -39,7 +39,7 @@ def _session_out(issued: IssuedSession) -> SessionOut:
     "/signup",
     status_code=status.HTTP_201_CREATED,
     summary="Sign a business up: creates the tenant and its owner, and signs the owner in",
-    responses=errors(409, 422, 429),
+    responses=errors(400, 409, 422, 429),
 )
 async def sign_up(
     body: SignupIn, ctx: AuthContextDep, address: ClientAddressDep, _: InternalCallDep

@@ -24,7 +24,7 @@ async def list_api_keys(principal: CurrentPrincipal, ctx: AuthContextDep) -> lis
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key; its secret is shown only in this response",
-    responses=errors(401, 403, 422),
+    responses=errors(400, 401, 403, 422),
 )
 async def create_api_key(
     body: ApiKeyIn, principal: CurrentPrincipal, ctx: AuthContextDep

@@ -40,7 +40,7 @@ async def list_users(principal: CurrentPrincipal, ctx: AuthContextDep) -> list[U
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Invite a user (owner/admin); the invitation is shown once",
-    responses=errors(401, 403, 409, 422),
+    responses=errors(400, 401, 403, 409, 422),
 )
 async def invite_user(
     body: InviteUserIn, principal: CurrentPrincipal, ctx: AuthContextDep

@@ -21,7 +21,12 @@ ERRORS: dict[int | str, dict[str, str]] = {
 }
 
 
-@router.get("", summary="List contacts", response_model=ContactPage, responses=ERRORS)
+@router.get(
+    "",
+    summary="List contacts",
+    response_model=ContactPage,
+    responses={**ERRORS, 400: {"description": "An invalid cursor"}},
+)
 async def list_contacts(
     principal: CurrentPrincipal,
     services: ServicesDep,

@@ -59,6 +59,14 @@ ERRORS: dict[int | str, dict[str, str]] = {
     403: {"description": "The API key lacks the needed scope"},
     404: {"description": "No such conversation, or not visible to the caller"},
 }
+SEND_ERRORS: dict[int | str, dict[str, str]] = {
+    **ERRORS,
+    400: {"description": "An invalid Idempotency-Key, or one already used with another body"},
+}
+LIST_ERRORS: dict[int | str, dict[str, str]] = {
+    **ERRORS,
+    400: {"description": "An invalid cursor or filter"},
+}
 
 
 def _idempotency(
@@ -92,7 +100,9 @@ def _sent(sent: Sent, response: Response) -> MessageOut:
     return MessageOut.of(sent.message)
 
 
-@router.get("", summary="List conversations", response_model=ConversationPage, responses=ERRORS)
+@router.get(
+    "", summary="List conversations", response_model=ConversationPage, responses=LIST_ERRORS
+)
 async def list_conversations(
     principal: CurrentPrincipal,
     services: ServicesDep,
@@ -156,7 +166,7 @@ async def get_conversation(
     "/{conversation_id}/messages",
     summary="List a conversation's messages",
     response_model=MessagePage,
-    responses=ERRORS,
+    responses=LIST_ERRORS,
 )
 async def list_messages(
     conversation_id: ConversationId,
@@ -204,7 +214,7 @@ async def get_message(
     "/{conversation_id}/transitions",
     summary="Who answered when: the ownership history",
     response_model=TransitionPage,
-    responses=ERRORS,
+    responses=LIST_ERRORS,
 )
 async def list_transitions(
     conversation_id: ConversationId,
@@ -230,7 +240,7 @@ async def list_transitions(
     status_code=status.HTTP_201_CREATED,
     response_model=MessageOut,
     responses={
-        **ERRORS,
+        **SEND_ERRORS,
         409: {
             "description": "`window_closed`: more than 24 hours since the customer's last "
             "message, send a template; `conversation_owned`: another agent holds it"
@@ -266,7 +276,7 @@ async def reply(
     summary="Send a template",
     status_code=status.HTTP_201_CREATED,
     response_model=MessageOut,
-    responses=ERRORS,
+    responses=SEND_ERRORS,
 )
 async def send_template(
     conversation_id: ConversationId,

@@ -25,6 +25,7 @@ from parley_platform.errors import (
     Unavailable,
 )
 from parley_platform.events import PublishError
+from parley_platform.http.errors import error_responses as errors
 from prometheus_client import Counter
 
 from parley_gateway.api.dependencies import ComponentsDep
@@ -51,7 +52,11 @@ def webhook_router(settings: Settings) -> APIRouter:
     max_body = settings.webhook_max_body_bytes
     router = APIRouter(prefix="/webhooks/whatsapp", tags=["whatsapp webhooks"])
 
-    @router.get("", summary="Meta's verification handshake (platform app)")
+    @router.get(
+        "",
+        summary="Meta's verification handshake (platform app)",
+        responses=errors(400, 403),
+    )
     async def verify_platform(
         mode: Annotated[str | None, Query(alias="hub.mode")] = None,
         token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
@@ -59,13 +64,21 @@ def webhook_router(settings: Settings) -> APIRouter:
     ) -> PlainTextResponse:
         return _handshake(mode, token, challenge, platform_verify_token)
 
-    @router.post("", summary="Notifications signed with the platform's app secret")
+    @router.post(
+        "",
+        summary="Notifications signed with the platform's app secret",
+        responses=errors(400, 401, 413, 503),
+    )
     async def receive_platform(request: Request, components: ComponentsDep) -> JSONResponse:
         raw = await _read_body(request, max_body, "platform")
         _check_signature(raw, request, platform_secret, "platform")
         return await _ingest(components.webhooks, raw, None, "platform")
 
-    @router.get("/{channel_id}", summary="Meta's verification handshake (a business's own app)")
+    @router.get(
+        "/{channel_id}",
+        summary="Meta's verification handshake (a business's own app)",
+        responses=errors(400, 403, 404, 503),
+    )
     async def verify_channel(
         channel_id: str,
         components: ComponentsDep,
@@ -76,7 +89,11 @@ def webhook_router(settings: Settings) -> APIRouter:
         channel = await _own_app_channel(components.channels, channel_id)
         return _handshake(mode, token, challenge, channel.verify_token)
 
-    @router.post("/{channel_id}", summary="Notifications signed with a business's own app secret")
+    @router.post(
+        "/{channel_id}",
+        summary="Notifications signed with a business's own app secret",
+        responses=errors(400, 401, 404, 413, 503),
+    )
     async def receive_channel(
         channel_id: str, request: Request, components: ComponentsDep
     ) -> JSONResponse:

@@ -36,6 +36,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
+    400: {"description": "A form with fields other than file, title, external_id, language"},
     403: {"description": "Not allowed, or a quota (documents, bytes, pages) would be exceeded"},
     413: {"description": "The document is larger than the limit"},
     415: {"description": "Not a supported kind of file"},
@@ -164,7 +165,12 @@ async def add_document(
     return DocumentOut.of(accepted.document)
 
 
-@router.get("", summary="List documents", response_model=DocumentPage, responses=ERRORS)
+@router.get(
+    "",
+    summary="List documents",
+    response_model=DocumentPage,
+    responses={**ERRORS, 400: {"description": "An invalid cursor or filter"}},
+)
 async def list_documents(
     principal: CurrentPrincipal,
     components: ComponentsDep,

@@ -40,6 +40,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Not allowed (role or API-key scope), or the quota is reached"},
     404: {"description": "No such FAQ entry in your knowledge base"},
 }
+# An entry goes through the same checks as any document (size, readable text).
+ENTRY_CHECK_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The entry is larger than the limit"},
+    415: {"description": "The entry's text cannot be indexed"},
+}
 
 
 def _not_blank(value: str) -> str:
@@ -125,7 +130,12 @@ def _upload(entry: FaqEntry) -> Upload:
     )
 
 
-@router.get("", summary="List FAQ entries", response_model=FaqPage, responses=ERRORS)
+@router.get(
+    "",
+    summary="List FAQ entries",
+    response_model=FaqPage,
+    responses={**ERRORS, 400: {"description": "An invalid cursor"}},
+)
 async def list_entries(
     principal: CurrentPrincipal,
     components: ComponentsDep,
@@ -150,7 +160,7 @@ async def list_entries(
     summary="Add a FAQ entry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=FaqOut,
-    responses=ERRORS,
+    responses={**ERRORS, **ENTRY_CHECK_ERRORS},
 )
 async def add_entry(body: FaqIn, principal: CurrentPrincipal, components: ComponentsDep) -> FaqOut:
     """Add a question and its answer (with an `external_id` already in use: replace that
@@ -181,7 +191,7 @@ async def get_entry(
     summary="Edit a FAQ entry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=FaqOut,
-    responses=ERRORS,
+    responses={**ERRORS, **ENTRY_CHECK_ERRORS},
 )
 async def edit_entry(
     entry_id: EntryId, body: FaqEditIn, principal: CurrentPrincipal, components: ComponentsDep
@@ -220,6 +230,7 @@ async def delete_entry(
     response_model=ImportOut,
     responses={
         **ERRORS,
+        400: {"description": "A form without a `file` part"},
         413: {"description": "The file is larger than the limit"},
         415: {"description": "Not a CSV file"},
         422: {"description": "Rows that cannot be imported, each with its row and reason"},

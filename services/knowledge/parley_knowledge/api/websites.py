@@ -76,6 +76,7 @@ class WebsiteOut(BaseModel):
     response_model=WebsiteOut,
     responses={
         **ERRORS,
+        400: {"description": "page_limit above the maximum"},
         409: {"description": "This start URL is already imported"},
         422: {"description": "Not an http(s) URL of a public site"},
     },
@@ -119,7 +120,7 @@ async def get_website(
     summary="Crawl a website again",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WebsiteOut,
-    responses=ERRORS,
+    responses={**ERRORS, 400: {"description": "page_limit above the maximum"}},
 )
 async def crawl_again(
     website_id: WebsiteId,

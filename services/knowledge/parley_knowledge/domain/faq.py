@@ -88,7 +88,11 @@ def parse_faq_csv(content: bytes) -> list[FaqEntry]:
         )
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    try:
+        # newline="": the csv module reads line ends itself (a lone "\r" ends a row too).
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    except csv.Error as exc:  # found by API fuzzing: it answered 500
+        raise FaqImportError(f"not a readable CSV file: {exc}") from exc
     header = rows[0] if rows else []
     question_at = _column(header, QUESTION_COLUMNS)
     answer_at = _column(header, ANSWER_COLUMNS)

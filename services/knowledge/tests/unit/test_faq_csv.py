@@ -60,3 +60,14 @@ def test_imported_ids_follow_the_question_not_its_spacing_or_case():
         "do  you SHIP abroad?"
     )
     assert imported_external_id("Do you ship abroad?") != imported_external_id("Returns?")
+
+
+def test_old_mac_line_ends_are_rows_and_an_unreadable_csv_is_refused_not_a_crash():
+    # A lone carriage return ends a row (old Mac files); API fuzzing sent one inside a field
+    # and got a 500 from the csv module's error.
+    (entry,) = parse_faq_csv(b"question,answer\rWhen do you open?,At 9.\r")
+    assert (entry.question, entry.answer) == ("When do you open?", "At 9.")
+    with pytest.raises(FaqImportError):
+        parse_faq_csv("G\U000af8db\U000410f2\rà]Ç".encode())
+    with pytest.raises(FaqImportError, match="not a readable CSV"):  # a field over 128 KiB
+        parse_faq_csv(b"question,answer\nWhen?," + b"a" * 200_000 + b"\n")

@@ -12,6 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import Response
 from parley_platform.errors import NotFound, PreconditionFailed
+from parley_platform.http.errors import error_responses as errors
 from parley_platform.http.internal import CurrentPrincipal
 
 from parley_whatsapp.api.dependencies import ComponentsDep
@@ -24,7 +25,11 @@ _INLINE_PREFIXES = ("image/", "audio/", "video/")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]")
 
 
-@router.get("/{storage_id}", summary="Download a file a customer sent")
+@router.get(
+    "/{storage_id}",
+    summary="Download a file a customer sent",
+    responses=errors(401, 403, 404, 409),
+)
 async def download_media(
     storage_id: str, principal: CurrentPrincipal, components: ComponentsDep
 ) -> Response:

@@ -14,7 +14,11 @@ most every `commit_interval_s`, and when partitions are revoked or the consumer 
 
 A handler that raises is retried with exponential backoff and jitter; after
 `consumer_max_attempts` the record goes to the group's dead-letter topic with the error, and
-the lane moves on. Each handler attempt runs in a CONSUMER span whose parent is the trace
+the lane moves on. Failures that say a dependency is unreachable (`parley_platform.outages`:
+PostgreSQL restarting, Redis stopped, ...) use up no attempt: the record is retried until the
+outage ends, so an outage delays events but never dead-letters them.
+
+Each handler attempt runs in a CONSUMER span whose parent is the trace
 context in the record's headers, with the event's tenant in context.
 """
 
@@ -48,6 +52,7 @@ from parley_platform.events.admin import ensure_topics
 from parley_platform.events.envelope import InvalidEnvelopeError, from_headers
 from parley_platform.events.producer import EventProducer, RawRecord
 from parley_platform.events.topics import Topic, dead_letter_topic
+from parley_platform.outages import is_outage
 from parley_platform.settings import ServiceSettings
 from parley_platform.transport import kafka_client_options
 
@@ -473,7 +478,10 @@ class EventConsumer:
         max_attempts = self.settings.consumer_max_attempts
         superseded = asyncio.Event()
         last_error: BaseException | None = None
-        for attempt in range(1, max_attempts + 1):
+        attempt = outages = 0
+        while attempt < max_attempts:
+            attempt += 1
+            waiting_for_dependency = False
             event: ConsumedEvent[Any] = ConsumedEvent(
                 topic=topic,
                 envelope=envelope,
@@ -517,8 +525,9 @@ class EventConsumer:
                     span.record_exception(exc)
                     span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                     last_error = exc
+                    outage = is_outage(exc)
                     log.warning(
-                        "handler failed",
+                        "handler failed; waiting for a dependency" if outage else "handler failed",
                         extra={
                             "group": self.group_id,
                             "topic": topic.name,
@@ -527,13 +536,22 @@ class EventConsumer:
                             "error": type(exc).__name__,
                         },
                     )
+                    if outage and (self._stopping or lane.revoked):
+                        raise  # not finished: whoever owns the partition next redelivers it
+                    waiting_for_dependency = outage
                 else:
                     metrics.HANDLER_LATENCY.labels(self.group_id, topic.name).observe(
                         time.perf_counter() - started
                     )
                     metrics.EVENTS_CONSUMED.labels(self.group_id, topic.name, "ok").inc()
                     return
-            if attempt < max_attempts:
+            if waiting_for_dependency:
+                # Not the event's fault: wait the outage out without using up its attempts.
+                attempt -= 1
+                outages += 1
+                metrics.HANDLER_RETRIES.labels(self.group_id, topic.name).inc()
+                await asyncio.sleep(self._backoff(min(outages, 10)))
+            elif attempt < max_attempts:
                 metrics.HANDLER_RETRIES.labels(self.group_id, topic.name).inc()
                 await asyncio.sleep(self._backoff(attempt))
         assert last_error is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from asyncpg.exceptions import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,7 +17,8 @@ from opentelemetry import trace
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley_platform.errors import ParleyError, RateLimited
+from parley_platform.errors import ParleyError, RateLimited, error_chain
+from parley_platform.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,20 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+# SQLSTATEs of text PostgreSQL cannot store: character_not_in_repertoire (a NUL in text),
+# untranslatable_character (\u0000 in JSON). The input is at fault, whatever the route.
+_UNSTORABLE_TEXT_STATES = frozenset({"22021", "22P05"})
+
+
+def _unstorable_text(exc: BaseException) -> bool:
+    """Whether the database refused the request's text (API fuzzing found NULs in a search
+    query and in a team's name answered 500)."""
+    return any(
+        isinstance(error, PostgresError) and error.sqlstate in _UNSTORABLE_TEXT_STATES
+        for error in error_chain(exc)
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain errors, validation errors, HTTP errors and crashes to the standard body."""
 
@@ -101,5 +117,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        if _unstorable_text(exc):
+            return error_response(
+                422, "invalid_characters", "text may not contain NUL (\\u0000) characters"
+            )
+        if is_outage(exc):  # a dependency is unreachable for now: the caller may retry
+            log.warning(
+                "dependency unavailable on %s %s: %s",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+            )
+            return error_response(503, "unavailable", "a dependency is unavailable; retry later")
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal", "internal error; quote the trace id to support")
