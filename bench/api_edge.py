@@ -87,8 +87,9 @@ async def run(requests: int, logins: int) -> None:
             AuthSettings,
             **common,
             database_url=db.app_url(),
-            login_attempts_per_account=1_000_000,
-            login_attempts_per_address=1_000_000,
+            login_failures_per_account_and_address=1_000_000,
+            login_failures_per_address=1_000_000,
+            login_failures_per_account=1_000_000,
         )
         try:
             async with serve_app(create_auth(auth_settings)) as auth:

@@ -44,9 +44,12 @@ class Settings(ServiceSettings):
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=8 * 1024)
     password_hash_parallelism: int = Field(default=4, ge=1)
 
-    # Login throttling (token buckets in Redis): attempts per window, per account (email)
-    # and per client address.
-    login_attempts_per_account: int = Field(default=10, ge=1)
-    login_attempts_per_address: int = Field(default=50, ge=1)
+    # Sign-in throttling (token buckets in Redis) counts failures, never successful sign-ins,
+    # per window: of one account from one client address (IPv6: its /64), of one address
+    # whatever the account, and of one account from everywhere (a distributed guesser; set
+    # higher, so that one address alone can never lock an account).
+    login_failures_per_account_and_address: int = Field(default=10, ge=1)
+    login_failures_per_address: int = Field(default=50, ge=1)
+    login_failures_per_account: int = Field(default=100, ge=1)
     login_window_s: float = Field(default=900.0, gt=0)
     signups_per_address_per_hour: int = Field(default=20, ge=1)

@@ -88,59 +88,107 @@ def _random_address() -> str:
     return str(ipaddress.IPv4Address(random.randint(0x0B000000, 0x0BFFFFFF)))  # 11.0.0.0/8
 
 
-async def test_sign_in_is_throttled_per_account_then_per_address(settings_factory) -> None:
+async def _sign_in(edge, email: str, password: str, address: str) -> int:
+    answer = await edge.anonymous().post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password},
+        headers={"X-Forwarded-For": address},
+    )
+    return answer.status_code
+
+
+# The gateway trusts X-Forwarded-For from loopback in these tests, so each test client can
+# come from an address of its own.
+TRUSTING_LOOPBACK = {"trusted_proxies": ["127.0.0.1/32"]}
+
+
+async def test_a_guesser_is_throttled_but_cannot_lock_the_owner_out(settings_factory) -> None:
     async with serve_edge(
         settings_factory,
-        auth={"login_attempts_per_account": 3, "login_attempts_per_address": 5},
-        # The gateway trusts X-Forwarded-For from loopback here, so each test client can
-        # come from an address of its own.
-        gateway={"trusted_proxies": ["127.0.0.1/32"]},
+        auth={"login_failures_per_account_and_address": 3, "login_failures_per_account": 100},
+        gateway=TRUSTING_LOOPBACK,
     ) as edge:
         owner = await edge.sign_up()
-        attacker = {"X-Forwarded-For": _random_address()}
-        answers = [
-            await edge.anonymous().post(
-                "/api/v1/auth/login",
-                json={"email": owner.email, "password": f"guess {i}!!!!"},
-                headers=attacker,
-            )
-            for i in range(4)
-        ]
-        assert [a.status_code for a in answers] == [401, 401, 401, 429]
-        assert answers[-1].json()["error"]["code"] == "rate_limited"
-        assert int(answers[-1].headers["Retry-After"]) >= 1
-        # The account stays locked even with the right password, from anywhere, for now.
-        locked = await edge.anonymous().post(
+        guesser = _random_address()
+        statuses = [await _sign_in(edge, owner.email, f"guess {i}!!!!", guesser) for i in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        refused = await edge.anonymous().post(
             "/api/v1/auth/login",
-            json={"email": owner.email, "password": PASSWORD},
-            headers={"X-Forwarded-For": _random_address()},
+            json={"email": owner.email, "password": "guess again!!"},
+            headers={"X-Forwarded-For": guesser},
         )
-        assert locked.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) >= 1
+        # The guesser stays throttled, even with the right password...
+        assert await _sign_in(edge, owner.email, PASSWORD, guesser) == 429
+        # ...but the owner, elsewhere, signs in as usual: the guesses were not theirs.
+        assert await _sign_in(edge, owner.email, PASSWORD, _random_address()) == 200
 
-        # One address trying many accounts is stopped by the address limit.
-        sprayer = {"X-Forwarded-For": _random_address()}
-        statuses = [
-            (
-                await edge.anonymous().post(
-                    "/api/v1/auth/login",
-                    json={"email": _email("victim"), "password": PASSWORD},
-                    headers=sprayer,
-                )
-            ).status_code
-            for _ in range(6)
-        ]
+
+async def test_successful_sign_ins_never_count(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory,
+        auth={"login_failures_per_account_and_address": 2},
+        gateway=TRUSTING_LOOPBACK,
+    ) as edge:
+        owner = await edge.sign_up()
+        office = _random_address()
+        # A typo, then many sign-ins (a script, a team behind one office address):
+        assert await _sign_in(edge, owner.email, "a typo in it!!", office) == 401
+        for _ in range(5):
+            assert await _sign_in(edge, owner.email, PASSWORD, office) == 200
+        # The typo before a success was forgiven here: two typos are allowed again.
+        statuses = [await _sign_in(edge, owner.email, "a typo in it!!", office) for _ in range(3)]
+        assert statuses == [401, 401, 429]
+
+
+async def test_one_address_spraying_many_accounts_is_stopped(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory, auth={"login_failures_per_address": 5}, gateway=TRUSTING_LOOPBACK
+    ) as edge:
+        sprayer = _random_address()
+        statuses = [await _sign_in(edge, _email("victim"), PASSWORD, sprayer) for _ in range(6)]
         assert statuses == [401] * 5 + [429]
         # Another address is not affected.
-        other = await edge.anonymous().post(
-            "/api/v1/auth/login",
-            json={"email": _email("victim"), "password": PASSWORD},
-            headers={"X-Forwarded-For": _random_address()},
-        )
-        assert other.status_code == 401
+        assert await _sign_in(edge, _email("victim"), PASSWORD, _random_address()) == 401
+
+
+async def test_guesses_spread_over_many_addresses_are_bounded_per_account(
+    settings_factory,
+) -> None:
+    async with serve_edge(
+        settings_factory,
+        auth={"login_failures_per_account_and_address": 3, "login_failures_per_account": 6},
+        gateway=TRUSTING_LOOPBACK,
+    ) as edge:
+        owner = await edge.sign_up()
+        statuses = [
+            await _sign_in(edge, owner.email, f"guess {i}!!!!", address)
+            for address in (_random_address(), _random_address(), _random_address())
+            for i in range(2)
+        ]
+        assert statuses == [401] * 6
+        assert await _sign_in(edge, owner.email, "guess 7!!!!", _random_address()) == 429
+
+
+async def test_ipv6_clients_are_counted_by_their_64(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory,
+        auth={"login_failures_per_account_and_address": 2},
+        gateway=TRUSTING_LOOPBACK,
+    ) as edge:
+        owner = await edge.sign_up()
+        prefix = f"2001:db8:{random.randint(0, 0xFFFF):x}:{random.randint(0, 0xFFFF):x}"
+        statuses = [
+            await _sign_in(edge, owner.email, "not it at all!", f"{prefix}::{i + 1:x}")
+            for i in range(3)
+        ]
+        # Rotating through the /64 does not give a fresh budget.
+        assert statuses == [401, 401, 429]
 
 
 async def test_a_client_cannot_choose_its_address_without_a_trusted_proxy(settings_factory) -> None:
-    async with serve_edge(settings_factory, auth={"login_attempts_per_address": 2}) as edge:
+    async with serve_edge(settings_factory, auth={"login_failures_per_address": 2}) as edge:
         statuses = [
             (
                 await edge.anonymous().post(

@@ -35,7 +35,7 @@ AUTH_TEST_DEFAULTS: dict[str, Any] = {
     "password_hash_memory_kib": 8 * 1024,
     "password_hash_parallelism": 1,
     "signups_per_address_per_hour": 1_000_000,
-    "login_attempts_per_address": 1_000_000,
+    "login_failures_per_address": 1_000_000,
     "signing_key_publish_delay_s": 0,
 }
 GATEWAY_TEST_DEFAULTS: dict[str, Any] = {

@@ -6,13 +6,12 @@ transaction of that tenant, under row-level security. They own those transaction
 
 Every failure to sign in answers the same way, whether the email is unknown, the password
 wrong, the account deactivated or not yet activated; an unknown email costs the same
-argon2id work as a wrong password. Attempts are throttled per account and per client address
-before any of that work is done.
+argon2id work as a wrong password. Failed attempts are throttled (service.throttling) before
+any of that work is done; successful ones do not count.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from parley_platform.errors import (
     Unauthenticated,
 )
 from parley_platform.identity import Principal
-from parley_platform.ratelimit import Limit
+from parley_platform.ratelimit import Limit, address_bucket
 from prometheus_client import Counter
 
 from parley_auth.domain.credentials import CredentialKind, parse_credential
@@ -45,14 +44,11 @@ from parley_auth.service.sessions import (
     issue_session,
     void_access_tokens,
 )
+from parley_auth.service.throttling import PLATFORM_PREFIX, Admission
 
 log = logging.getLogger(__name__)
 
 SIGN_INS = Counter("parley_auth_sign_ins_total", "Sign-in attempts by outcome", ["outcome"])
-
-# Throttle keys exist before any tenant is known, so they live under a platform prefix
-# (the only Redis keys of auth that do not start with a tenant id).
-_PLATFORM = "platform"
 
 
 def _invalid_login() -> Unauthenticated:
@@ -80,26 +76,9 @@ async def _take(ctx: AuthContext, key: str, limit: Limit, what: str) -> None:
         raise RateLimited(f"too many {what}; try again later", retry_after_s=decision.retry_after_s)
 
 
-def _account_key(email: str) -> str:
-    # A digest, so that Redis never holds the address itself.
-    return f"{_PLATFORM}:login:account:{hashlib.sha256(email.encode()).hexdigest()}"
-
-
-async def _throttle_login(ctx: AuthContext, email: str, client_address: str) -> None:
-    s = ctx.settings
+async def _admit_sign_in(ctx: AuthContext, email: str, client_address: str) -> Admission:
     try:
-        await _take(
-            ctx,
-            f"{_PLATFORM}:login:address:{client_address}",
-            Limit.per(s.login_attempts_per_address, s.login_window_s),
-            "sign-in attempts from this address",
-        )
-        await _take(
-            ctx,
-            _account_key(email),
-            Limit.per(s.login_attempts_per_account, s.login_window_s),
-            "sign-in attempts for this account",
-        )
+        return await ctx.sign_in_throttle.admit(email, client_address)
     except RateLimited:
         SIGN_INS.labels("throttled").inc()
         raise
@@ -119,7 +98,7 @@ async def sign_up(
     check_password_policy(password, email=email)
     await _take(
         ctx,
-        f"{_PLATFORM}:signup:address:{client_address}",
+        f"{PLATFORM_PREFIX}:signup:address:{address_bucket(client_address)}",
         Limit.per(ctx.settings.signups_per_address_per_hour, 3600),
         "sign-ups from this address",
     )
@@ -149,7 +128,7 @@ async def log_in(
         email = canonical_email(email)
     except InvalidRequest:
         raise _invalid_login() from None
-    await _throttle_login(ctx, email, client_address)
+    admission = await _admit_sign_in(ctx, email, client_address)
     async with ctx.database.system_session() as session:
         account = await CrossTenantLookups(session).account_of_email(email)
     if account is None:
@@ -168,7 +147,7 @@ async def log_in(
             new_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
             await users.set_password(account.user_id, new_hash)
         issued = await issue_session(ctx, session, credentials.user, credentials.tokens_valid_after)
-    await ctx.login_limiter.reset(_account_key(email))
+    await ctx.sign_in_throttle.succeeded(admission)
     SIGN_INS.labels("signed_in").inc()
     return issued
 
@@ -299,10 +278,11 @@ async def change_password(
         if credentials is None or not credentials.user.can_sign_in:
             raise Unauthenticated("authentication required")
         user = credentials.user
-        await _throttle_login(ctx, user.email, client_address)
+        admission = await _admit_sign_in(ctx, user.email, client_address)
         stored_hash = credentials.password_hash
         if not await ctx.hashing(lambda: ctx.passwords.verify(stored_hash, current_password)):
             raise InvalidRequest("the current password is not correct", code="wrong_password")
+        await ctx.sign_in_throttle.succeeded(admission)
         check_password_policy(new_password, email=user.email)
         new_hash = await ctx.hashing(lambda: ctx.passwords.hash(new_password))
         await users.set_password(user.id, new_hash)

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from parley_auth.config import Settings
 from parley_auth.domain.passwords import PasswordHasher
 from parley_auth.service.signing import KeyRing
+from parley_auth.service.throttling import SignInThrottle
 
 T = TypeVar("T")
 
@@ -30,6 +31,7 @@ class AuthContext:
     channel_secrets: SecretBox
     revocations: RevocationList
     login_limiter: RateLimiter
+    sign_in_throttle: SignInThrottle
 
     async def hashing(self, work: Callable[[], T]) -> T:
         """Run CPU-heavy password hashing off the event loop."""
@@ -39,6 +41,7 @@ class AuthContext:
 def create_context(settings: Settings, database: Database, redis: Redis) -> AuthContext:
     """The use cases' context for a started runtime."""
     master = settings.encryption_key.get_secret_value()
+    limiter = RateLimiter(redis, "auth-login")
     return AuthContext(
         settings=settings,
         database=database,
@@ -51,5 +54,6 @@ def create_context(settings: Settings, database: Database, redis: Redis) -> Auth
         ),
         channel_secrets=SecretBox(master, "channel-secrets", service="auth"),
         revocations=RevocationList(redis),
-        login_limiter=RateLimiter(redis, "auth-login"),
+        login_limiter=limiter,
+        sign_in_throttle=SignInThrottle(limiter, settings),
     )

@@ -3,6 +3,7 @@ and the proxy to the services) and the parts they need, built once the runtime s
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from parley_platform.errors import Unauthenticated
 from parley_platform.http import error_response
 from parley_platform.revocation import RevocationList
 from parley_platform.runtime import Resources
+from parley_platform.settings import Environment
 
 from parley_gateway.api.dependencies import ComponentsDep
 from parley_gateway.api.openapi import OpenApiDocument
@@ -24,6 +26,8 @@ from parley_gateway.authn.authenticator import Authenticator, remote_api_key_che
 from parley_gateway.authn.client_address import parse_networks
 from parley_gateway.authn.jwks import JwksCache
 from parley_gateway.config import Settings
+
+log = logging.getLogger(__name__)
 
 JWKS_CACHE_CONTROL = "public, max-age=300"
 # create_service_app options: the merged document replaces FastAPI's own.
@@ -84,12 +88,25 @@ def edge_routers() -> list[APIRouter]:
     return [_well_known_router(), _openapi_router(), _proxy_router()]
 
 
+def warn_without_trusted_proxies(settings: Settings) -> None:
+    """Outside development the gateway usually sits behind a load balancer: without
+    TRUSTED_PROXIES every client then has the balancer's address, so per-address limits
+    (sign-in throttling) lump all clients together. Said once, at start-up."""
+    if not settings.trusted_proxies and settings.environment != Environment.DEVELOPMENT:
+        log.warning(
+            "%s is empty: client addresses are the connecting peers' own; behind a load "
+            "balancer or proxy every client shares its address and per-address limits",
+            settings.env_name("trusted_proxies"),
+        )
+
+
 async def build_edge(
     resources: Resources, settings: Settings
 ) -> tuple[JwksCache, ApiProxy, OpenApiDocument]:
     """The JWKS cache (fetched once before serving), the authenticating proxy and the
     OpenAPI merger, sharing one HTTP client that is closed when the service stops."""
     s = settings
+    warn_without_trusted_proxies(s)
     channel = resources.channel("auth")
     stub = auth_pb2_grpc.AuthServiceStub(channel)
 
