@@ -21,6 +21,7 @@ from parley_auth.api.schemas import (
     errors,
 )
 from parley_auth.service import accounts
+from parley_auth.service.api_keys import ApiKeyView
 from parley_auth.service.sessions import IssuedSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -132,5 +133,9 @@ async def me(principal: CurrentPrincipal, ctx: AuthContextDep) -> MeOut:
         role=principal.role.value,
         scopes=sorted(principal.scopes),
         user=UserOut.of(found.user) if found.user else None,
-        api_key=ApiKeyOut.of(found.api_key) if found.api_key else None,
+        api_key=(
+            ApiKeyOut.of(ApiKeyView(found.api_key, (principal.role, principal.scopes)))
+            if found.api_key
+            else None
+        ),
     )

@@ -62,7 +62,9 @@ def _uuid(value: str, what: str) -> UUID:
         raise InvalidRequest(f"{what} is not a valid id") from None
 
 
-def _principal(principal: Principal, expires_at: datetime | None) -> auth_pb2.Principal:
+def _principal(
+    principal: Principal, expires_at: datetime | None, created_by: UUID | None = None
+) -> auth_pb2.Principal:
     return auth_pb2.Principal(
         tenant_id=str(principal.tenant_id),
         user_id=str(principal.user_id) if principal.user_id else "",
@@ -71,6 +73,7 @@ def _principal(principal: Principal, expires_at: datetime | None) -> auth_pb2.Pr
         scopes=sorted(principal.scopes),
         team_ids=sorted(str(t) for t in principal.team_ids),
         expires_at_unix=int(expires_at.timestamp()) if expires_at else 0,
+        created_by_user_id=str(created_by) if created_by else "",
     )
 
 
@@ -124,7 +127,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.VerifyCredentialRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.Principal:
         verified = await credentials.verify_credential(self._ctx(), request.credential)
-        return _principal(verified.principal, verified.expires_at)
+        return _principal(verified.principal, verified.expires_at, verified.created_by)
 
     async def ResolveChannel(
         self, request: auth_pb2.ResolveChannelRequest, context: grpc.aio.ServicerContext
