@@ -88,7 +88,7 @@ def _random_address() -> str:
     return str(ipaddress.IPv4Address(random.randint(0x0B000000, 0x0BFFFFFF)))  # 11.0.0.0/8
 
 
-async def _sign_in(edge, email: str, password: str, address: str) -> int:
+async def _sign_in(edge, email: str | None, password: str, address: str) -> int:
     answer = await edge.anonymous().post(
         "/api/v1/auth/login",
         json={"email": email, "password": password},

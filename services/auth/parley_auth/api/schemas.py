@@ -94,10 +94,11 @@ class TenantOut(BaseModel):
     id: UUID
     name: str
     created_at: datetime
+    plan: str = Field(description="The plan, which sets the API's request limits")
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantOut:
-        return cls(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
+        return cls(id=tenant.id, name=tenant.name, created_at=tenant.created_at, plan=tenant.plan)
 
 
 class UserOut(BaseModel):

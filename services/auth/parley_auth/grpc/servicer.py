@@ -38,6 +38,7 @@ ALLOWED_CALLERS: dict[str, set[str]] = {
     _method("MarkChannelDisconnected"): {"whatsapp"},
     _method("GetUser"): {"conversation", "gateway"},
     _method("GetTeam"): {"conversation", "gateway"},
+    _method("GetTenant"): {"gateway"},
     # CheckPermission and GetJwks: any authenticated Parley service.
 }
 
@@ -204,3 +205,11 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         tenant = _tenant()
         async with self._ctx().database.tenant_session(tenant) as session:
             return _team(await directory.find_team(session, tenant, team_id))
+
+    async def GetTenant(
+        self, request: auth_pb2.GetTenantRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.Tenant:
+        tenant_id = _tenant()
+        async with self._ctx().database.tenant_session(tenant_id) as session:
+            tenant = await directory.find_tenant(session, tenant_id)
+        return auth_pb2.Tenant(tenant_id=str(tenant.id), name=tenant.name, plan=tenant.plan)

@@ -38,6 +38,7 @@ tenants = Table(
     tenant_id_column(),
     Column("name", Text, nullable=False),
     timestamp_column("created_at", nullable=False),
+    Column("plan", Text, nullable=False, server_default="standard"),
 )
 
 users = Table(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from parley_gateway.api.edge import warn_without_trusted_proxies
 from parley_gateway.config import Settings
 
-SECRETS = {
+SECRETS: dict[str, Any] = {
     "service_token_secret": "a-long-enough-service-token-secret",
     "whatsapp_app_secret": "a-long-enough-whatsapp-app-secret",
     "whatsapp_verify_token": "a-long-enough-whatsapp-verify-token",
