@@ -21,11 +21,13 @@ from typing import IO
 
 import httpx
 
+from parley_devstack.demo_knowledge import load_demo_knowledge
 from parley_devstack.layout import port_offset
 from parley_devstack.processes import StackError, read_pid, spawn, terminate, wait_until
 from parley_devstack.seeding import (
     AuthApi,
     Sandbox,
+    SeededChannel,
     SeedingError,
     WhatsAppNumber,
     seed_tenant_with_channel,
@@ -125,7 +127,8 @@ def sandbox_environment(stack: Stack) -> dict[str, str]:
 
 
 def ensure_demo(stack: Stack) -> None:
-    """A demo business with a WhatsApp number, and the sandbox serving that number.
+    """A demo business with a WhatsApp number and a small knowledge base, and the sandbox
+    serving that number.
 
     Through the public API, as a person would (parley_devstack.seeding): the sandbox (whose
     memory starts empty on every run) serves the number first, then the business signs up (or,
@@ -138,13 +141,14 @@ def ensure_demo(stack: Stack) -> None:
         access_token=layout.secret("demo_whatsapp_access_token"),
     )
 
-    async def seed() -> None:
-        api_url = f"http://127.0.0.1:{service('gateway').port('http_port')}"
+    api_url = f"http://127.0.0.1:{service('gateway').port('http_port')}"
+
+    async def seed() -> SeededChannel:
         async with (
             httpx.AsyncClient(base_url=api_url, timeout=20) as api,
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as meta,
         ):
-            await seed_tenant_with_channel(
+            return await seed_tenant_with_channel(
                 # The gateway may learn auth's first signing key a few seconds late.
                 AuthApi(api, keys_patience_s=30),
                 number,
@@ -158,9 +162,16 @@ def ensure_demo(stack: Stack) -> None:
             )
 
     try:
-        asyncio.run(seed())
+        seeded = asyncio.run(seed())
     except SeedingError as exc:
         raise StackError(f"the demo tenant could not be prepared: {exc}") from None
+    # A small knowledge base (opening hours, returns, shipping, prices): the AI answers the
+    # sandbox's customers from it out of the box.
+    with httpx.Client(base_url=api_url, timeout=20) as client:
+        try:
+            load_demo_knowledge(client, {"Authorization": f"Bearer {seeded.owner.access_token}"})
+        except httpx.HTTPError as exc:
+            raise StackError(f"the demo knowledge base could not be loaded: {exc}") from None
 
 
 class Restarts:

@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 from parley_devstack.layout import CACHE_DIR
 from parley_devstack.processes import port_open
 
+T = TypeVar("T")
 OFFSET = 11000
 SERVICE_PORTS = {
     "gateway": 8080,
@@ -36,6 +39,26 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
         return err.code, err.read()
     except OSError:
         return 0, b""  # not listening (yet)
+
+
+def _eventually(check: Callable[[], T], what: str, timeout_s: float = 60) -> T:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {timeout_s}s")
+
+
+def _wait_for_ready_documents(gateway: str, headers: dict[str, str], count: int) -> None:
+    def ready() -> bool:
+        listing = httpx.get(
+            f"{gateway}/api/v1/knowledge/documents", headers=headers, timeout=10
+        ).json()
+        items = listing.get("items", listing) if isinstance(listing, dict) else listing
+        return sum(1 for d in items if d.get("state", "ready") == "ready") >= count
+
+    _eventually(ready, "the demo knowledge base ready", timeout_s=120)
 
 
 def test_make_run_comes_up_refuses_a_second_copy_and_stops_cleanly(tmp_path) -> None:
@@ -81,6 +104,44 @@ def test_make_run_comes_up_refuses_a_second_copy_and_stops_cleanly(tmp_path) -> 
             timeout=10,
         )
         assert channels.status_code == 200 and len(channels.json()) == 1, channels.text
+        owner = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+        # A newcomer writes in the sandbox chat: a question the demo knowledge base answers
+        # gets an answer with its source; a refund with a call-back request goes to a person.
+        sandbox = f"http://127.0.0.1:{SANDBOX_PORT + OFFSET}"
+        demo_number = "100000000000001"
+
+        def chat(wa_id: str, text: str) -> None:
+            sent = httpx.post(
+                f"{sandbox}/sandbox/customers/{wa_id}/messages",
+                json={"phone_number_id": demo_number, "text": text},
+                timeout=10,
+            )
+            assert sent.status_code == 200, sent.text
+
+        def replies(wa_id: str) -> list[str]:
+            outbox = httpx.get(
+                f"{sandbox}/sandbox/outbox", params={"recipient": wa_id}, timeout=10
+            ).json()
+            return [m["content"]["body"] for m in outbox if m.get("type") == "text"]
+
+        _wait_for_ready_documents(gateway, owner, count=4)
+        chat("351910000001", "when are you open on saturday?")
+        answer = _eventually(lambda: replies("351910000001"), "an answer to the customer")
+        assert len(answer) == 1 and "9:00" in answer[0] and "Opening hours" in answer[0], answer
+        chat("351910000002", "I want a refund for a broken order, call me")
+
+        def waiting() -> list:
+            page = httpx.get(
+                f"{gateway}/api/v1/conversations",
+                params={"state": "waiting_human"},
+                headers=owner,
+                timeout=10,
+            ).json()
+            return [c for c in page["items"] if "351910000002" in str(c)]
+
+        _eventually(waiting, "the refund request waiting for a person")
+        assert replies("351910000002") == []  # no invented answer
         # The sandbox's chat page, where one writes as a customer.
         assert f"http://127.0.0.1:{SANDBOX_PORT + OFFSET}/" in summary
         assert _get(SANDBOX_PORT + OFFSET, "/")[0] == 200

@@ -12,11 +12,12 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import DefaultPartitioner
 from google.protobuf.message import Message as ProtoMessage
 from parley.ai.v1 import events_pb2 as ai_events
 from parley.conversation.v1 import events_pb2 as conversation_events
@@ -38,9 +39,11 @@ from parley_platform.events.topics import (
 )
 from parley_platform.identity import Principal, Role
 from parley_testing.edge import ApiClient, Edge, serve_edge
-from parley_testing.kafka import collect
+from parley_testing.kafka import collect, new_marker, read_until_marker
 from parley_testing.polling import eventually
 from parley_testing.services import RunningApp, free_port, principal_headers, serve_app
+
+P = TypeVar("P", bound=ProtoMessage)
 
 
 @dataclass
@@ -189,6 +192,23 @@ class Harness(Customers):
     def client(self) -> httpx.AsyncClient:
         return self.running.client
 
+    def partition_of(self, customer: Customer) -> int:
+        """The partition of every topic that a customer's conversation events go to."""
+        everyone = list(range(self.settings.kafka_partitions))
+        return int(DefaultPartitioner()(customer.key.encode(), everyone, everyone))
+
+    def customers_beside(self, *others: Customer) -> list[Customer]:
+        """New customers of `others`' tenant, one on each partition `others` use: markers
+        from them follow everything `others` caused, on every partition involved, even in
+        a stream that merges all conversations."""
+        partitions = {self.partition_of(c) for c in others}
+        found: dict[int, Customer] = {}
+        while len(found) < len(partitions):
+            candidate = self.customer(others[0].tenant)
+            if (partition := self.partition_of(candidate)) in partitions:
+                found.setdefault(partition, candidate)
+        return list(found.values())
+
     # ------------------------------------------------------------------ people
 
     @staticmethod
@@ -242,7 +262,7 @@ class Harness(Customers):
         self,
         customer: Customer,
         wamid: str,
-        status: int,
+        status: whatsapp.DeliveryStatus,
         *,
         at: datetime | None = None,
         errors: list[Any] | None = None,
@@ -251,7 +271,7 @@ class Harness(Customers):
             channel_id=customer.channel_id,
             phone_number_id=customer.phone_number_id,
             wamid=wamid,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             at=timestamp(at or datetime.now(UTC)),
             recipient_wa_id=customer.wa_id,
             errors=errors or [],
@@ -265,12 +285,12 @@ class Harness(Customers):
         )
 
     async def outcome(
-        self, customer: Customer, message_id: str, result: int, **fields: Any
+        self, customer: Customer, message_id: str, result: whatsapp.SendResult, **fields: Any
     ) -> None:
         payload = whatsapp.SendOutcome(
             message_id=message_id,
             channel_id=customer.channel_id,
-            result=result,  # type: ignore[arg-type]
+            result=result,
             at=timestamp(),
             **fields,
         )
@@ -293,37 +313,76 @@ class Harness(Customers):
         await self.publish(AI_REPLY, customer.tenant, customer.key, reply)
 
     async def ai_hands_off(
-        self, customer: Customer, request: conversation_events.AiRequested, reason: int
+        self,
+        customer: Customer,
+        request: conversation_events.AiRequested,
+        reason: ai_events.HandoffReason,
     ) -> None:
         reply = ai_events.AiReply(
             request_id=request.request_id,
             conversation_id=request.conversation_id,
             message_id=request.message_id,
-            handoff=ai_events.Handoff(reason=reason, detail="nothing in the knowledge base"),  # type: ignore[arg-type]
+            handoff=ai_events.Handoff(reason=reason, detail="nothing in the knowledge base"),
         )
         await self.publish(AI_REPLY, customer.tenant, customer.key, reply)
 
     # ------------------------------------------------------------------ events out
 
     async def emitted(
-        self, topic: Topic, *, count: int, exact: bool = False, timeout_s: float = 30.0
-    ) -> list[tuple[ConsumerRecord, Any]]:
-        """(record, decoded payload) of what the service published on `topic`."""
+        self, topic: Topic[P], *, count: int, timeout_s: float = 30.0
+    ) -> list[tuple[ConsumerRecord, P]]:
+        """(record, decoded payload) of (at least) the first `count` records the service
+        published on `topic` (to wait for them; to show that nothing else came, see
+        `emitted_before`)."""
         records = await collect(
             self.settings.kafka_bootstrap,
             self.settings.topic_name(topic.name),
             count=count,
-            exact=exact,
             timeout_s=timeout_s,
-            settle_s=2.0,
         )
         return [(r, topic.payload_type.FromString(r.value)) for r in records]
+
+    async def emitted_before(
+        self, topic: Topic[P], marker: str, *, markers: int = 1, timeout_s: float = 30.0
+    ) -> list[tuple[ConsumerRecord, P]]:
+        """Everything the service published on `topic` ahead of its `markers` records that
+        carry `marker` (markers left out).
+
+        The test causes the markers after everything it checks, with the same conversation
+        keys, so whatever that caused (a late duplicate included) is ahead of them."""
+        records = await read_until_marker(
+            self.settings.kafka_bootstrap,
+            self.settings.topic_name(topic.name),
+            marker,
+            markers=markers,
+            timeout_s=timeout_s,
+        )
+        return [(r, topic.payload_type.FromString(r.value)) for r in records]
+
+    async def marker_from(self, customer: Customer) -> str:
+        """A message from `customer` that marks the end of what a test checks: its text
+        (so the AI request it causes) and its wamid (so a read receipt for it) carry the
+        returned marker."""
+        marker = new_marker()
+        await self.customer_says(customer, marker, wamid=f"wamid.{marker}")
+        return marker
 
     async def ai_requests(self, count: int, **kw: Any) -> list[conversation_events.AiRequested]:
         return [p for _, p in await self.emitted(CONVERSATION_AI_REQUESTED, count=count, **kw)]
 
+    async def ai_requests_before(
+        self, marker: str, *, markers: int = 1
+    ) -> list[conversation_events.AiRequested]:
+        """The AI requests ahead of those for the customer messages carrying `marker`."""
+        emitted = await self.emitted_before(CONVERSATION_AI_REQUESTED, marker, markers=markers)
+        return [p for _, p in emitted]
+
     async def send_commands(self, count: int, **kw: Any) -> list[whatsapp.SendCommand]:
         return [p for _, p in await self.emitted(WHATSAPP_OUTBOUND, count=count, **kw)]
+
+    async def send_commands_before(self, marker: str) -> list[whatsapp.SendCommand]:
+        """The send commands ahead of the one carrying `marker`."""
+        return [p for _, p in await self.emitted_before(WHATSAPP_OUTBOUND, marker)]
 
     async def changes(self, count: int, **kw: Any) -> list[conversation_events.ConversationChanged]:
         return [p for _, p in await self.emitted(CONVERSATION_CHANGED, count=count, **kw)]

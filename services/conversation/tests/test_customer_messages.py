@@ -12,7 +12,7 @@ from parley_platform.events.topics import (
     WHATSAPP_INBOUND,
     dead_letter_topic,
 )
-from parley_testing.kafka import collect, header
+from parley_testing.kafka import header, new_marker, read_until_marker
 from parley_testing.polling import eventually
 
 
@@ -35,7 +35,10 @@ async def test_a_first_message_opens_a_conversation_that_the_ai_is_asked_to_answ
     assert message["author"] == "customer" and message["direction"] == "inbound"
     assert message["wamid"] == sent.wamid and message["status"] == "received"
 
-    ((record, request),) = await harness.emitted(CONVERSATION_AI_REQUESTED, count=1, exact=True)
+    # A marker: the customer's next message. Everything the first one caused comes before
+    # its events (same conversation, same partitions), a late duplicate included.
+    marker = await harness.marker_from(ana)
+    ((record, request),) = await harness.emitted_before(CONVERSATION_AI_REQUESTED, marker)
     assert request.conversation_id == conversation["id"]
     assert request.message_id == message["id"]
     assert request.customer_text == "Where is my order #881?"
@@ -45,7 +48,7 @@ async def test_a_first_message_opens_a_conversation_that_the_ai_is_asked_to_answ
     assert record.key.decode() == f"{tenant}:{ana.wa_id}"
     assert header(record, "tenant-id") == str(tenant)
 
-    (command,) = await harness.send_commands(1, exact=True)
+    (command,) = await harness.send_commands_before(marker)
     assert command.WhichOneof("content") == "mark_read"
     assert command.mark_read.wamid == sent.wamid and command.mark_read.typing_indicator
     assert command.to_wa_id == ana.wa_id and command.phone_number_id == ana.phone_number_id
@@ -86,7 +89,8 @@ async def test_a_redelivered_or_repeated_message_is_stored_once_and_answered_onc
     texts = [m["text"] for m in await harness.messages(admin, conversation["id"])]
     assert texts == ["is anyone there?", "[reaction 👍]"]
     assert conversation["unread_count"] == 2
-    assert len(await harness.ai_requests(1, exact=True)) == 1
+    marker = await harness.marker_from(ana)  # behind all of the above
+    assert len(await harness.ai_requests_before(marker)) == 1
 
 
 async def test_messages_arriving_out_of_order_end_in_send_order_and_the_ai_answers_the_newest(
@@ -107,7 +111,8 @@ async def test_messages_arriving_out_of_order_end_in_send_order_and_the_ai_answe
     assert datetime.fromisoformat(conversation["last_inbound_at"]) == later
     assert conversation["last_message_preview"] == "second: do you deliver on Sundays?"
 
-    requests = await harness.ai_requests(2, exact=True)
+    requests = await harness.ai_requests_before(await harness.marker_from(ana))
+    assert len(requests) == 2
     current = requests[-1]
     assert current.customer_text == "second: do you deliver on Sundays?"
     assert [h.text for h in current.history] == ["first: hello"]
@@ -184,7 +189,7 @@ async def test_every_message_type_is_stored_with_media_by_reference(harness) -> 
     assert stored[reaction.wamid]["text"] == "[reaction 👍]"
     assert stored[odd.wamid]["type"] == "unsupported"
     # A reaction is not a question: five AI requests for six messages.
-    requests = await harness.ai_requests(5, exact=True)
+    requests = await harness.ai_requests_before(await harness.marker_from(ana))
     assert len(requests) == 5
     assert "[reaction" not in requests[-1].customer_text
 
@@ -275,18 +280,21 @@ async def test_an_event_that_cannot_be_a_message_is_dead_lettered_and_the_next_o
     admin = harness.admin(tenant)
     broken = harness.inbound(ana, "no id")
     broken.wamid = ""
-    await harness.publish(WHATSAPP_INBOUND, tenant, ana.key, broken)
+    first = await harness.publish(WHATSAPP_INBOUND, tenant, ana.key, broken)
     await harness.customer_says(ana, "this one is fine")
 
     conversation = await harness.conversation_of(admin, ana)
     assert [m["text"] for m in await harness.messages(admin, conversation["id"])] == [
         "this one is fine"
     ]
-    dead = await collect(
+    # A second broken event is the marker: the dead-letter topic up to it holds one other.
+    marker = new_marker()
+    broken.text.body = marker
+    await harness.publish(WHATSAPP_INBOUND, tenant, ana.key, broken)
+    dead = await read_until_marker(
         harness.settings.kafka_bootstrap,
         harness.settings.topic_name(dead_letter_topic("conversation")),
-        count=1,
-        exact=True,
+        marker,
     )
-    assert len(dead) == 1
+    assert [header(r, "event-id") for r in dead] == [first.event_id]
     assert "lacks wamid" in (header(dead[0], "dlq-error") or "")

@@ -8,6 +8,7 @@ import uuid
 
 from parley.ai.v1 import events_pb2 as ai_events
 from parley.conversation.v1 import events_pb2 as conversation_events
+from parley_testing.kafka import new_marker
 from parley_testing.polling import eventually
 
 Kind = conversation_events.ConversationChanged.Kind
@@ -48,14 +49,15 @@ async def test_an_ai_answer_is_stored_and_sent_as_a_reply_to_the_customers_messa
     assert answer["text"] == "Yes, from 10:00 to 16:00."
     assert answer["reply_to_wamid"] == question.wamid
 
-    commands = await harness.send_commands(2, exact=True)
-    texts = [c for c in commands if c.WhichOneof("content") == "text"]
-    assert len(texts) == 1  # the repeat was not sent again
+    assert (await harness.conversation(admin, conversation["id"]))["ai_request_in_flight"] is False
+
+    commands = await harness.send_commands_before(await harness.marker_from(ana))
+    assert [c.WhichOneof("content") for c in commands] == ["mark_read", "text"]
+    texts = commands[1:]  # the repeat was not sent again
     assert texts[0].text.body == "Yes, from 10:00 to 16:00."
     assert texts[0].message_id == answer["id"]
     assert texts[0].reply_to_wamid == question.wamid
     assert texts[0].to_wa_id == ana.wa_id
-    assert (await harness.conversation(admin, conversation["id"]))["ai_request_in_flight"] is False
 
 
 async def test_an_agent_taking_over_while_the_ai_reply_is_in_flight_means_it_is_never_sent(
@@ -85,15 +87,19 @@ async def test_an_agent_taking_over_while_the_ai_reply_is_in_flight_means_it_is_
     stale = await eventually(discarded, timeout_s=30)
     assert stale["status"] == "discarded"
     assert stale["failure_reason"] == "not sent: an agent took over the conversation"
-    # Only the read receipt ever went out: no text reached the customer.
-    commands = await harness.send_commands(1, exact=True)
-    assert [c.WhichOneof("content") for c in commands] == ["mark_read"]
     transitions = await _transitions(harness, agent, conversation["id"])
     assert [(t["from_state"], t["to_state"], t["actor_kind"]) for t in transitions] == [
         ("ai", "human", "user")
     ]
     assert transitions[0]["actor_id"] == str(agent.user_id)
     assert transitions[0]["reason"] == "taken over"
+    # Only the read receipt went out before the agent's own reply: no AI text, ever.
+    marker = new_marker()
+    await harness.post(
+        agent, f"/api/v1/conversations/{conversation['id']}/messages", {"text": marker}
+    )
+    commands = await harness.send_commands_before(marker)
+    assert [c.WhichOneof("content") for c in commands] == ["mark_read"]
 
 
 async def test_a_reply_to_a_request_superseded_by_a_newer_message_is_discarded(harness) -> None:
@@ -102,7 +108,7 @@ async def test_a_reply_to_a_request_superseded_by_a_newer_message_is_discarded(h
     admin = harness.admin(tenant)
     await harness.customer_says(ana, "hi")
     await harness.customer_says(ana, "what are your opening hours?")
-    first, second = await harness.ai_requests(2, exact=True)
+    first, second = await harness.ai_requests(2)
 
     await harness.ai_answers(ana, first, "Hello! How can I help?")
     await harness.ai_answers(ana, second, "We open at 9.")
@@ -119,10 +125,8 @@ async def test_a_reply_to_a_request_superseded_by_a_newer_message_is_discarded(h
     assert replies["Hello! How can I help?"]["status"] == "discarded"
     assert "superseded" in replies["Hello! How can I help?"]["failure_reason"]
     assert replies["We open at 9."]["status"] == "pending"
-    texts = [
-        c.text.body for c in await harness.send_commands(3) if c.WhichOneof("content") == "text"
-    ]
-    assert texts == ["We open at 9."]
+    commands = await harness.send_commands_before(await harness.marker_from(ana))
+    assert [c.text.body for c in commands if c.WhichOneof("content") == "text"] == ["We open at 9."]
 
 
 async def test_a_customer_asking_for_a_person_is_handed_off_at_once_in_several_languages(
@@ -142,6 +146,7 @@ async def test_a_customer_asking_for_a_person_is_handed_off_at_once_in_several_l
     for lang, text in asks.items():
         await harness.customer_says(customers[lang], text)
 
+    conversations = {}
     for lang, customer in customers.items():
         conversation = await harness.conversation_of(admin, customer)
         assert conversation["state"] == "waiting_human", lang
@@ -149,8 +154,7 @@ async def test_a_customer_asking_for_a_person_is_handed_off_at_once_in_several_l
         assert transition["actor_kind"] == "customer"
         assert transition["to_state"] == "waiting_human"
         assert transition["reason"].startswith("the customer asked for a person")
-    # Nobody was made to wait for the AI first.
-    assert await harness.ai_requests(1, exact=True, timeout_s=3) == []
+        conversations[lang] = conversation["id"]
     changes = await harness.changes(6 * 2)
     handed = [c for c in changes if c.kind == Kind.KIND_STATE_CHANGED]
     assert len(handed) == 6
@@ -158,6 +162,15 @@ async def test_a_customer_asking_for_a_person_is_handed_off_at_once_in_several_l
     # Operators can count handoffs.
     scraped = (await harness.client.get("/metrics")).text
     assert 'transitions_total{actor="customer",to_state="waiting_human"}' in scraped
+
+    # Nobody was made to wait for the AI first. Markers: each conversation goes back to
+    # the AI and its customer writes once more; no AI request came before theirs.
+    marker = new_marker()
+    for lang, customer in customers.items():
+        released = await harness.post(admin, f"/api/v1/conversations/{conversations[lang]}/release")
+        assert released.status_code == 200, released.text
+        await harness.customer_says(customer, marker)
+    assert await harness.ai_requests_before(marker, markers=len(customers)) == []
 
 
 async def test_the_ai_handing_off_moves_the_conversation_to_waiting_for_a_person(harness) -> None:
@@ -189,23 +202,30 @@ async def test_release_to_ai_close_and_reopen_each_change_who_answers(harness) -
     assert (await harness.post(agent, f"{path}/takeover")).json()["state"] == "human"
     await harness.customer_says(ana, "the agent is typing?")  # the AI stays silent
     await harness.conversation_of(agent, ana)
-    assert len(await harness.ai_requests(1, exact=True)) == 1
 
     released = await harness.post(agent, f"{path}/release")
     assert released.json()["state"] == "ai"
-    await harness.customer_says(ana, "thanks, one more question")
+    marker = new_marker()
+    await harness.customer_says(ana, f"thanks, one more question {marker}")
     await harness.conversation_of(agent, ana)
-    requests = await harness.ai_requests(2, exact=True)
-    assert requests[-1].customer_text == "thanks, one more question"
+    # Its request is the marker: before it, only the first message's.
+    requests = await harness.ai_requests_before(marker)
+    assert [r.customer_text for r in requests] == ["I need help with an invoice"]
 
     closed = await harness.post(agent, f"{path}/close")
     assert closed.json()["state"] == "closed" and closed.json()["closed_at"]
     assert (await harness.post(agent, f"{path}/takeover")).status_code == 409
 
-    await harness.customer_says(ana, "hello again")
+    again = new_marker()
+    await harness.customer_says(ana, f"hello again {again}")
     reopened = await _state(harness, agent, conversation["id"], "ai")
     assert reopened["closed_at"] is None
-    assert len(await harness.ai_requests(3, exact=True)) == 3
+    # Answered by the AI again (closing asked for nothing in between).
+    requests = await harness.ai_requests_before(again)
+    assert [r.customer_text for r in requests] == [
+        "I need help with an invoice",
+        f"thanks, one more question {marker}",
+    ]
 
     assert (await harness.post(agent, f"{path}/close")).json()["state"] == "closed"
     by_agent = await harness.post(agent, f"{path}/reopen")

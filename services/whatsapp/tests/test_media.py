@@ -3,7 +3,6 @@ with the channel's token, stored, announced, and an agent of that tenant (only) 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +13,7 @@ from parley.whatsapp.v1 import events_pb2 as wa
 from parley_platform.events.topics import WHATSAPP_MEDIA
 from parley_platform.identity import Principal, Role
 from parley_sandbox import meta
-from parley_testing.kafka import collect
+from parley_testing.kafka import new_marker, read_until_marker
 from parley_testing.services import RunningApp, principal_headers
 from parley_testing.whatsapp import (
     TenantChannel,
@@ -54,16 +53,20 @@ class Stack:
         assert response.json()["webhook_status"] == 200, response.text
         return response.json()
 
-    async def stored(self, count: int) -> list[wa.MediaStored]:
-        settings = self.whatsapp.runtime.settings
-        records = await collect(
-            settings.kafka_bootstrap,
-            settings.topic_name(WHATSAPP_MEDIA.name),
-            count=count,
-            exact=True,
-            settle_s=2,
+    async def stored(self) -> list[wa.MediaStored]:
+        """Every media notice so far (markers left out). Ana sends one more (small) file,
+        named with a marker, after everything else, and the notices are read up to its own:
+        a late or repeated notice would be among them."""
+        marker = new_marker()
+        await self.customer_sends(
+            "document", b"%PDF-1.4 marker", "application/pdf", filename=marker
         )
-        return [wa.MediaStored.FromString(r.value) for r in records]
+        settings = self.whatsapp.runtime.settings
+        records = await read_until_marker(
+            settings.kafka_bootstrap, settings.topic_name(WHATSAPP_MEDIA.name), marker
+        )
+        notices = [wa.MediaStored.FromString(r.value) for r in records]
+        return [n for n in notices if not n.filename.startswith("marker-")]  # earlier markers
 
     async def open(self, storage_id: str, principal: Principal | None):
         headers = principal_headers(self.whatsapp.runtime.settings, principal)
@@ -90,7 +93,7 @@ def agent_of(tenant: uuid.UUID) -> Principal:
 async def test_an_agent_opens_the_picture_a_customer_sent(settings_factory) -> None:
     async with open_stack(settings_factory) as s:
         sent = await s.customer_sends("image", PICTURE, "image/png", caption="broken part")
-        [stored] = await s.stored(1)
+        [stored] = await s.stored()
         assert stored.error == ""
         assert stored.media_id == sent["message"]["image"]["id"]
         assert stored.wamid == sent["wamid"]
@@ -124,7 +127,7 @@ async def test_a_document_is_offered_as_a_download_not_rendered(settings_factory
     async with open_stack(settings_factory) as s:
         html = b"<html><script>alert(1)</script></html>"
         await s.customer_sends("document", html, "text/html", filename='x"; evil=.html')
-        [stored] = await s.stored(1)
+        [stored] = await s.stored()
         assert (stored.kind, stored.filename) == ("document", 'x"; evil=.html')
         response = await s.open(stored.storage_id, agent_of(s.channel.tenant_id))
         assert response.content == html
@@ -135,14 +138,14 @@ async def test_a_document_is_offered_as_a_download_not_rendered(settings_factory
 async def test_a_file_too_large_to_store_is_announced_with_the_reason(settings_factory) -> None:
     async with open_stack(settings_factory, media_max_bytes=4096) as s:
         await s.customer_sends("video", b"\x00" * 10_000, "video/mp4")
-        [stored] = await s.stored(1)
+        [stored] = await s.stored()
         assert stored.storage_id == "" and "larger than the 4096 bytes" in stored.error
 
 
 async def test_metas_repeated_webhook_stores_the_file_once(settings_factory) -> None:
     async with open_stack(settings_factory) as s:
         sent = await s.customer_sends("audio", b"OggS" + b"\x01" * 500, "audio/ogg", voice=True)
-        [stored] = await s.stored(1)
+        [stored] = await s.stored()
         again = meta.notification(
             s.channel.waba_id,
             s.channel.phone_number_id,
@@ -154,8 +157,7 @@ async def test_metas_repeated_webhook_stores_the_file_once(settings_factory) -> 
         for _ in range(2):
             response = await post_signed(s.gateway.client, meta.encode_like_meta(again), secret)
             assert response.status_code == 200
-        await asyncio.sleep(1)
-        assert [m.storage_id for m in await s.stored(1)] == [stored.storage_id]
+        assert [m.storage_id for m in await s.stored()] == [stored.storage_id]
 
 
 async def test_a_download_url_that_keeps_expiring_is_retried_then_reported(
@@ -172,5 +174,5 @@ async def test_a_download_url_that_keeps_expiring_is_retried_then_reported(
         await connect_sandbox_to_gateway(sandbox, channel, gateway)
         s = Stack(sandbox, gateway, whatsapp, channel)
         await s.customer_sends("image", PICTURE, "image/png")
-        [stored] = await s.stored(1)
+        [stored] = await s.stored()
         assert stored.storage_id == "" and stored.error == "the download URL kept expiring"

@@ -1,10 +1,10 @@
 """The sender against the WhatsApp sandbox: what the customer receives and what conversation
-is told, for replies, long texts, templates, buttons and read receipts; Meta's error classes;
-timeouts; and a 130429 storm with two replicas sharing the number's rate."""
+is told, for replies, long texts, templates, buttons and read receipts (fire-and-forget:
+nothing stored, nothing told); Meta's error classes; timeouts; and a 130429 storm with two
+replicas sharing the number's rate."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from parley.whatsapp.v1 import events_pb2 as wa
 from parley_platform.events import OutgoingEvent, conversation_key
 from parley_platform.events.topics import WHATSAPP_OUTBOUND, WHATSAPP_OUTCOME
-from parley_testing.kafka import collect, header
+from parley_testing.kafka import header, new_marker, read_until_marker
 from parley_testing.services import RunningApp, free_port, principal_headers
 from parley_testing.whatsapp import (
     AuthService,
@@ -25,8 +25,13 @@ from parley_testing.whatsapp import (
     running_whatsapp,
     serve_number_in_sandbox,
 )
+from parley_whatsapp.repository.tables import outbound_messages
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 ANA = "447700900123"
+# Marker commands have no content: the sender fails them at once, without asking Meta.
+MARKER = "marker-"
 FAST_RETRIES = {
     "send_backoff_initial_s": 0.05,
     "send_backoff_max_s": 0.4,
@@ -72,17 +77,52 @@ class Stack:
             )
         )
 
-    async def outcomes(self, count: int, timeout_s: float = 30) -> list[wa.SendOutcome]:
+    async def outcomes(self, *customers: str, timeout_s: float = 60) -> list[wa.SendOutcome]:
+        """Every outcome so far of the commands to `customers` (Ana by default), in order.
+
+        A marker command is published to each customer after everything else, and the
+        outcomes are read up to the markers' own: a late or repeated outcome would be among
+        them, so a test that finds one outcome knows there is exactly one."""
+        marker = new_marker()
+        to = customers or (ANA,)
+        for wa_id in to:
+            await self.publish(
+                wa.SendCommand(
+                    message_id=f"{marker}-{wa_id}",
+                    channel_id=self.channel.channel_id,
+                    phone_number_id=self.channel.phone_number_id,
+                    to_wa_id=wa_id,
+                )
+            )
         settings = self.whatsapp.runtime.settings
-        records = await collect(
+        records = await read_until_marker(
             settings.kafka_bootstrap,
             settings.topic_name(WHATSAPP_OUTCOME.name),
-            count=count,
-            exact=True,
+            marker,
+            markers=len(to),
             timeout_s=timeout_s,
         )
         assert all(header(r, "tenant-id") == str(self.channel.tenant_id) for r in records)
-        return [wa.SendOutcome.FromString(r.value) for r in records]
+        outcomes = [wa.SendOutcome.FromString(r.value) for r in records]
+        return [o for o in outcomes if not o.message_id.startswith(MARKER)]  # earlier markers
+
+    async def read_receipts(self) -> Counter[str]:
+        """The whatsapp service's count of read receipts, by result."""
+        text = (await self.whatsapp.client.get("/metrics")).text
+        counts: Counter[str] = Counter()
+        for family in text_string_to_metric_families(text):
+            if family.name == "parley_whatsapp_read_receipts":
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        counts[sample.labels["result"]] += int(sample.value)
+        return counts
+
+    async def recorded_commands(self) -> list[str]:
+        """The message ids of the commands the sender keeps a record of (markers left out)."""
+        database = self.whatsapp.runtime.resources.database
+        async with database.tenant_session(self.channel.tenant_id) as session:
+            ids = (await session.execute(select(outbound_messages.c.message_id))).scalars()
+            return [i for i in ids if not i.startswith(MARKER)]
 
     async def outbox(self, **params) -> list[dict]:
         return (
@@ -162,7 +202,7 @@ async def test_a_reply_reaches_the_customer_with_its_context_and_conversation_ge
             reply_to_wamid=asked,
             biz_opaque_callback_data="order-42",
         )
-        [outcome] = await s.outcomes(1)
+        [outcome] = await s.outcomes()
         assert outcome.result == wa.SEND_RESULT_SENT
         assert (outcome.message_id, outcome.conversation_id) == (
             command.message_id,
@@ -181,12 +221,11 @@ async def test_a_redelivered_command_is_not_sent_twice(settings_factory) -> None
     async with open_stack(settings_factory) as s:
         await s.customer_writes()
         command = await s.command(text=wa.Text(body="Only once, please."))
-        [first] = await s.outcomes(1)
+        [first] = await s.outcomes()
         await s.publish(command)  # conversation (or Kafka) delivers the command again
         await s.publish(command)
-        await asyncio.sleep(2)
+        assert await s.outcomes() == [first]  # read up to a marker behind the repeats
         assert [m["content"]["body"] for m in await s.outbox()] == ["Only once, please."]
-        assert len(await s.outcomes(1)) == 1
         assert first.result == wa.SEND_RESULT_SENT
 
 
@@ -198,7 +237,7 @@ async def test_a_long_text_is_split_at_paragraphs_and_sentences_one_wamid_each(
     async with open_stack(settings_factory) as s:
         await s.customer_writes()
         await s.command(text=wa.Text(body=long_text))
-        [outcome] = await s.outcomes(1)
+        [outcome] = await s.outcomes()
         parts = [
             m["content"]["body"] for m in sorted(await s.outbox(), key=lambda m: m["sequence"])
         ]
@@ -213,7 +252,7 @@ async def test_131047_tells_conversation_the_window_is_closed(settings_factory) 
     async with open_stack(settings_factory) as s:
         # The customer never wrote: free-form text is refused, a template is needed.
         await s.command(text=wa.Text(body="Following up on your order."))
-        [outcome] = await s.outcomes(1)
+        [outcome] = await s.outcomes()
         assert outcome.result == wa.SEND_RESULT_WINDOW_CLOSED
         assert outcome.error.code == 131047
         assert "template" in outcome.reason
@@ -230,7 +269,7 @@ async def test_131047_tells_conversation_the_window_is_closed(settings_factory) 
                 ],
             )
         )
-        [_, template_outcome] = await s.outcomes(2)
+        [_, template_outcome] = await s.outcomes()
         assert template_outcome.result == wa.SEND_RESULT_SENT
         [sent] = await s.outbox()
         assert sent["type"] == "template" and sent["content"]["name"] == "follow_up"
@@ -241,7 +280,7 @@ async def test_a_permanent_error_ends_as_failed_with_metas_reason(settings_facto
         await s.customer_writes()
         await s.fault(code=131026, count=1)
         await s.command(text=wa.Text(body="Are you there?"))
-        [outcome] = await s.outcomes(1)
+        [outcome] = await s.outcomes()
         assert outcome.result == wa.SEND_RESULT_FAILED
         assert outcome.error.code == 131026
         assert "131026" in outcome.reason and "undeliverable" in outcome.reason.lower()
@@ -257,7 +296,7 @@ async def test_a_permanent_error_ends_as_failed_with_metas_reason(settings_facto
                 ],
             )
         )
-        [_, invalid] = await s.outcomes(2)
+        [_, invalid] = await s.outcomes()
         assert invalid.result == wa.SEND_RESULT_FAILED and "1 to 3 buttons" in invalid.reason
         assert (await s.traffic())["requests"] == 1
 
@@ -266,7 +305,7 @@ async def test_a_rejected_token_marks_the_channel_for_reconnection(settings_fact
     async with open_stack(settings_factory, sandbox_token="a-token-meta-issued-later") as s:
         await s.customer_writes()
         await s.command(text=wa.Text(body="hello"))
-        [outcome] = await s.outcomes(1)
+        [outcome] = await s.outcomes()
         assert outcome.result == wa.SEND_RESULT_CHANNEL_DISCONNECTED
         assert outcome.error.code == 190
 
@@ -278,7 +317,7 @@ async def test_a_rejected_token_marks_the_channel_for_reconnection(settings_fact
 
         requests_before = (await s.traffic())["requests"]
         await s.command(text=wa.Text(body="again"))
-        [_, second] = await s.outcomes(2)
+        [_, second] = await s.outcomes()
         assert second.result == wa.SEND_RESULT_CHANNEL_DISCONNECTED
         assert (await s.traffic())["requests"] == requests_before  # Meta not bothered again
 
@@ -293,7 +332,7 @@ async def test_a_timed_out_send_is_retried_and_reported_as_a_possible_duplicate(
         # Meta takes the message but the answer never comes back in time.
         await s.fault(timeout=True, accept=True, count=1)
         await s.command(text=wa.Text(body="Your refund is on its way."))
-        [outcome] = await s.outcomes(1)
+        [outcome] = await s.outcomes()
         assert outcome.result == wa.SEND_RESULT_SENT
         assert outcome.possible_duplicate and outcome.attempts == 2
         # The customer did get it twice, and Parley says so instead of hiding it.
@@ -329,7 +368,7 @@ async def test_a_130429_storm_still_delivers_every_message_once_within_the_rate(
             )
             for i in range(40)
         ]
-        outcomes = await s.outcomes(40, timeout_s=120)
+        outcomes = await s.outcomes(*customers, timeout_s=120)
         assert Counter(o.result for o in outcomes) == {wa.SEND_RESULT_SENT: 40}
         assert {o.message_id for o in outcomes} == {c.message_id for c in commands}
         delivered = Counter(m["biz_opaque_callback_data"] for m in await s.outbox())
@@ -339,11 +378,11 @@ async def test_a_130429_storm_still_delivers_every_message_once_within_the_rate(
         assert traffic["max_requests_in_1s"] <= rate  # both replicas together, retries included
 
 
-async def test_read_receipts_buttons_and_templates_have_metas_shapes(settings_factory) -> None:
+async def test_read_receipts_and_buttons_have_metas_shapes(settings_factory) -> None:
     async with open_stack(settings_factory) as s:
         wamid = await s.customer_writes(text="Can I reschedule?")
         await s.command(mark_read=wa.MarkRead(wamid=wamid, typing_indicator=True))
-        await s.command(
+        buttons_command = await s.command(
             buttons=wa.InteractiveButtons(
                 body="Reschedule your visit?",
                 footer="Reply with a button",
@@ -353,8 +392,11 @@ async def test_read_receipts_buttons_and_templates_have_metas_shapes(settings_fa
                 ],
             )
         )
-        outcomes = await s.outcomes(2)
-        assert [o.result for o in outcomes] == [wa.SEND_RESULT_SENT] * 2
+        [outcome] = await s.outcomes()  # the read receipt tells nobody anything
+        assert (outcome.message_id, outcome.result) == (
+            buttons_command.message_id,
+            wa.SEND_RESULT_SENT,
+        )
         read, buttons = sorted(await s.outbox(), key=lambda m: m["sequence"])
         assert read["type"] == "read"
         assert read["content"] == {"message_id": wamid, "typing_indicator": {"type": "text"}}
@@ -363,6 +405,37 @@ async def test_read_receipts_buttons_and_templates_have_metas_shapes(settings_fa
             "reply": {"id": "keep:881", "title": "Keep"},
         }
         assert buttons["content"]["footer"] == {"text": "Reply with a button"}
+
+
+async def test_a_read_receipt_is_sent_once_with_no_record_and_no_outcome(settings_factory) -> None:
+    async with open_stack(settings_factory) as s:
+        wamid = await s.customer_writes(text="hello?")
+        counted_before = await s.read_receipts()
+        # As conversation sends them: no message id, since nothing is stored about them.
+        receipt = wa.SendCommand(
+            channel_id=s.channel.channel_id,
+            phone_number_id=s.channel.phone_number_id,
+            to_wa_id=ANA,
+            mark_read=wa.MarkRead(wamid=wamid),
+        )
+        await s.publish(receipt)
+        # One naming a channel this tenant does not have: dropped, and counted.
+        await s.publish(
+            wa.SendCommand(
+                channel_id="not-a-channel-of-ours",
+                to_wa_id=ANA,
+                mark_read=wa.MarkRead(wamid=wamid),
+            )
+        )
+
+        assert await s.outcomes() == []  # read up to a marker behind both receipts
+        [read] = await s.outbox()
+        assert (read["type"], read["content"]["message_id"]) == ("read", wamid)
+        assert read["content"]["typing_indicator"] is None  # not asked for
+        assert await s.recorded_commands() == []
+        counted = await s.read_receipts()
+        counted.subtract(counted_before)
+        assert +counted == Counter({"sent": 1, "no_channel": 1})
 
 
 async def test_a_command_cannot_send_as_another_tenants_channel_or_number(
@@ -396,7 +469,7 @@ async def test_a_command_cannot_send_as_another_tenants_channel_or_number(
                 text=wa.Text(body="sent from someone else's number"),
             )
         )
-        outcomes = await s.outcomes(2)
+        outcomes = await s.outcomes()
         assert [o.result for o in outcomes] == [wa.SEND_RESULT_FAILED] * 2
         assert all("no such WhatsApp channel" in o.reason for o in outcomes)
         for number in (s.channel.phone_number_id, other.phone_number_id):
@@ -411,7 +484,7 @@ async def test_retries_are_bounded_and_end_as_failed_with_the_last_error(setting
         await s.customer_writes()
         await s.fault(code=130429)  # throttled on every request, until cleared
         await s.command(text=wa.Text(body="Will this ever go out?"))
-        [outcome] = await s.outcomes(1)
+        [outcome] = await s.outcomes()
         assert outcome.result == wa.SEND_RESULT_FAILED
         assert outcome.attempts == 3 and (await s.traffic())["requests"] == 3
         assert outcome.reason.startswith("gave up after 3 attempts") and "130429" in outcome.reason
@@ -421,6 +494,6 @@ async def test_retries_are_bounded_and_end_as_failed_with_the_last_error(setting
         await s.sandbox.client.delete("/sandbox/faults")
         await s.fault(code=131000, count=1)
         await s.command(text=wa.Text(body="Second try"))
-        [_, retried] = await s.outcomes(2)
+        [_, retried] = await s.outcomes()
         assert retried.result == wa.SEND_RESULT_SENT
         assert retried.attempts == 2 and retried.possible_duplicate

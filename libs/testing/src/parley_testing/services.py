@@ -19,10 +19,26 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from parley_platform.db import Database
 from parley_platform.grpc.credentials import ServiceTokenIssuer
 from parley_platform.http.internal import internal_headers
 from parley_platform.identity import Principal
 from parley_platform.settings import ServiceSettings
+from sqlalchemy import text
+
+
+async def outbox_drained(settings: ServiceSettings) -> bool:
+    """Whether the service's outbox is empty. A test that kills a service waits for this
+    first: the session's tests share each service's database, and rows left behind would be
+    relayed again, by the next test's service, into that test's topics."""
+    assert settings.database_url is not None
+    database = Database(settings.database_url.get_secret_value(), pool_size=1, instrument=False)
+    try:
+        async with database.system_session() as session:
+            pending = (await session.execute(text("SELECT parley_outbox_pending()"))).scalar()
+            return pending == 0
+    finally:
+        await database.engine.dispose()
 
 
 def free_port() -> int:

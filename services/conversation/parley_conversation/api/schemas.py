@@ -214,10 +214,13 @@ class ContactDetail(BaseModel):
     conversations: list[ConversationOut] = Field(description="Those the caller may see")
 
 
+LiveKind = Literal["message_added", "message_status", "state_changed", "assigned", "updated"]
+
+
 class LiveEvent(BaseModel):
     """The `data` of one server-sent event (the SSE `event` field repeats `kind`)."""
 
-    kind: Literal["message_added", "message_status", "state_changed", "assigned", "updated"]
+    kind: LiveKind
     conversation_id: UUID
     message_id: UUID | None = None
     message_status: str | None = None

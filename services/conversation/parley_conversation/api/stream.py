@@ -26,7 +26,7 @@ from parley_platform.http.internal import CurrentPrincipal
 from parley_platform.identity import Principal
 
 from parley_conversation.api.dependencies import READ_SCOPE, ServicesDep
-from parley_conversation.api.schemas import LiveEvent
+from parley_conversation.api.schemas import LiveEvent, LiveKind
 from parley_conversation.domain.ownership import State
 from parley_conversation.domain.visibility import can_see
 from parley_conversation.events.live import (
@@ -48,7 +48,7 @@ RECONNECT_AFTER_MS = 3000
 POSITION_EVERY_S = 10.0
 
 Kind = ConversationChanged.Kind
-KIND_NAMES = {
+KIND_NAMES: dict[ConversationChanged.Kind, LiveKind] = {
     Kind.KIND_MESSAGE_ADDED: "message_added",
     Kind.KIND_MESSAGE_STATUS: "message_status",
     Kind.KIND_STATE_CHANGED: "state_changed",
@@ -95,7 +95,7 @@ def _event(live: LiveChange, position: Position) -> ServerSentEvent:
     change = live.change
     kind = KIND_NAMES[change.kind]
     data = LiveEvent(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         conversation_id=UUID(change.conversation_id),
         message_id=_uuid(change.message_id),
         message_status=change.message_status or None,

@@ -61,7 +61,9 @@ def _describe(inbound: InboundMessage, kind: str) -> tuple[str, str | None]:
         return inbound.order.text or f"[order of {len(inbound.order.items)} item(s)]", None
     if kind == "system":
         return inbound.system.body or "[system notice]", None
-    return f"[unsupported {inbound.type or 'message'}]", None
+    # Meta says `type: unsupported` and names the type it could not deliver inside.
+    what = inbound.unsupported.kind if kind == "unsupported" else ""
+    return f"[unsupported {what or inbound.type or 'message'}]", None
 
 
 def customer_content(inbound: InboundMessage) -> CustomerContent:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 
+from google.protobuf.message import Message
 from parley.ai.v1.events_pb2 import AiReply
 from parley.whatsapp.v1 import events_pb2 as whatsapp
 from parley_platform.db import Database
@@ -38,6 +39,8 @@ from parley_conversation.service.work import Work, conversation_work
 
 GROUP = "conversation"
 
+P = TypeVar("P", bound=Message)
+
 
 class ConversationEvents:
     """Handlers of the conversation consumer group."""
@@ -57,7 +60,7 @@ class ConversationEvents:
         ]
 
     async def _apply_once(
-        self, event: ConsumedEvent[Any], apply: Callable[[Work], Awaitable[None]]
+        self, event: ConsumedEvent[P], apply: Callable[[Work], Awaitable[None]]
     ) -> None:
         try:
             async with self._database.tenant_session(event.tenant_id) as session:

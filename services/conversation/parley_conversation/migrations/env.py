@@ -1,5 +1,7 @@
-"""Alembic environment: shared by every service (see parley_platform.db.migrations)."""
+"""Alembic environment: shared by every service (see parley_platform.db.migrations); the
+declared tables let `alembic revision --autogenerate` draft a migration from them."""
 
+from parley_conversation.repository.tables import metadata
 from parley_platform.db.migrations import run_env
 
-run_env()
+run_env(target_metadata=metadata)

@@ -1,19 +1,21 @@
-"""Queries about conversations: opening, locking for a change, updating, listing."""
+"""Queries about conversations: opening, locking for a change, the changes themselves
+(each named for what happened), listing."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from parley_platform.identity import Principal, Role
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Text, and_, case, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_conversation.domain.ownership import Ownership, State
+from parley_conversation.domain.ownership import Ownership, State, Transition
 from parley_conversation.repository.contacts import Contact, matches_contact
 from parley_conversation.repository.keyset import beyond
 from parley_conversation.repository.tables import contacts, conversations
@@ -171,8 +173,9 @@ class ConversationRepository:
             statement = statement.where(visible_to(principal))
         return await self._one(statement)
 
-    async def update(self, conversation_id: UUID, **values: Any) -> Conversation:
-        """Change columns of a (locked) conversation; bumps its version."""
+    async def _change(self, conversation_id: UUID, **values: Any) -> Conversation:
+        """One UPDATE of a (locked) conversation that bumps its version, returning it with
+        its contact (the one round trip behind every write below)."""
         changed = await self._one(
             update(conversations)
             .where(
@@ -184,8 +187,103 @@ class ConversationRepository:
             .values(**values, version=conversations.c.version + 1, updated_at=func.now())
             .returning(conversations, *_CONTACT_COLUMNS)
         )
-        assert changed is not None
+        if changed is None:
+            raise LookupError(f"conversation {conversation_id} is gone")
         return changed
+
+    async def change_ownership(self, conversation_id: UUID, transition: Transition) -> Conversation:
+        """Give the conversation the state and assignment `transition` leads to. Leaving
+        `ai` forgets the AI request in flight (its reply will not be sent); closing stamps
+        `closed_at`, reopening clears it."""
+        after = transition.after
+        values: dict[str, Any] = {
+            "state": after.state.value,
+            "assignee_user_id": after.assignee_user_id,
+            "assignee_team_id": after.assignee_team_id,
+        }
+        if after.state != State.AI:
+            values.update(ai_request_id=None, ai_request_message_id=None)
+        if transition.state_changed and after.state == State.CLOSED:
+            values["closed_at"] = func.now()
+        elif transition.state_changed and transition.before.state == State.CLOSED:
+            values["closed_at"] = None
+        return await self._change(conversation_id, **values)
+
+    async def record_customer_message(
+        self, conversation_id: UUID, at: datetime, preview: str | None
+    ) -> Conversation:
+        """A customer message sent at `at` arrived: one more unread, the customer service
+        window runs from the customer's latest message, and the activity and preview follow
+        the newest message (a late, older one changes neither)."""
+        c = conversations.c
+        return await self._change(
+            conversation_id,
+            unread_count=c.unread_count + 1,
+            last_inbound_at=func.greatest(c.last_inbound_at, self._timestamp(at)),
+            **self._activity(at, preview),
+        )
+
+    async def record_reply(
+        self, conversation_id: UUID, at: datetime, preview: str | None
+    ) -> Conversation:
+        """The team sent the customer a message at `at` (activity and preview)."""
+        return await self._change(conversation_id, **self._activity(at, preview))
+
+    async def record_ai_answer(
+        self, conversation_id: UUID, at: datetime, preview: str | None
+    ) -> Conversation:
+        """The AI's answer to the request in flight is stored and will be sent: the request
+        is over (activity and preview as for any reply)."""
+        return await self._change(
+            conversation_id,
+            ai_request_id=None,
+            ai_request_message_id=None,
+            **self._activity(at, preview),
+        )
+
+    async def record_note(self, conversation_id: UUID, at: datetime) -> Conversation:
+        """The team wrote a private note at `at`: activity, but no preview (customers'
+        and the team's messages to them are what an inbox list shows)."""
+        c = conversations.c
+        return await self._change(
+            conversation_id, last_activity_at=func.greatest(c.last_activity_at, self._timestamp(at))
+        )
+
+    async def expect_ai_answer(
+        self, conversation_id: UUID, request_id: UUID, message_id: UUID
+    ) -> Conversation:
+        """The AI was asked (request `request_id`) to answer the customer's message
+        `message_id`; a reply to any earlier request is now stale."""
+        return await self._change(
+            conversation_id, ai_request_id=request_id, ai_request_message_id=message_id
+        )
+
+    async def mark_read(self, conversation_id: UUID) -> Conversation:
+        """The team read the conversation: nothing is unread any more."""
+        return await self._change(conversation_id, unread_count=0)
+
+    async def set_labels(self, conversation_id: UUID, labels: Sequence[str]) -> Conversation:
+        """The conversation's labels are now exactly `labels` (in this order)."""
+        return await self._change(conversation_id, labels=list(labels))
+
+    @staticmethod
+    def _timestamp(at: datetime) -> ColumnElement[datetime]:
+        # Bound as timestamptz, the columns' type (not a naive timestamp).
+        return literal(at, conversations.c.last_activity_at.type)
+
+    def _activity(self, at: datetime, preview: str | None) -> dict[str, Any]:
+        """Activity at `at`: the conversation's last activity moves forward to it, and its
+        preview becomes `preview` when this is the newest message."""
+        c = conversations.c
+        stamp = self._timestamp(at)
+        return {
+            # Both read the row as it was before this UPDATE.
+            "last_message_preview": case(
+                (c.last_activity_at <= stamp, literal(preview, Text)),
+                else_=c.last_message_preview,
+            ),
+            "last_activity_at": func.greatest(c.last_activity_at, stamp),
+        }
 
     async def list(
         self,

@@ -10,8 +10,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_conversation.domain.delivery import MessageStatus
@@ -191,7 +191,7 @@ class MessageRepository:
         row = (await self._session.execute(statement)).mappings().first()
         return Message.from_row(row) if row else None
 
-    async def update(self, message_id: UUID, **values: Any) -> Message:
+    async def _change(self, message_id: UUID, **values: Any) -> Message:
         row = (
             (
                 await self._session.execute(
@@ -205,6 +205,38 @@ class MessageRepository:
             .one()
         )
         return Message.from_row(row)
+
+    async def record_status(
+        self,
+        message_id: UUID,
+        status: MessageStatus,
+        at: datetime,
+        *,
+        failure_reason: str | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> Message:
+        """The message's delivery status is now `status` (since `at`); a failure keeps its
+        reason and Meta's error, any other status clears them."""
+        return await self._change(
+            message_id,
+            status=status.value,
+            status_at=at,
+            failure_reason=failure_reason,
+            error=error,
+        )
+
+    async def flag_possible_duplicate(self, message_id: UUID) -> Message:
+        """The customer may have received the message twice (the sender said so)."""
+        return await self._change(message_id, possible_duplicate=True)
+
+    async def attach_wamid(self, message_id: UUID, wamid: str) -> Message:
+        """Meta's id of the message (the first one, for a text sent in parts)."""
+        return await self._change(message_id, wamid=wamid)
+
+    async def attach_stored_media(self, message_id: UUID, stored: dict[str, Any]) -> Message:
+        """Where the file of a media message is stored (or why it could not be)."""
+        added = type_coerce({"stored_media": stored}, JSONB)
+        return await self._change(message_id, content=messages.c.content.op("||")(added))
 
     async def answered_request(self, request_id: UUID) -> bool:
         """Whether an AI reply to this request is already stored (sent or discarded)."""

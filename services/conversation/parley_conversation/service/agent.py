@@ -317,7 +317,7 @@ async def mark_read(work: Work, principal: Principal, conversation_id: UUID) -> 
     conversation = await _lock_visible(work, principal, conversation_id)
     if conversation.unread_count == 0:
         return conversation
-    conversation = await work.conversations.update(conversation.id, unread_count=0)
+    conversation = await work.conversations.mark_read(conversation.id)
     work.emit(
         outgoing.conversation_changed(
             work.tenant_id, conversation, Kind.KIND_UPDATED, detail="read"
@@ -351,7 +351,7 @@ async def change_labels(
         raise InvalidRequest(f"a conversation has at most {MAX_LABELS} labels")
     if labels == conversation.labels:
         return conversation
-    conversation = await work.conversations.update(conversation.id, labels=labels)
+    conversation = await work.conversations.set_labels(conversation.id, labels)
     work.emit(
         outgoing.conversation_changed(
             work.tenant_id, conversation, Kind.KIND_UPDATED, detail="labels"

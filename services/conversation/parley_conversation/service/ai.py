@@ -129,8 +129,5 @@ async def _answer(
         log.info("stale AI answer stored as discarded", extra={"reason": stale})
         metrics.AI_REPLIES.labels("discarded").inc()
         return
-    conversation = await work.conversations.update(
-        conversation.id, ai_request_id=None, ai_request_message_id=None
-    )
     work.emit(outgoing.send_text(work.tenant_id, conversation, message))
     metrics.AI_REPLIES.labels("sent").inc()

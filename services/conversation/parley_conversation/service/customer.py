@@ -97,7 +97,6 @@ async def receive_message(
             wamid=inbound.wamid,
             reply_to_wamid=inbound.context.wamid or None,
         ),
-        from_customer=True,
     )
     await delivery.apply_early_media(work, conversation, message)
 
@@ -130,9 +129,7 @@ async def request_ai_answer(
     assert newest is not None  # called right after storing a message that wants an answer
     history = await work.messages.history_before(newest, history_size)
     request_id = uuid.uuid4()
-    conversation = await work.conversations.update(
-        conversation.id, ai_request_id=request_id, ai_request_message_id=newest.id
-    )
+    conversation = await work.conversations.expect_ai_answer(conversation.id, request_id, newest.id)
     work.emit(outgoing.ai_requested(work.tenant_id, conversation, request_id, newest, history))
     if newest.wamid:
         work.emit(

@@ -73,15 +73,16 @@ async def _report(
     status = after_report(message.status, reported)
     if status is None:
         return message
-    values: dict[str, Any] = {"status": status.value, "status_at": at}
     if status == MessageStatus.FAILED:
-        values["failure_reason"] = failure_reason or "failed"
-        values["error"] = _error_json(error)
-    elif message.status == MessageStatus.FAILED:
-        # Delivered after all: the earlier failure report was wrong.
-        values["failure_reason"] = None
-        values["error"] = None
-    return await work.messages.update(message.id, **values)
+        return await work.messages.record_status(
+            message.id,
+            status,
+            at,
+            failure_reason=failure_reason or "failed",
+            error=_error_json(error),
+        )
+    # Anything else clears a failure: delivered after all, the earlier report was wrong.
+    return await work.messages.record_status(message.id, status, at)
 
 
 def _status_report(
@@ -133,12 +134,13 @@ async def record_outcome(work: Work, outcome: whatsapp.SendOutcome) -> None:
     await work.messages.lock_wamids(list(outcome.wamids))
     message = await work.messages.get(message_id, lock=True)
     if message is None or message.direction != Direction.OUTBOUND:
-        return  # a read receipt or typing indicator: nothing stored to update
+        log.warning("send outcome for no outbound message of ours ignored")
+        return
     before = message.status
     at = _at(outcome.at)
     error = outcome.error if outcome.HasField("error") else None
     if outcome.possible_duplicate and not message.possible_duplicate:
-        message = await work.messages.update(message.id, possible_duplicate=True)
+        message = await work.messages.flag_possible_duplicate(message.id)
     if outcome.result == whatsapp.SEND_RESULT_SENT:
         message = await _accepted(work, message, list(outcome.wamids), at)
     elif outcome.result == whatsapp.SEND_RESULT_WINDOW_CLOSED:
@@ -176,7 +178,7 @@ async def _accepted(work: Work, message: Message, wamids: list[str], at: datetim
     for them before we knew them (in the order Meta stamped them)."""
     await work.messages.register_wamids(message.id, wamids)
     if wamids and message.wamid is None:
-        message = await work.messages.update(message.id, wamid=wamids[0])
+        message = await work.messages.attach_wamid(message.id, wamids[0])
     message = await _report(work, message, MessageStatus.SENT, at)
     parked = []
     for update in await work.early_updates.take(wamids):
@@ -221,8 +223,7 @@ async def _attach_media(
     work: Work, conversation: Conversation, message: Message, media: whatsapp.MediaStored
 ) -> Message:
     stored = MessageToDict(media, preserving_proto_field_name=True)
-    content = {**message.content, "stored_media": stored}
-    updated = await work.messages.update(message.id, content=content)
+    updated = await work.messages.attach_stored_media(message.id, stored)
     work.message_changed(
         conversation, updated, detail="media_failed" if media.error else "media_stored"
     )

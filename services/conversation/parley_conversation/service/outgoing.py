@@ -4,7 +4,6 @@ sender, AI requests, and live changes for dashboards. All carry the conversation
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
@@ -69,7 +68,7 @@ def _event(
 def conversation_changed(
     tenant_id: UUID,
     conversation: Conversation,
-    kind: int,
+    kind: Kind,
     *,
     message: Message | None = None,
     detail: str = "",
@@ -77,7 +76,7 @@ def conversation_changed(
 ) -> OutgoingEvent:
     """A live change of `conversation` (as it is after the change)."""
     payload = conversation_events.ConversationChanged(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         conversation_id=str(conversation.id),
         state=STATE_CODES[conversation.state],
         assignee_user_id=_id(conversation.assignee_user_id),
@@ -97,11 +96,11 @@ def conversation_changed(
 
 
 def _send_command(
-    conversation: Conversation, message_id: UUID, reply_to_wamid: str | None
+    conversation: Conversation, message_id: UUID | None, reply_to_wamid: str | None
 ) -> whatsapp_events.SendCommand:
     contact = conversation.contact
     return whatsapp_events.SendCommand(
-        message_id=str(message_id),
+        message_id=str(message_id) if message_id else "",
         conversation_id=str(conversation.id),
         channel_id=conversation.channel_id,
         phone_number_id=conversation.phone_number_id,
@@ -146,8 +145,9 @@ def mark_read(
     tenant_id: UUID, conversation: Conversation, wamid: str, *, typing_indicator: bool
 ) -> OutgoingEvent:
     """Show the customer that their message (and those before it) was read, and optionally
-    that an answer is being typed. It is not a stored message: its id is new each time."""
-    command = _send_command(conversation, uuid.uuid4(), None)
+    that an answer is being typed. Fire and forget: it is no stored message (no message id)
+    and the sender reports no outcome for it."""
+    command = _send_command(conversation, None, None)
     command.mark_read.wamid = wamid
     command.mark_read.typing_indicator = typing_indicator
     return _event(tenant_id, conversation, WHATSAPP_OUTBOUND, command)

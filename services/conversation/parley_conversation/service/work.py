@@ -14,24 +14,23 @@ from contextlib import asynccontextmanager
 from uuid import UUID
 
 from parley_platform.events import OutgoingEvent, add_to_outbox
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_conversation import metrics
 from parley_conversation.domain.content import preview
 from parley_conversation.domain.delivery import MessageStatus
-from parley_conversation.domain.ownership import State, Transition
+from parley_conversation.domain.ownership import Transition
 from parley_conversation.repository.contacts import ContactRepository
 from parley_conversation.repository.conversations import Conversation, ConversationRepository
 from parley_conversation.repository.early_updates import EarlyUpdateRepository
 from parley_conversation.repository.idempotency import IdempotencyRepository
 from parley_conversation.repository.messages import (
+    Author,
     Direction,
     Message,
     MessageRepository,
     NewMessage,
 )
-from parley_conversation.repository.tables import conversations
 from parley_conversation.repository.transitions import TransitionRepository
 from parley_conversation.service.outgoing import Kind, conversation_changed
 
@@ -63,26 +62,12 @@ class Work:
         self, conversation: Conversation, transition: Transition | None
     ) -> Conversation:
         """Make `transition` (if any) happen: new state and assignment, the record of who,
-        when and why, and the live change. Leaving `ai` forgets the AI request in flight, so
-        its reply will not be sent."""
+        when and why, and the live change."""
         if transition is None:
             return conversation
-        after = transition.after
-        values: dict[str, object] = {
-            "state": after.state.value,
-            "assignee_user_id": after.assignee_user_id,
-            "assignee_team_id": after.assignee_team_id,
-        }
-        if after.state != State.AI:
-            values["ai_request_id"] = None
-            values["ai_request_message_id"] = None
-        if transition.state_changed and after.state == State.CLOSED:
-            values["closed_at"] = func.now()
-        elif transition.state_changed and transition.before.state == State.CLOSED:
-            values["closed_at"] = None
-        changed = await self.conversations.update(conversation.id, **values)
+        changed = await self.conversations.change_ownership(conversation.id, transition)
         await self.transitions.record(conversation.id, transition)
-        metrics.TRANSITIONS.labels(after.state.value, transition.actor.kind.value).inc()
+        metrics.TRANSITIONS.labels(transition.after.state.value, transition.actor.kind.value).inc()
         self.emit(
             conversation_changed(
                 self.tenant_id,
@@ -95,35 +80,31 @@ class Work:
         return changed
 
     async def add_message(
-        self, conversation: Conversation, new: NewMessage, *, from_customer: bool = False
+        self, conversation: Conversation, new: NewMessage
     ) -> tuple[Conversation, Message]:
         """Store a message in `conversation` (locked) and bring the conversation's activity,
-        preview, unread count and customer service window up to date."""
+        preview, unread count, customer service window and AI request up to date."""
         message = await self.messages.add(new)
-        values: dict[str, object] = {}
-        # A discarded AI reply was never part of the conversation the customer saw.
-        if (
-            message.status != MessageStatus.DISCARDED
-            and message.occurred_at >= conversation.last_activity_at
-        ):
-            values["last_activity_at"] = message.occurred_at
-            if message.direction != Direction.INTERNAL:  # a private note is no preview
-                values["last_message_preview"] = preview(message.text)
-        if from_customer:
-            values["unread_count"] = conversations.c.unread_count + 1
-            if (
-                conversation.last_inbound_at is None
-                or message.occurred_at > conversation.last_inbound_at
-            ):
-                values["last_inbound_at"] = message.occurred_at
-        if values:
-            conversation = await self.conversations.update(conversation.id, **values)
+        conversation = await self._record(conversation, message)
         self.emit(
             conversation_changed(
                 self.tenant_id, conversation, Kind.KIND_MESSAGE_ADDED, message=message
             )
         )
         return conversation, message
+
+    async def _record(self, conversation: Conversation, message: Message) -> Conversation:
+        """What `message` changes in its conversation (one UPDATE, or none)."""
+        at, shown = message.occurred_at, preview(message.text)
+        if message.author == Author.CUSTOMER:
+            return await self.conversations.record_customer_message(conversation.id, at, shown)
+        if message.status == MessageStatus.DISCARDED:
+            return conversation  # never part of the conversation the customer saw
+        if message.direction == Direction.INTERNAL:
+            return await self.conversations.record_note(conversation.id, at)
+        if message.author == Author.AI:
+            return await self.conversations.record_ai_answer(conversation.id, at, shown)
+        return await self.conversations.record_reply(conversation.id, at, shown)
 
     def message_changed(
         self, conversation: Conversation, message: Message, detail: str = ""

@@ -15,7 +15,7 @@ from parley_platform.errors import NotFound, PreconditionFailed
 from parley_platform.http.internal import CurrentPrincipal
 
 from parley_whatsapp.api.dependencies import ComponentsDep
-from parley_whatsapp.repository import media as media_repository
+from parley_whatsapp.repository.media import MediaRepository
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 
@@ -34,7 +34,7 @@ async def download_media(
     except ValueError:
         raise NotFound("media not found") from None
     async with components.database.tenant_session(principal.tenant_id) as session:
-        media = await media_repository.get(session, key)
+        media = await MediaRepository(session, principal.tenant_id).get(key)
     if media is None:
         raise NotFound("media not found")
     if media.content is None:

@@ -1,10 +1,14 @@
-"""What to do about each Cloud API error code (WHATSAPP.md §5), decided in one place.
+"""What to do about each Cloud API error code (WHATSAPP.md §5), and how long to wait before
+trying again, decided in one place.
 
 Meta says to act on the numeric code, never on the HTTP status or the title.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -48,3 +52,41 @@ def classify(code: int) -> Disposition:
 def is_retryable(disposition: Disposition) -> bool:
     """Whether a disposition is worth another attempt (within the bounds)."""
     return disposition in (Disposition.RETRY, Disposition.THROTTLED, Disposition.PAIR_LIMITED)
+
+
+# uniform(low, high): the jitter source (random.uniform; tests give a fixed one).
+Jitter = Callable[[float, float], float]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently one send is tried again."""
+
+    max_attempts: int
+    initial_backoff_s: float
+    max_backoff_s: float
+
+    def delay(
+        self, disposition: Disposition, attempt: int, jitter: Jitter = random.uniform
+    ) -> float:
+        """Delay before attempt `attempt + 1`: Meta's 4^x seconds for the pair limit,
+        exponential otherwise; always with jitter, so that replicas do not retry in step."""
+        if disposition == Disposition.PAIR_LIMITED:
+            return min(self.max_backoff_s, 4 ** (attempt - 1)) * jitter(1.0, 1.2)
+        ceiling = min(self.max_backoff_s, self.initial_backoff_s * 2 ** (attempt - 1))
+        return ceiling * jitter(0.5, 1.0)
+
+    def next_delay(
+        self,
+        disposition: Disposition,
+        attempt: int,
+        remaining_s: float,
+        jitter: Jitter = random.uniform,
+    ) -> float | None:
+        """The delay before another attempt after attempt `attempt` failed with a retryable
+        `disposition`, or None when the bounds say stop: the attempts are used up, or the
+        wait would outlast the `remaining_s` of the time budget."""
+        if attempt >= self.max_attempts:
+            return None
+        delay = self.delay(disposition, attempt, jitter)
+        return delay if delay <= remaining_s else None

@@ -1,13 +1,13 @@
 """The Cloud API requests that carry out one send command (WHATSAPP.md §4).
 
 A text longer than 4096 characters becomes several requests (one wamid each); everything
-else is one request. Commands Meta would refuse for their shape are refused here first, with
-a reason the dashboard can show.
+else is one request. A read receipt (with or without the typing indicator) is no message:
+one request of its own shape, fire-and-forget. Commands Meta would refuse for their shape
+are refused here first, with a reason the dashboard can show.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from parley.whatsapp.v1 import events_pb2 as wa
@@ -27,15 +27,8 @@ class InvalidCommand(ValueError):
     """The send command cannot become a valid Cloud API request."""
 
 
-@dataclass(frozen=True)
-class CloudRequest:
-    """One POST to `/{phone_number_id}/messages`."""
-
-    body: dict[str, Any]
-    # Repeating it is harmless (mark-as-read): a lost answer is no possible duplicate.
-    idempotent: bool = False
-    # Mark-as-read answers {"success": true} instead of a wamid.
-    expects_wamid: bool = True
+# One POST to `/{phone_number_id}/messages`.
+CloudRequest = dict[str, Any]
 
 
 def recipient_of(command: wa.SendCommand) -> str:
@@ -43,44 +36,59 @@ def recipient_of(command: wa.SendCommand) -> str:
     return command.to_wa_id.removeprefix("+") or command.to_user_id
 
 
+def is_read_receipt(command: wa.SendCommand) -> bool:
+    """Whether `command` only marks a customer's message read (no message is sent)."""
+    return command.WhichOneof("content") == "mark_read"
+
+
 def plan_requests(command: wa.SendCommand) -> list[CloudRequest]:
-    """The requests for `command`, in the order they must be sent."""
+    """The requests for the message `command` sends, in the order they must be sent."""
     if not command.message_id or len(command.message_id) > MAX_MESSAGE_ID_LENGTH:
         raise InvalidCommand("message_id is missing or too long")
     content = command.WhichOneof("content")
     if content == "mark_read":
-        return [_mark_read(command.mark_read)]
+        raise InvalidCommand("a read receipt is not a message (see read_receipt)")
     addressed = _addressing(command)
     if content == "text":
         parts = split_text(command.text.body)
         if not parts:
             raise InvalidCommand("text body is empty")
         return [
-            CloudRequest(
-                _message(
-                    addressed,
-                    command,
-                    "text",
-                    {"body": part, "preview_url": False},
-                    with_context=index == 0,
-                )
+            _message(
+                addressed,
+                command,
+                "text",
+                {"body": part, "preview_url": False},
+                with_context=index == 0,
             )
             for index, part in enumerate(parts)
         ]
     if content == "template":
         # Template messages show no quote bubble, so no context is attached.
         return [
-            CloudRequest(
-                _message(
-                    addressed, command, "template", _template(command.template), with_context=False
-                )
+            _message(
+                addressed, command, "template", _template(command.template), with_context=False
             )
         ]
     if content == "buttons":
-        return [
-            CloudRequest(_message(addressed, command, "interactive", _buttons(command.buttons)))
-        ]
+        return [_message(addressed, command, "interactive", _buttons(command.buttons))]
     raise InvalidCommand("the command has no content")
+
+
+def read_receipt(command: wa.SendCommand) -> CloudRequest:
+    """The request that marks the customer's message (and those before it) read, and shows
+    the typing indicator when asked (Meta answers `{"success": true}`, no wamid)."""
+    mark = command.mark_read
+    if not mark.wamid:
+        raise InvalidCommand("mark_read needs the wamid of the customer's message")
+    body: CloudRequest = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": mark.wamid,
+    }
+    if mark.typing_indicator:
+        body["typing_indicator"] = {"type": "text"}
+    return body
 
 
 def _addressing(command: wa.SendCommand) -> dict[str, str]:
@@ -187,16 +195,3 @@ def _buttons(buttons: wa.InteractiveButtons) -> dict[str, Any]:
     if buttons.footer:
         interactive["footer"] = {"text": buttons.footer}
     return interactive
-
-
-def _mark_read(mark: wa.MarkRead) -> CloudRequest:
-    if not mark.wamid:
-        raise InvalidCommand("mark_read needs the wamid of the customer's message")
-    body: dict[str, Any] = {
-        "messaging_product": "whatsapp",
-        "status": "read",
-        "message_id": mark.wamid,
-    }
-    if mark.typing_indicator:
-        body["typing_indicator"] = {"type": "text"}
-    return CloudRequest(body, idempotent=True, expects_wamid=False)

@@ -1,12 +1,17 @@
-"""Inbound media files, stored in this service's database."""
+"""Inbound media files, stored in this service's database (bytes, or why they could not be
+fetched), once per Meta media id."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import LargeBinary, null, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_whatsapp.repository.tables import media
 
 
 @dataclass(frozen=True)
@@ -24,77 +29,87 @@ class StoredMedia:
     error: str | None
 
 
-async def find_by_meta_id(
-    session: AsyncSession, tenant_id: UUID, meta_media_id: str
-) -> StoredMedia | None:
-    """The record of a Meta media id (without its bytes), if it was handled already."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT storage_id, meta_media_id, kind, mime_type, filename, size_bytes, sha256, "
-                "error, NULL::bytea AS content FROM media "
-                "WHERE tenant_id = :tenant_id AND meta_media_id = :meta_media_id"
-            ),
-            {"tenant_id": tenant_id, "meta_media_id": meta_media_id},
+@dataclass(frozen=True)
+class FetchedMedia:
+    """What became of one media file of a customer's message."""
+
+    storage_id: UUID
+    meta_media_id: str
+    wamid: str
+    channel_id: str
+    kind: str
+    mime_type: str
+    filename: str
+    content: bytes | None  # None when it could not be had...
+    sha256: str
+    error: str | None  # ...and this says why
+
+
+_DESCRIPTION = (
+    media.c.storage_id,
+    media.c.meta_media_id,
+    media.c.kind,
+    media.c.mime_type,
+    media.c.filename,
+    media.c.size_bytes,
+    media.c.sha256,
+    media.c.error,
+)
+
+
+def _stored(row: Any) -> StoredMedia:
+    return StoredMedia(**row._mapping)
+
+
+class MediaRepository:
+    """Media files of one tenant (the session's)."""
+
+    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def find_by_meta_id(self, meta_media_id: str) -> StoredMedia | None:
+        """The record of a Meta media id (without its bytes), if it was handled already."""
+        row = (
+            await self._session.execute(
+                select(*_DESCRIPTION, null().cast(LargeBinary).label("content")).where(
+                    media.c.tenant_id == self._tenant_id, media.c.meta_media_id == meta_media_id
+                )
+            )
+        ).one_or_none()
+        return _stored(row) if row else None
+
+    async def get(self, storage_id: UUID) -> StoredMedia | None:
+        """A stored file with its bytes."""
+        row = (
+            await self._session.execute(
+                select(*_DESCRIPTION, media.c.content).where(
+                    media.c.tenant_id == self._tenant_id, media.c.storage_id == storage_id
+                )
+            )
+        ).one_or_none()
+        return _stored(row) if row else None
+
+    async def store(self, fetched: FetchedMedia) -> bool:
+        """Store a file (or why it could not be fetched); False if that media id is stored."""
+        content = fetched.content
+        inserted = await self._session.execute(
+            insert(media)
+            .values(
+                tenant_id=self._tenant_id,
+                storage_id=fetched.storage_id,
+                meta_media_id=fetched.meta_media_id,
+                wamid=fetched.wamid,
+                channel_id=fetched.channel_id,
+                kind=fetched.kind,
+                mime_type=fetched.mime_type,
+                filename=fetched.filename,
+                size_bytes=len(content) if content is not None else 0,
+                sha256=fetched.sha256,
+                content=content,
+                error=fetched.error,
+            )
+            .on_conflict_do_nothing(index_elements=[media.c.tenant_id, media.c.meta_media_id])
+            .returning(media.c.storage_id)
         )
-    ).one_or_none()
-    return StoredMedia(**row._mapping) if row else None
-
-
-async def get(session: AsyncSession, storage_id: UUID) -> StoredMedia | None:
-    """A stored file with its bytes (row-level security limits it to the session's tenant)."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT storage_id, meta_media_id, kind, mime_type, filename, size_bytes, sha256, "
-                "error, content FROM media WHERE storage_id = :storage_id"
-            ),
-            {"storage_id": storage_id},
-        )
-    ).one_or_none()
-    return StoredMedia(**row._mapping) if row else None
-
-
-async def insert(
-    session: AsyncSession,
-    tenant_id: UUID,
-    *,
-    storage_id: UUID,
-    meta_media_id: str,
-    wamid: str,
-    channel_id: str,
-    kind: str,
-    mime_type: str,
-    filename: str,
-    content: bytes | None,
-    sha256: str,
-    error: str | None,
-) -> bool:
-    """Store a file (or why it could not be fetched); False if that media id is stored."""
-    inserted = await session.execute(
-        text(
-            """
-            INSERT INTO media (tenant_id, storage_id, meta_media_id, wamid, channel_id, kind,
-                               mime_type, filename, size_bytes, sha256, content, error)
-            VALUES (:tenant_id, :storage_id, :meta_media_id, :wamid, :channel_id, :kind,
-                    :mime_type, :filename, :size_bytes, :sha256, :content, :error)
-            ON CONFLICT (tenant_id, meta_media_id) DO NOTHING
-            RETURNING 1
-            """
-        ),
-        {
-            "tenant_id": tenant_id,
-            "storage_id": storage_id,
-            "meta_media_id": meta_media_id,
-            "wamid": wamid,
-            "channel_id": channel_id,
-            "kind": kind,
-            "mime_type": mime_type,
-            "filename": filename,
-            "size_bytes": len(content) if content is not None else 0,
-            "sha256": sha256,
-            "content": content,
-            "error": error,
-        },
-    )
-    return inserted.first() is not None
+        return inserted.first() is not None

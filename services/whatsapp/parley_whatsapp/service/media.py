@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from parley_whatsapp.cloud_api import CloudApi, MediaTooLarge, MediaUnavailable, sha256_matches
 from parley_whatsapp.config import Settings
 from parley_whatsapp.credentials import CredentialStore
-from parley_whatsapp.repository import media as media_repository
+from parley_whatsapp.repository.media import FetchedMedia, MediaRepository
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class MediaFetcher:
         tenant = event.tenant_id
         media = message.media
         async with self._database.tenant_session(tenant) as session:
-            if await media_repository.find_by_meta_id(session, tenant, media.media_id):
+            if await MediaRepository(session, tenant).find_by_meta_id(media.media_id):
                 return  # handled before (Meta's redelivery, or this event again)
         content: bytes | None = None
         error: str | None = None
@@ -108,19 +108,19 @@ class MediaFetcher:
         storage_id = uuid.uuid4()
         digest = hashlib.sha256(content).hexdigest() if content is not None else ""
         async with self._database.tenant_session(tenant) as session:
-            stored = await media_repository.insert(
-                session,
-                tenant,
-                storage_id=storage_id,
-                meta_media_id=message.media.media_id,
-                wamid=message.wamid,
-                channel_id=message.channel_id,
-                kind=message.media.kind,
-                mime_type=mime_type,
-                filename=message.media.filename,
-                content=content,
-                sha256=digest,
-                error=error,
+            stored = await MediaRepository(session, tenant).store(
+                FetchedMedia(
+                    storage_id=storage_id,
+                    meta_media_id=message.media.media_id,
+                    wamid=message.wamid,
+                    channel_id=message.channel_id,
+                    kind=message.media.kind,
+                    mime_type=mime_type,
+                    filename=message.media.filename,
+                    content=content,
+                    sha256=digest,
+                    error=error,
+                )
             )
             if not stored:
                 return

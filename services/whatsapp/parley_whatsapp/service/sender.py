@@ -8,13 +8,16 @@ by class (domain.errors): bounded retries with backoff and jitter for transient 
 throttling codes, a window-closed outcome for 131047, a disconnected channel for 190, and a
 failed outcome with Meta's reason for the rest. The outcome event is written to the outbox
 in the same transaction as the outcome itself.
+
+A read receipt (blue ticks, perhaps with the typing indicator) is fire-and-forget: one
+request, no record and no outcome event; a failure is logged and counted, since repeating
+it is harmless and nobody waits for its result.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -22,21 +25,31 @@ from uuid import UUID
 from parley.common.v1.envelope_pb2 import MetaError
 from parley.whatsapp.v1 import events_pb2 as wa
 from parley_platform.db import Database
-from parley_platform.errors import NotFound, Unavailable
+from parley_platform.errors import InvalidRequest, NotFound, ParleyError, Unavailable
 from parley_platform.events import ConsumedEvent, OutgoingEvent, add_to_outbox, derived_event_id
 from parley_platform.events.envelope import timestamp
 from parley_platform.events.topics import WHATSAPP_OUTCOME
 from parley_platform.ratelimit import Limit, RateLimiter, tenant_key
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_whatsapp.cloud_api import Accepted, CloudApi, NoAnswer, Rejected
 from parley_whatsapp.config import Settings
 from parley_whatsapp.credentials import CredentialStore, SendCredentials
-from parley_whatsapp.domain.errors import Disposition, classify, is_retryable
-from parley_whatsapp.domain.outbound import CloudRequest, InvalidCommand, plan_requests
-from parley_whatsapp.domain.outbound import recipient_of as recipient_of_command
-from parley_whatsapp.repository import sends
+from parley_whatsapp.domain.errors import Disposition, RetryPolicy, classify, is_retryable
+from parley_whatsapp.domain.outbound import (
+    CloudRequest,
+    InvalidCommand,
+    is_read_receipt,
+    plan_requests,
+    read_receipt,
+    recipient_of,
+)
+from parley_whatsapp.repository.sends import (
+    Addressed,
+    OutboundPart,
+    OutboundRepository,
+    PartState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +60,11 @@ SEND_RETRIES = Counter(
 POSSIBLE_DUPLICATES = Counter(
     "parley_whatsapp_possible_duplicates_total",
     "Requests sent again after an earlier one got no definite answer",
+)
+READ_RECEIPTS = Counter(
+    "parley_whatsapp_read_receipts_total",
+    "Read receipts (and typing indicators) by result: sent, or why not (never retried)",
+    ["result"],
 )
 
 _RESULTS = {
@@ -83,9 +101,17 @@ class Sender:
         self._credentials = credentials
         self._cloud = cloud
         self._limiter = limiter
+        self._retries = RetryPolicy(
+            max_attempts=settings.send_max_attempts,
+            initial_backoff_s=settings.send_backoff_initial_s,
+            max_backoff_s=settings.send_backoff_max_s,
+        )
 
     async def handle(self, event: ConsumedEvent[wa.SendCommand]) -> None:
         """Carry out one SendCommand event."""
+        if is_read_receipt(event.payload):
+            await self._mark_read(event)
+            return
         command = event.payload
         tenant = event.tenant_id
         deadline = time.monotonic() + self._settings.send_retry_budget_s
@@ -143,6 +169,53 @@ class Sender:
                 last_accepted = (index, sent[0] if sent else None)
         await self._finish(event, Ending(wa.SEND_RESULT_SENT, "", None, wamids), last_accepted)
 
+    async def _mark_read(self, event: ConsumedEvent[wa.SendCommand]) -> None:
+        """Send a read receipt once; whatever happens, nothing is recorded or reported
+        back (only logged and counted)."""
+        command = event.payload
+        tenant = event.tenant_id
+        try:
+            request = read_receipt(command)
+            credentials = await self._credentials.get(
+                tenant, command.channel_id, command.phone_number_id
+            )
+        except InvalidCommand as exc:
+            self._read_receipt_not_sent("invalid", str(exc))
+            return
+        except (NotFound, InvalidRequest):
+            self._read_receipt_not_sent("no_channel", "this tenant has no such WhatsApp channel")
+            return
+        except ParleyError as exc:  # auth could not answer
+            self._read_receipt_not_sent("credentials_unavailable", exc.message)
+            return
+        if credentials.disconnected:
+            self._read_receipt_not_sent("channel_disconnected", "the channel must be reconnected")
+            return
+        await self._wait_for_throughput(tenant, credentials)
+        answer = await self._cloud.send(
+            credentials.phone_number_id, credentials.access_token, request
+        )
+        if isinstance(answer, Accepted):
+            READ_RECEIPTS.labels("sent").inc()
+            return
+        disposition, error = _judge(answer)
+        if disposition == Disposition.RECONNECT:
+            # The token is bad for every send of this channel, not just this one.
+            try:
+                await self._credentials.mark_disconnected(
+                    tenant, credentials.channel_id, f"Meta rejected the token ({error.code})"
+                )
+            except ParleyError:
+                log.warning("could not report the channel's rejected token to auth")
+        self._read_receipt_not_sent(
+            "rejected" if isinstance(answer, Rejected) else "no_answer", _describe(error)
+        )
+
+    @staticmethod
+    def _read_receipt_not_sent(result: str, reason: str) -> None:
+        READ_RECEIPTS.labels(result).inc()
+        log.warning("read receipt not sent", extra={"result": result, "reason": reason})
+
     async def _credentials_within(
         self, tenant: UUID, command: wa.SendCommand, deadline: float
     ) -> SendCredentials:
@@ -155,7 +228,7 @@ class Sender:
                     tenant, command.channel_id, command.phone_number_id
                 )
             except Unavailable:
-                delay = self._backoff(Disposition.RETRY, attempt)
+                delay = self._retries.delay(Disposition.RETRY, attempt)
                 if time.monotonic() + delay > deadline:
                     raise
                 await asyncio.sleep(delay)
@@ -183,28 +256,26 @@ class Sender:
             # Waiting for the pair limit and recording the request as in flight overlap: the
             # request leaves only when both are done. (A crash during the wait can only make
             # a retry look like a possible duplicate, never hide one.)
-            limits = asyncio.create_task(
-                self._wait_for_pair_limit(tenant, credentials, command, request)
-            )
+            limits = asyncio.create_task(self._wait_for_pair_limit(tenant, credentials, command))
             try:
                 async with self._database.tenant_session(tenant) as session:
                     if not progress.opened:
                         # The first request of a command also creates its record (one
                         # transaction instead of two on the busiest path), or finds what an
                         # earlier delivery did.
-                        await progress.open(session, tenant, command)
+                        await progress.open(OutboundRepository(session, tenant), command)
                         if progress.finished_before:
                             return []
                         if (accepted := progress.accepted_wamids(part)) is not None:
                             return accepted
-                    repeated = await sends.mark_in_flight(
-                        session, tenant, command.message_id, part, idempotent=request.idempotent
+                    repeated = await OutboundRepository(session, tenant).mark_in_flight(
+                        command.message_id, part
                     )
                 within_limits = await limits
             finally:
                 limits.cancel()  # a no-op once it finished
             if not within_limits:
-                await self._record_part(tenant, command, part, "rejected", [])  # never sent
+                await self._record_part(tenant, command, part, PartState.REJECTED)  # never sent
                 return Ending(
                     wa.SEND_RESULT_FAILED,
                     "too many messages to this customer right now (pair rate limit)",
@@ -220,23 +291,25 @@ class Sender:
             # taken earlier, a slow transaction would let requests bunch up at Meta.
             await self._wait_for_throughput(tenant, credentials)
             answer = await self._cloud.send(
-                credentials.phone_number_id, credentials.access_token, request.body
+                credentials.phone_number_id, credentials.access_token, request
             )
             if isinstance(answer, Accepted):
                 if record_acceptance:
-                    await self._record_part(tenant, command, part, "accepted", answer.wamids)
+                    await self._record_part(
+                        tenant, command, part, PartState.ACCEPTED, answer.wamids
+                    )
                 return answer.wamids
             definite = (isinstance(answer, Rejected) and not answer.maybe_accepted) or (
                 isinstance(answer, NoAnswer) and not answer.maybe_sent
             )
             if definite:
-                await self._record_part(tenant, command, part, "rejected", [])
+                await self._record_part(tenant, command, part, PartState.REJECTED)
             disposition, error = _judge(answer)
             ending = await self._ending_for(event, credentials, disposition, error)
             if ending is not None:
                 return ending
-            delay = self._backoff(disposition, attempt)
-            if attempt >= self._settings.send_max_attempts or time.monotonic() + delay > deadline:
+            delay = self._retries.next_delay(disposition, attempt, deadline - time.monotonic())
+            if delay is None:
                 unsure = "" if definite else " (Meta may still have delivered the last attempt)"
                 return Ending(
                     wa.SEND_RESULT_FAILED,
@@ -256,16 +329,12 @@ class Sender:
             await asyncio.sleep(delay)
 
     async def _wait_for_pair_limit(
-        self,
-        tenant: UUID,
-        credentials: SendCredentials,
-        command: wa.SendCommand,
-        request: CloudRequest,
+        self, tenant: UUID, credentials: SendCredentials, command: wa.SendCommand
     ) -> bool:
         """Wait for the pair limit; False if that would take too long."""
         s = self._settings
-        recipient = recipient_of_command(command)
-        if request.expects_wamid and recipient:
+        recipient = recipient_of(command)
+        if recipient:
             try:
                 await self._limiter.acquire(
                     tenant_key(tenant, "pair", credentials.phone_number_id, recipient),
@@ -314,17 +383,21 @@ class Sender:
         return Ending(wa.SEND_RESULT_FAILED, f"Meta refused the message: {_describe(error)}", error)
 
     async def _record_part(
-        self, tenant: UUID, command: wa.SendCommand, part: int, state: str, wamids: list[str]
+        self,
+        tenant: UUID,
+        command: wa.SendCommand,
+        part: int,
+        state: PartState,
+        wamids: list[str] | None = None,
     ) -> None:
         async with self._database.tenant_session(tenant) as session:
-            await sends.mark_part(
-                session,
-                tenant,
-                command.message_id,
-                part,
-                state=state,
-                wamid=wamids[0] if wamids else None,
-            )
+            outbound = OutboundRepository(session, tenant)
+            if state == PartState.ACCEPTED:
+                await outbound.part_accepted(
+                    command.message_id, part, wamids[0] if wamids else None
+                )
+            else:
+                await outbound.part_rejected(command.message_id, part)
 
     async def _finish(
         self,
@@ -340,18 +413,16 @@ class Sender:
         command = event.payload
         tenant = event.tenant_id
         async with self._database.tenant_session(tenant) as session:
+            outbound = OutboundRepository(session, tenant)
             if not record_exists:
-                await sends.begin_message(session, tenant, **_record_fields(command))
-            finished = await sends.finish_message(
-                session,
-                tenant,
+                await outbound.begin(_addressed(command))
+            finished = await outbound.finish(
                 command.message_id,
                 result=_RESULTS[ending.result],
                 wamids=ending.wamids,
                 error_code=ending.error.code if ending.error else None,
                 reason=ending.reason,
-                accepted_part=accepted_part[0] if accepted_part else None,
-                accepted_wamid=accepted_part[1] if accepted_part else None,
+                accepted_part=accepted_part,
             )
             if finished is None:
                 return  # another delivery of this command finished it first
@@ -389,15 +460,6 @@ class Sender:
             },
         )
 
-    def _backoff(self, disposition: Disposition, attempt: int) -> float:
-        """Delay before attempt `attempt + 1`: Meta's 4^x seconds for the pair limit,
-        exponential otherwise; always with jitter so that replicas do not retry in step."""
-        s = self._settings
-        if disposition == Disposition.PAIR_LIMITED:
-            return min(s.send_backoff_max_s, 4 ** (attempt - 1)) * random.uniform(1.0, 1.2)
-        ceiling = min(s.send_backoff_max_s, s.send_backoff_initial_s * 2 ** (attempt - 1))
-        return ceiling * random.uniform(0.5, 1.0)
-
 
 @dataclass
 class _Progress:
@@ -405,12 +467,12 @@ class _Progress:
 
     opened: bool = False
     finished_before: bool = False
-    done_parts: dict[int, sends.OutboundPart] = field(default_factory=dict)
+    done_parts: dict[int, OutboundPart] = field(default_factory=dict)
 
-    async def open(self, session: AsyncSession, tenant: UUID, command: wa.SendCommand) -> None:
+    async def open(self, outbound: OutboundRepository, command: wa.SendCommand) -> None:
         """Create the command's record or learn what an earlier delivery did."""
         self.opened = True
-        earlier = await sends.begin_message(session, tenant, **_record_fields(command))
+        earlier = await outbound.begin(_addressed(command))
         if earlier is None:
             return
         if earlier.result is not None:
@@ -418,24 +480,24 @@ class _Progress:
             return
         # Delivered again mid-way (a crash, a rebalance): resume after the parts Meta
         # already accepted.
-        self.done_parts = await sends.parts_of(session, tenant, command.message_id)
+        self.done_parts = await outbound.attempted_parts(command.message_id)
 
     def accepted_wamids(self, part: int) -> list[str] | None:
         """The wamids of `part` if Meta accepted it before; else None."""
         done = self.done_parts.get(part)
-        if done is None or done.state != "accepted":
+        if done is None or done.state != PartState.ACCEPTED:
             return None
         return [done.wamid] if done.wamid else []
 
 
-def _record_fields(command: wa.SendCommand) -> dict[str, str]:
-    return {
-        "message_id": command.message_id,
-        "conversation_id": command.conversation_id,
-        "channel_id": command.channel_id,
-        "phone_number_id": command.phone_number_id,
-        "recipient": recipient_of_command(command),
-    }
+def _addressed(command: wa.SendCommand) -> Addressed:
+    return Addressed(
+        message_id=command.message_id,
+        conversation_id=command.conversation_id,
+        channel_id=command.channel_id,
+        phone_number_id=command.phone_number_id,
+        recipient=recipient_of(command),
+    )
 
 
 def _judge(answer: Rejected | NoAnswer) -> tuple[Disposition, MetaError]:

@@ -1,12 +1,18 @@
-"""The sender's rules without I/O: what each Meta error code leads to, how long texts are
-split, and the request bodies built from send commands."""
+"""The sender's rules without I/O: what each Meta error code leads to, how long it waits
+before trying again and when it gives up, how long texts are split, and the request bodies
+built from send commands."""
 
 from __future__ import annotations
 
 import pytest
 from parley.whatsapp.v1 import events_pb2 as wa
-from parley_whatsapp.domain.errors import Disposition, classify, is_retryable
-from parley_whatsapp.domain.outbound import InvalidCommand, plan_requests
+from parley_whatsapp.domain.errors import Disposition, RetryPolicy, classify, is_retryable
+from parley_whatsapp.domain.outbound import (
+    InvalidCommand,
+    is_read_receipt,
+    plan_requests,
+    read_receipt,
+)
 from parley_whatsapp.domain.text import split_text
 
 # WHATSAPP.md §5, row by row.
@@ -62,6 +68,45 @@ def test_only_transient_and_throttling_codes_are_retried() -> None:
     assert retried == {130429, 131056, 4, 80007, 131057, 131000, 131016, 1, 2, 133004}
 
 
+POLICY = RetryPolicy(max_attempts=8, initial_backoff_s=0.5, max_backoff_s=15.0)
+
+
+def lowest(low: float, high: float) -> float:
+    return low
+
+
+def highest(low: float, high: float) -> float:
+    return high
+
+
+def test_the_pair_limit_is_waited_out_for_4_to_the_x_seconds_plus_up_to_a_fifth() -> None:
+    waits = [POLICY.delay(Disposition.PAIR_LIMITED, attempt, lowest) for attempt in (1, 2, 3)]
+    assert waits == [1, 4, 15]  # 16 s, capped at the longest backoff
+    assert POLICY.delay(Disposition.PAIR_LIMITED, 2, highest) == pytest.approx(4.8)
+    patient = RetryPolicy(max_attempts=8, initial_backoff_s=0.5, max_backoff_s=100)
+    assert patient.delay(Disposition.PAIR_LIMITED, 4, lowest) == 64
+
+
+@pytest.mark.parametrize("disposition", [Disposition.RETRY, Disposition.THROTTLED])
+def test_other_retries_back_off_exponentially_with_up_to_half_taken_off(disposition) -> None:
+    ceilings = [POLICY.delay(disposition, attempt, highest) for attempt in range(1, 8)]
+    assert ceilings == [0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0]
+    assert POLICY.delay(disposition, 3, lowest) == 1.0
+
+
+def test_jitter_spreads_retries_within_the_bounds() -> None:
+    delays = {POLICY.delay(Disposition.RETRY, 4) for _ in range(200)}
+    assert len(delays) > 1 and all(2.0 <= d <= 4.0 for d in delays)
+
+
+def test_retries_stop_when_attempts_run_out_or_the_wait_would_outlast_the_budget() -> None:
+    assert POLICY.next_delay(Disposition.RETRY, 1, remaining_s=60, jitter=highest) == 0.5
+    assert POLICY.next_delay(Disposition.RETRY, 7, remaining_s=60, jitter=highest) == 15.0
+    assert POLICY.next_delay(Disposition.RETRY, 8, remaining_s=60, jitter=highest) is None
+    assert POLICY.next_delay(Disposition.RETRY, 5, remaining_s=3.9, jitter=highest) is None
+    assert POLICY.next_delay(Disposition.RETRY, 5, remaining_s=4.0, jitter=lowest) == 4.0
+
+
 def test_short_text_is_one_part() -> None:
     assert split_text("  Your ticket is resolved.  ") == ["Your ticket is resolved."]
     assert split_text("   ") == []
@@ -111,7 +156,7 @@ def test_text_request_carries_plus_number_context_and_callback_data() -> None:
             text=wa.Text(body="hi"), reply_to_wamid="wamid.Q", biz_opaque_callback_data="order-42"
         )
     )
-    assert request.body == {
+    assert request == {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": "+447700900123",
@@ -125,13 +170,13 @@ def test_text_request_carries_plus_number_context_and_callback_data() -> None:
 def test_split_text_quotes_only_in_the_first_part() -> None:
     requests = plan_requests(command(text=wa.Text(body="a " * 3000), reply_to_wamid="wamid.Q"))
     assert len(requests) == 2
-    assert "context" in requests[0].body and "context" not in requests[1].body
+    assert "context" in requests[0] and "context" not in requests[1]
 
 
 def test_a_bsuid_recipient_uses_the_recipient_field() -> None:
     bsuid = wa.SendCommand(message_id="m", to_user_id="US.1349", text=wa.Text(body="hi"))
     [request] = plan_requests(bsuid)
-    assert request.body["recipient"] == "US.1349" and "to" not in request.body
+    assert request["recipient"] == "US.1349" and "to" not in request
 
 
 def test_template_with_named_parameters_and_a_quick_reply_payload() -> None:
@@ -151,8 +196,8 @@ def test_template_with_named_parameters_and_a_quick_reply_payload() -> None:
             reply_to_wamid="wamid.Q",
         )
     )
-    assert "context" not in request.body  # templates show no quote bubble
-    assert request.body["template"] == {
+    assert "context" not in request  # templates show no quote bubble
+    assert request["template"] == {
         "name": "order_update",
         "language": {"code": "en_GB"},
         "components": [
@@ -170,17 +215,24 @@ def test_template_with_named_parameters_and_a_quick_reply_payload() -> None:
     }
 
 
-def test_mark_read_is_idempotent_and_carries_the_typing_indicator() -> None:
-    [request] = plan_requests(
-        command(mark_read=wa.MarkRead(wamid="wamid.Q", typing_indicator=True))
+def test_a_read_receipt_is_no_message_and_may_carry_the_typing_indicator() -> None:
+    receipt = wa.SendCommand(
+        to_wa_id="447700900123", mark_read=wa.MarkRead(wamid="wamid.Q", typing_indicator=True)
     )
-    assert request.idempotent and not request.expects_wamid
-    assert request.body == {
+    assert is_read_receipt(receipt) and not is_read_receipt(command(text=wa.Text(body="hi")))
+    assert read_receipt(receipt) == {
         "messaging_product": "whatsapp",
         "status": "read",
         "message_id": "wamid.Q",
         "typing_indicator": {"type": "text"},
     }
+    receipt.mark_read.typing_indicator = False
+    assert "typing_indicator" not in read_receipt(receipt)
+    with pytest.raises(InvalidCommand, match="wamid"):
+        read_receipt(wa.SendCommand(mark_read=wa.MarkRead()))
+    # It needs no message id, and is never planned as a message.
+    with pytest.raises(InvalidCommand, match="not a message"):
+        plan_requests(command(mark_read=wa.MarkRead(wamid="wamid.Q")))
 
 
 @pytest.mark.parametrize(
@@ -191,7 +243,6 @@ def test_mark_read_is_idempotent_and_carries_the_typing_indicator() -> None:
         (wa.SendCommand(message_id="m", to_wa_id="+44 77", text=wa.Text(body="x")), "digits"),
         (wa.SendCommand(to_wa_id="447700900123", text=wa.Text(body="x")), "message_id"),
         (command(text=wa.Text(body="  ")), "empty"),
-        (command(mark_read=wa.MarkRead()), "wamid"),
         (
             command(
                 buttons=wa.InteractiveButtons(

@@ -1,10 +1,15 @@
 """Recognising a customer who asks for a person, in the languages our customers write in.
-(Pure text rules: the end-to-end handoff is in test_ownership.py.)"""
+(Pure text rules: the end-to-end handoff is in tests/test_ownership.py.)"""
 
 from __future__ import annotations
 
 import pytest
-from parley_conversation.domain.handoff import requested_person
+from parley_conversation.domain.handoff import (
+    NOT_A_REQUEST,
+    REQUEST_PHRASES,
+    normalise,
+    requested_person,
+)
 
 ASKING = [
     ("Can I talk to a human?", "human"),
@@ -48,3 +53,36 @@ def test_a_request_for_a_person_is_recognised(text: str, phrase: str) -> None:
 @pytest.mark.parametrize("text", NOT_ASKING)
 def test_ordinary_messages_are_not_mistaken_for_one(text: str | None) -> None:
     assert requested_person(text) is None
+
+
+EVERY_PHRASE = [(lang, phrase) for lang, phrases in REQUEST_PHRASES.items() for phrase in phrases]
+
+
+def test_every_language_the_service_knows_is_covered() -> None:
+    assert set(REQUEST_PHRASES) == {"en", "es", "pt", "fr", "de", "it"}
+
+
+@pytest.mark.parametrize(("lang", "phrase"), EVERY_PHRASE)
+def test_every_known_phrase_asks_for_a_person_alone_shouted_or_inside_a_sentence(
+    lang: str, phrase: str
+) -> None:
+    assert requested_person(phrase) is not None, lang
+    assert requested_person(f"{phrase.upper()}!!") is not None, lang
+    found = requested_person(f"ok... {phrase}, please")
+    # The phrase found is this one or a longer one containing it ("agent" in "real agent").
+    assert found is not None and phrase in found, lang
+
+
+@pytest.mark.parametrize(("lang", "phrase"), EVERY_PHRASE)
+def test_a_known_phrase_inside_a_longer_word_is_no_request(lang: str, phrase: str) -> None:
+    assert requested_person(f"x{phrase.replace(' ', '')}x") is None, lang
+
+
+@pytest.mark.parametrize("expression", NOT_A_REQUEST)
+def test_expressions_that_only_contain_a_request_word_are_no_request(expression: str) -> None:
+    assert requested_person(expression) is None
+    assert requested_person(f"Is the price {expression.upper()}?") is None
+
+
+def test_normalising_removes_case_accents_odd_apostrophes_and_extra_spaces() -> None:
+    assert normalise("  Quelqu\u2019UN   Éè\tÇà ") == "quelqu'un ee ca"
