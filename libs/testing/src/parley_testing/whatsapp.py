@@ -12,6 +12,8 @@ from uuid import UUID
 
 from parley_auth.config import Settings as AuthSettings
 from parley_auth.main import create_app as create_auth
+from parley_conversation.config import Settings as ConversationSettings
+from parley_conversation.main import create_app as create_conversation
 from parley_devstack.seeding import AuthApi, Sandbox, WhatsAppNumber, seed_tenant_with_channel
 from parley_gateway.config import Settings as GatewaySettings
 from parley_gateway.main import create_app as create_gateway
@@ -162,6 +164,21 @@ async def running_gateway(
     )
     assert isinstance(settings, GatewaySettings)
     async with serve_app(create_gateway(settings)) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_conversation(
+    settings_factory: SettingsFactory, auth: AuthService, **overrides: Any
+) -> AsyncIterator[RunningApp]:
+    """The conversation service (its consumers assigned), asking `auth` about users."""
+    settings = await settings_factory(
+        "conversation", **{"auth_grpc_target": auth.grpc_target, **overrides}
+    )
+    assert isinstance(settings, ConversationSettings)
+    async with serve_app(create_conversation(settings)) as running:
+        for consumer in running.runtime.consumers:
+            await consumer.wait_until_assigned()
         yield running
 
 
