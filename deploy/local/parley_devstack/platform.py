@@ -109,7 +109,7 @@ def service_environment(spec: ServiceSpec, stack: Stack, endpoints: Endpoints) -
     if spec.name == "gateway":
         env[f"{p}WHATSAPP_APP_SECRET"] = layout.secret("whatsapp_app_secret")
         env[f"{p}WHATSAPP_VERIFY_TOKEN"] = layout.secret("whatsapp_verify_token")
-    if spec.name == "whatsapp":
+    if spec.name in ("whatsapp", "auth"):  # sending; verifying numbers as they connect
         env[f"{p}GRAPH_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
     return env
 
@@ -123,6 +123,8 @@ def sandbox_environment(stack: Stack) -> dict[str, str]:
         "PARLEY_SANDBOX_PUBLIC_BASE_URL": sandbox_url,
         "PARLEY_SANDBOX_DEFAULT_APP_SECRET": stack.layout.secret("whatsapp_app_secret"),
         "PARLEY_SANDBOX_DEFAULT_WEBHOOK_URL": f"http://127.0.0.1:{gateway_port}/webhooks/whatsapp",
+        # Like Meta: no webhooks for a number until Parley subscribed to its WABA.
+        "PARLEY_SANDBOX_REQUIRE_APP_SUBSCRIPTION": "true",
     }
 
 

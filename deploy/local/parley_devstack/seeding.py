@@ -9,12 +9,15 @@ served in-process or a real URL):
 - straight to auth, for set-ups without a gateway (`AuthApi(client, as_gateway=issuer)`):
   each call carries the internal token the gateway would forward for the owner.
 
-A number is first made known to the WhatsApp sandbox (Meta's stand-in) when one is given,
-then registered with Parley: registration will verify the number with the Graph API, and a
-number Meta does not know cannot be registered.
+A number is first created at the WhatsApp sandbox (Meta's stand-in), which issues the
+business's access token for it (what Embedded Signup hands a tech provider), then registered
+with Parley with that token: Parley verifies it with the Graph API (the token reads the
+number, the number is in the WABA) and subscribes to the WABA's webhooks, so a number Meta
+does not know, or a token Meta did not issue for it, cannot be registered.
 
     number = WhatsAppNumber.random()
     seeded = await seed_tenant_with_channel(AuthApi(gateway_client), number, sandbox=sandbox)
+    seeded.number.access_token  # the token the sandbox issued
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import asyncio
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -45,7 +48,8 @@ class WhatsAppNumber:
     phone_number_id: str
     waba_id: str
     display_phone_number: str
-    access_token: str = field(repr=False)
+    # The business's token for the number: empty until Meta (the sandbox) issued one.
+    access_token: str = field(default="", repr=False)
     # Set when the business receives webhooks through its own Meta app (signed with it).
     app_secret: str | None = field(default=None, repr=False)
     messages_per_second: int = 80
@@ -54,12 +58,12 @@ class WhatsAppNumber:
     def random(
         cls, *, messages_per_second: int = 80, app_secret: str | None = None
     ) -> WhatsAppNumber:
-        """A number no other seeding used (ids of Meta's 15-digit shape)."""
+        """A number no other seeding used (ids of Meta's 15-digit shape), not yet created at
+        Meta: `Sandbox.serve` creates it there and gets its token."""
         return cls(
             phone_number_id=str(10**14 + secrets.randbelow(9 * 10**14)),
             waba_id=str(10**14 + secrets.randbelow(9 * 10**14)),
             display_phone_number=f"1555{secrets.randbelow(10**7):07d}",
-            access_token=f"EAAG{secrets.token_urlsafe(32)}",
             app_secret=app_secret,
             messages_per_second=messages_per_second,
         )
@@ -152,22 +156,27 @@ class Sandbox:
         self.webhook_url = webhook_url
         self.app_secret = app_secret
 
-    async def serve(self, number: WhatsAppNumber) -> None:
-        """Make the sandbox answer for `number` (again, after a restart: it forgets)."""
+    async def serve(self, number: WhatsAppNumber) -> WhatsAppNumber:
+        """Make the sandbox answer for `number` (again, after a restart: it forgets). Returns
+        the number with its token: the one it had, or the one the sandbox issued for it."""
         registration: dict[str, Any] = {
             "phone_number_id": number.phone_number_id,
             "waba_id": number.waba_id,
             "display_phone_number": number.display_phone_number,
-            "access_token": number.access_token,
             "messages_per_second": number.messages_per_second,
         }
+        if number.access_token:
+            registration["access_token"] = number.access_token
         # A business on its own Meta app has its webhooks signed with its own secret.
         app_secret = number.app_secret or self.app_secret
         if app_secret:
             registration["app_secret"] = app_secret
         if self.webhook_url:
             registration["webhook_url"] = self.webhook_url
-        _expect(await self.client.post("/sandbox/numbers", json=registration), 201, "sandbox")
+        served = _expect(
+            await self.client.post("/sandbox/numbers", json=registration), 201, "sandbox"
+        )
+        return replace(number, access_token=served.get("access_token") or number.access_token)
 
 
 def _claims(access_token: str) -> dict[str, Any]:
@@ -219,9 +228,13 @@ async def register_number(
     api: AuthApi, owner: Owner, number: WhatsAppNumber, *, sandbox: Sandbox | None = None
 ) -> SeededChannel:
     """Register `number` as a channel of `owner`'s tenant (after making the sandbox serve it,
-    when given). A number the tenant registered before is returned as it is."""
+    when given). A number the tenant registered before is kept, and verified with Meta
+    again (which also renews the app's subscription to its WABA, forgotten by a restarted
+    sandbox)."""
     if sandbox is not None:
-        await sandbox.serve(number)
+        number = await sandbox.serve(number)
+    if not number.access_token:
+        raise SeedingError("the number has no access token: serve it in the sandbox first")
     registration: dict[str, Any] = {
         "phone_number_id": number.phone_number_id,
         "waba_id": number.waba_id,
@@ -238,7 +251,13 @@ async def register_number(
         )
         for channel in listed:
             if channel["phone_number_id"] == number.phone_number_id:
-                return _seeded(owner, number, channel)
+                renewed = await api.call(
+                    "PATCH",
+                    f"/api/v1/channels/whatsapp/{channel['id']}",
+                    owner,
+                    json={"access_token": number.access_token},
+                )
+                return _seeded(owner, number, _expect(renewed, 200, "channel verification"))
     return _seeded(owner, number, _expect(response, 201, "channel registration"))
 
 

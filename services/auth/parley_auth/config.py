@@ -24,6 +24,12 @@ class Settings(ServiceSettings):
     # Where clients reach Parley; channel responses build webhook URLs from it.
     public_base_url: str = "http://127.0.0.1:8080"
 
+    # Meta's Graph API, which confirms that whoever registers a WhatsApp number controls it
+    # (the sandbox is just another base URL). The version is pinned, never discovered.
+    graph_api_base_url: str = "https://graph.facebook.com"
+    graph_api_version: str = Field(default="v25.0", pattern=r"^v\d+\.\d+$")
+    graph_timeout_s: float = Field(default=10.0, gt=0)
+
     token_issuer: str = "parley-auth"  # noqa: S105 - a name
     token_audience: str = "parley-api"  # noqa: S105 - a name
     access_token_ttl_s: int = Field(default=MAX_TTL_S, gt=0, le=MAX_TTL_S)

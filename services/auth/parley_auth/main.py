@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def wire(resources: Resources) -> AuthContext:
         ctx = create_context(settings, resources.database, resources.redis)
+        resources.on_stop(ctx.graph.close)
         await ctx.keyring.start()
         resources.every(
             "signing-key-refresh",

@@ -101,3 +101,30 @@ async def test_sign_in_is_not_counted_against_a_tenant(settings_factory) -> None
             )
             assert signed_in.status_code == 200
             assert "RateLimit-Limit" not in signed_in.headers
+
+
+async def test_webhooks_are_never_held_up_by_a_tenants_api_use(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory, gateway={"api_plans": {"standard": plan(3, 3)}}
+    ) as edge:
+        owner = await edge.sign_up()
+        number = await edge.new_number()
+        connected = await owner.post(
+            "/api/v1/channels/whatsapp",
+            json={
+                "phone_number_id": number.phone_number_id,
+                "waba_id": number.waba_id,
+                "display_phone_number": number.display_phone_number,
+                "access_token": number.access_token,
+            },
+        )
+        assert connected.status_code == 201, connected.text
+        statuses = [(await owner.get("/api/v1/me")).status_code for _ in range(3)]
+        assert statuses[-1] == 429  # the tenant's API requests are used up
+        # Its customers' messages still come in: Meta's webhooks are not API calls.
+        for text in ("hello", "anyone there?"):
+            written = await edge.sandbox.client.post(
+                "/sandbox/customers/447700900123/messages",
+                json={"phone_number_id": number.phone_number_id, "text": text},
+            )
+            assert written.json()["webhook_status"] == 200

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from parley_auth.config import Settings
 from parley_auth.domain.passwords import PasswordHasher
+from parley_auth.graph_api import GraphApi
 from parley_auth.service.signing import KeyRing
 from parley_auth.service.throttling import SignInThrottle
 
@@ -32,6 +33,7 @@ class AuthContext:
     revocations: RevocationList
     login_limiter: RateLimiter
     sign_in_throttle: SignInThrottle
+    graph: GraphApi
 
     async def hashing(self, work: Callable[[], T]) -> T:
         """Run CPU-heavy password hashing off the event loop."""
@@ -56,4 +58,9 @@ def create_context(settings: Settings, database: Database, redis: Redis) -> Auth
         revocations=RevocationList(redis),
         login_limiter=limiter,
         sign_in_throttle=SignInThrottle(limiter, settings),
+        graph=GraphApi(
+            settings.graph_api_base_url,
+            settings.graph_api_version,
+            timeout_s=settings.graph_timeout_s,
+        ),
     )
