@@ -125,7 +125,7 @@ async def _measure(
     logins: int,
 ) -> None:
     email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-    api = AuthApi(gateway.client)
+    api = AuthApi(gateway.client, mailbox=auth.client)
     owner = await sign_up_owner(api, company="Bench", email=email, password=PASSWORD)
     bearer = api.headers(owner)
     key = await gateway.client.post(

@@ -144,15 +144,18 @@ def ensure_demo(stack: Stack) -> None:
     )
 
     api_url = f"http://127.0.0.1:{service('gateway').port('http_port')}"
+    auth_url = f"http://127.0.0.1:{service('auth').port('http_port')}"
 
     async def seed() -> SeededChannel:
         async with (
             httpx.AsyncClient(base_url=api_url, timeout=20) as api,
+            httpx.AsyncClient(base_url=auth_url, timeout=10) as mailbox,
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as meta,
         ):
             return await seed_tenant_with_channel(
-                # The gateway may learn auth's first signing key a few seconds late.
-                AuthApi(api, keys_patience_s=30),
+                # The gateway may learn auth's first signing key a few seconds late; the
+                # sign-up link arrives in auth's local mailbox.
+                AuthApi(api, keys_patience_s=30, mailbox=mailbox),
                 number,
                 # Webhook URL and signing secret: the sandbox's defaults (the gateway's).
                 sandbox=Sandbox(meta),
@@ -368,6 +371,8 @@ def _print_summary(stack: Stack, endpoints: Endpoints, log_dir: Path, elapsed: f
         f"  LLM stand-in   http://127.0.0.1:{LLM_STUB_PORT}/v1  (PUT /api/v1/ai/settings with "
         f'{{"preset": "local-stub", "base_url": "http://127.0.0.1:{LLM_STUB_PORT}/v1"}})',
         f"  demo login     {DEMO_EMAIL} / {stack.layout.secret('demo_password')}",
+        f"  email outbox   http://127.0.0.1:{service('auth').port('http_port')}/dev/mailbox  "
+        "(sign-up confirmations and invitations: Parley sends no real email here)",
         f"  PostgreSQL     127.0.0.1:{endpoints.postgres_port}   Redis {endpoints.redis_url}   "
         f"Kafka {endpoints.kafka_bootstrap}",
         f"  logs           {log_dir}/",

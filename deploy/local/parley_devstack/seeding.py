@@ -4,8 +4,10 @@ demo use, so that a business is always set up the way a person would set it up.
 Everything goes through Parley's public API over HTTP, with any `httpx.AsyncClient` (an app
 served in-process or a real URL):
 
-- through the gateway (`AuthApi(client)`): sign-up answers with the owner's access token,
-  which authenticates the next calls, as for a dashboard user;
+- through the gateway (`AuthApi(client, mailbox=auth_client)`): sign-up emails a link, which
+  seeding reads in auth's local mailbox (`/dev/mailbox`, what the owner would read in their
+  inbox) and confirms; the answer carries the owner's access token, which authenticates the
+  next calls, as for a dashboard user;
 - straight to auth, for set-ups without a gateway (`AuthApi(client, as_gateway=issuer)`):
   each call carries the internal token the gateway would forward for the owner.
 
@@ -115,10 +117,13 @@ class AuthApi:
         *,
         as_gateway: ServiceTokenIssuer | None = None,
         keys_patience_s: float = 0.0,
+        mailbox: httpx.AsyncClient | None = None,
     ) -> None:
         self.client = client
         self._as_gateway = as_gateway
         self._keys_patience_s = keys_patience_s
+        # Auth's local mailbox (auth itself, by default: `client` when it talks to auth).
+        self.mailbox = Mailbox(mailbox or client)
 
     def headers(self, owner: Owner | None) -> dict[str, str]:
         """Headers of a request on behalf of `owner` (None: a public route)."""
@@ -139,6 +144,38 @@ class AuthApi:
             if response.status_code != 401 or owner is None or time.monotonic() > deadline:
                 return response
             await asyncio.sleep(0.5)
+
+
+class Mailbox:
+    """Auth's local mailbox (`/dev/mailbox`, EMAIL_DELIVERY=mailbox): what Parley emailed,
+    read as the owner of the address reads their inbox."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def newest(
+        self, to: str, purpose: str | tuple[str, ...] | None = None, patience_s: float = 10.0
+    ) -> dict[str, Any]:
+        """The newest message to `to` (of `purpose`), waiting a little for it."""
+        wanted = (purpose,) if isinstance(purpose, str) else purpose
+        deadline = time.monotonic() + patience_s
+        while True:
+            found = [m for m in await self.messages_to(to) if not wanted or m["purpose"] in wanted]
+            if found:
+                return dict(found[0])
+            if time.monotonic() > deadline:
+                raise SeedingError(f"no {purpose or 'message'} arrived for {to}")
+            await asyncio.sleep(0.1)
+
+    async def messages_to(self, to: str) -> list[dict[str, Any]]:
+        """Every kept message to `to`, newest first."""
+        response = await self.client.get("/dev/mailbox/messages", params={"to": to})
+        return list(_expect(response, 200, "mailbox"))
+
+    async def link_token(self, to: str, purpose: str) -> str:
+        """The one-time token of the newest `purpose` link sent to `to` (after the `#`)."""
+        message = await self.newest(to, purpose)
+        return str(message["link"]).split("#", 1)[1]
 
 
 class Sandbox:
@@ -199,19 +236,36 @@ async def sign_up_owner(
     name: str = "Olive Owner",
     existing_ok: bool = False,
 ) -> Owner:
-    """Sign a business up and return its owner, signed in. With `existing_ok`, an email that
-    already has an account signs in instead (seeding the same business again)."""
-    response = await api.call(
+    """Sign a business up, confirming the link emailed to `email`, and return its owner,
+    signed in. With `existing_ok`, an email that already has an account signs in instead
+    (seeding the same business again)."""
+    if existing_ok:
+        signed_in = await api.call(
+            "POST", "/api/v1/auth/login", None, json={"email": email, "password": password}
+        )
+        if signed_in.status_code == 200:
+            return _owner_of(signed_in.json(), email, password)
+    asked = await api.call(
         "POST",
         "/api/v1/signup",
         None,
         json={"company_name": company, "name": name, "email": email, "password": password},
     )
-    if response.status_code == 409 and existing_ok:
+    _expect(asked, 202, "sign-up")
+    mail = await api.mailbox.newest(email, ("signup_confirmation", "signup_existing_account"))
+    if mail["purpose"] == "signup_existing_account":
+        if not existing_ok:
+            raise SeedingError(f"sign-up refused: email_taken ({email} already has an account)")
         response = await api.call(
             "POST", "/api/v1/auth/login", None, json={"email": email, "password": password}
         )
-    body = _expect(response, (200, 201), "sign-up")
+    else:
+        token = str(mail["link"]).split("#", 1)[1]
+        response = await api.call("POST", "/api/v1/signup/confirm", None, json={"token": token})
+    return _owner_of(_expect(response, (200, 201), "sign-up"), email, password)
+
+
+def _owner_of(body: dict[str, Any], email: str, password: str) -> Owner:
     # Sign-up names the tenant; a sign-in's answer does not, its access token does.
     tenant_id = body["tenant"]["id"] if "tenant" in body else _claims(body["access_token"])["tid"]
     return Owner(

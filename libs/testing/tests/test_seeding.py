@@ -30,7 +30,7 @@ async def edge(settings_factory):
 async def test_a_seeded_channel_receives_its_customers_messages(edge) -> None:
     sandbox = edge.sandbox
     number = WhatsAppNumber.random(messages_per_second=40)
-    seeded = await seed_tenant_with_channel(AuthApi(edge.gateway.client), number, sandbox=edge.meta)
+    seeded = await seed_tenant_with_channel(edge.auth_api(), number, sandbox=edge.meta)
     assert seeded.number.access_token.startswith("EAAG")  # issued by Meta, the sandbox
     owner = edge.client_of(seeded.owner)
     [channel] = (await owner.get("/api/v1/channels/whatsapp")).json()
@@ -59,7 +59,7 @@ async def test_seeding_the_same_business_again_finds_what_is_there(edge) -> None
 
     async def seed(existing_ok: bool = True):
         return await seed_tenant_with_channel(
-            AuthApi(edge.gateway.client),
+            edge.auth_api(),
             number,
             sandbox=edge.meta,
             email=email,
@@ -82,13 +82,13 @@ async def test_seeding_the_same_business_again_finds_what_is_there(edge) -> None
 
 async def test_a_number_of_another_business_is_refused_clearly(edge) -> None:
     first = await seed_tenant_with_channel(
-        AuthApi(edge.gateway.client), WhatsAppNumber.random(), sandbox=edge.meta
+        edge.auth_api(), WhatsAppNumber.random(), sandbox=edge.meta
     )
     with pytest.raises(SeedingError, match="phone_number_taken"):
-        await seed_tenant_with_channel(AuthApi(edge.gateway.client), first.number)
+        await seed_tenant_with_channel(edge.auth_api(), first.number)
     # A number Meta does not know (no token it issued) cannot be registered at all.
     with pytest.raises(SeedingError, match="no access token"):
-        await seed_tenant_with_channel(AuthApi(edge.gateway.client), WhatsAppNumber.random())
+        await seed_tenant_with_channel(edge.auth_api(), WhatsAppNumber.random())
 
 
 async def test_seeding_straight_to_auth_as_the_gateway_would_forward(edge) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from parley_platform.access_tokens import MAX_TTL_S
 from parley_platform.settings import ServiceSettings, service_config
@@ -59,3 +59,20 @@ class Settings(ServiceSettings):
     login_failures_per_account: int = Field(default=100, ge=1)
     login_window_s: float = Field(default=900.0, gt=0)
     signups_per_address_per_hour: int = Field(default=20, ge=1)
+    # Mail to one address (sign-up confirmations, invitations from any tenant) per hour, and
+    # invitations one tenant sends per hour: nobody uses Parley to flood an inbox.
+    signups_per_email_per_hour: int = Field(default=3, ge=1)
+    invitations_per_email_per_hour: int = Field(default=5, ge=1)
+    invitations_per_tenant_per_hour: int = Field(default=100, ge=1)
+
+    # Email proves that whoever claims an address receives its mail (parley_auth.email):
+    # `mailbox` keeps messages for /dev/mailbox (development, tests), `smtp` sends them.
+    email_delivery: Literal["mailbox", "smtp"] = "mailbox"
+    signup_confirmation_ttl_s: int = Field(default=24 * 3600, gt=0)
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_sender: str = "Parley <no-reply@parley.example>"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_s: float = Field(default=10.0, gt=0)

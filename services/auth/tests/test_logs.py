@@ -70,6 +70,7 @@ async def test_a_full_flow_logs_no_secret(debug_logs, edge, channel_body, grpc_a
 
     owner = await edge.sign_up()
     secrets += [owner.credential, owner.refresh_token]
+    secrets.append(await edge.mailbox.link_token(str(owner.email), "signup_confirmation"))
     wrong = await anonymous.post(
         "/api/v1/auth/login", json={"email": owner.email, "password": "wrong-password-123"}
     )
@@ -98,16 +99,13 @@ async def test_a_full_flow_logs_no_secret(debug_logs, edge, channel_body, grpc_a
     owner.credential = again["access_token"]
     secrets += [again["access_token"], again["refresh_token"]]
 
-    invited = (
-        await owner.post(
-            "/api/v1/users",
-            json={"email": f"a-{uuid.uuid4().hex[:8]}@example.com", "name": "A", "role": "agent"},
-        )
-    ).json()
-    secrets.append(invited["invitation"])
+    invitee = f"a-{uuid.uuid4().hex[:8]}@example.com"
+    await owner.post("/api/v1/users", json={"email": invitee, "name": "A", "role": "agent"})
+    invitation = await edge.mailbox.link_token(invitee, "invitation")
+    secrets.append(invitation)
     await anonymous.post(
         "/api/v1/auth/accept-invite",
-        json={"invitation": invited["invitation"], "password": "agent password 123"},
+        json={"invitation": invitation, "password": "agent password 123"},
     )
     secrets.append("agent password 123")
 

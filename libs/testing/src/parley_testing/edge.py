@@ -24,7 +24,14 @@ from uuid import UUID
 import httpx
 from parley_auth.config import Settings as AuthSettings
 from parley_auth.main import create_app as create_auth
-from parley_devstack.seeding import AuthApi, Owner, Sandbox, WhatsAppNumber, sign_up_owner
+from parley_devstack.seeding import (
+    AuthApi,
+    Mailbox,
+    Owner,
+    Sandbox,
+    WhatsAppNumber,
+    sign_up_owner,
+)
 from parley_gateway.config import Settings as GatewaySettings
 from parley_gateway.main import create_app as create_gateway
 
@@ -129,12 +136,21 @@ class Edge:
     async def sign_up(self, company: str = "Acme") -> ApiClient:
         """A new tenant (signed up through the gateway); returns its owner, signed in."""
         owner = await sign_up_owner(
-            AuthApi(self.gateway.client),
+            self.auth_api(),
             company=company,
             email=f"owner-{uuid.uuid4().hex[:12]}@example.com",
             password=PASSWORD,
         )
         return self.client_of(owner)
+
+    def auth_api(self) -> AuthApi:
+        """Seeding's view of this edge: through the gateway, reading auth's mailbox."""
+        return AuthApi(self.gateway.client, mailbox=self.auth.client)
+
+    @property
+    def mailbox(self) -> Mailbox:
+        """What Parley emailed (auth's local mailbox)."""
+        return Mailbox(self.auth.client)
 
     def client_of(self, owner: Owner) -> ApiClient:
         """The public API as `owner` (seeded by parley_devstack.seeding) sees it."""
@@ -157,7 +173,10 @@ class Edge:
         assert invited.status_code == 201, invited.text
         accepted = await self.gateway.client.post(
             "/api/v1/auth/accept-invite",
-            json={"invitation": invited.json()["invitation"], "password": PASSWORD},
+            json={
+                "invitation": await self.mailbox.link_token(email, "invitation"),
+                "password": PASSWORD,
+            },
         )
         assert accepted.status_code == 200, accepted.text
         body = accepted.json()

@@ -70,6 +70,16 @@ class SignupIn(Request):
     password: Password
 
 
+class SignupRequestedOut(BaseModel):
+    status: Literal["confirmation_sent"] = "confirmation_sent"
+    email: str = Field(description="Where the confirmation link was sent")
+    message: str = "We sent a link to this address: open it to create your account. It works once."
+
+
+class ConfirmSignupIn(Request):
+    token: OpaqueToken = Field(description="The `su_...` token of the emailed link")
+
+
 class LoginIn(Request):
     email: Email
     password: Password
@@ -216,8 +226,9 @@ class UpdateUserIn(Request):
 
 class InvitationOut(BaseModel):
     user: UserOut
-    invitation: str = Field(
-        description="One-time token for POST /api/v1/auth/accept-invite; shown only here."
+    sent_to: str = Field(
+        description="The invitation (a one-time link) was emailed to this address, and only "
+        "there: accepting it proves the invitee receives its mail"
     )
     expires_at: datetime
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from parley_platform.errors import (
     Conflict,
@@ -28,13 +28,15 @@ from parley_platform.identity import Principal
 from parley_platform.ratelimit import Limit, address_bucket
 from prometheus_client import Counter
 
-from parley_auth.domain.credentials import CredentialKind, parse_credential
+from parley_auth import email as emails
+from parley_auth.domain.credentials import CredentialKind, new_credential, parse_credential
 from parley_auth.domain.emails import canonical_email
 from parley_auth.domain.models import ApiKey, Tenant, User
 from parley_auth.domain.passwords import check_password_policy
 from parley_auth.repository.api_keys import ApiKeyRepository
 from parley_auth.repository.lookups import CrossTenantLookups
 from parley_auth.repository.refresh_tokens import RefreshTokenRepository
+from parley_auth.repository.signup_requests import SignupRequestRepository
 from parley_auth.repository.tenants import TenantRepository
 from parley_auth.repository.users import EmailTaken, UserRepository
 from parley_auth.service.context import AuthContext
@@ -44,7 +46,7 @@ from parley_auth.service.sessions import (
     issue_session,
     void_access_tokens,
 )
-from parley_auth.service.throttling import PLATFORM_PREFIX, Admission
+from parley_auth.service.throttling import PLATFORM_PREFIX, Admission, email_digest
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ async def _admit_sign_in(ctx: AuthContext, email: str, client_address: str) -> A
         raise
 
 
-async def sign_up(
+async def request_sign_up(
     ctx: AuthContext,
     *,
     company_name: str,
@@ -92,8 +94,11 @@ async def sign_up(
     email: str,
     password: str,
     client_address: str,
-) -> tuple[Tenant, IssuedSession]:
-    """Create a tenant and its owner, and sign the owner in."""
+) -> str:
+    """Ask to sign a business up: nothing is created until the address is confirmed. A link
+    goes to the address (or, if it already has an account, a note saying so); the caller
+    gets the same answer either way, so sign-up says nothing about which addresses have
+    accounts. Returns the address written to."""
     email = canonical_email(email)
     check_password_policy(password, email=email)
     await _take(
@@ -102,17 +107,73 @@ async def sign_up(
         Limit.per(ctx.settings.signups_per_address_per_hour, 3600),
         "sign-ups from this address",
     )
+    await _take(
+        ctx,
+        f"{PLATFORM_PREFIX}:signup:email:{email_digest(email)}",
+        Limit.per(ctx.settings.signups_per_email_per_hour, 3600),
+        "sign-ups for this email address",
+    )
+    # Hashed either way, so that both answers cost the same.
     password_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
+    async with ctx.database.system_session() as session:
+        existing = await CrossTenantLookups(session).account_of_email(email)
+    base = ctx.settings.public_base_url.rstrip("/")
+    if existing is not None:
+        await ctx.email.send(emails.signup_existing_account(email, f"{base}/signin"))
+        return email
     tenant_id = uuid.uuid4()
+    confirmation = new_credential(CredentialKind.SIGNUP)
     async with ctx.database.tenant_session(tenant_id) as session:
-        tenant = await TenantRepository(session, tenant_id).create(company_name)
+        await SignupRequestRepository(session, tenant_id).add(
+            confirmation.id,
+            email=email,
+            company_name=company_name,
+            owner_name=name,
+            password_hash=password_hash,
+            secret_digest=confirmation.digest(),
+            expires_at=datetime.now(UTC)
+            + timedelta(seconds=ctx.settings.signup_confirmation_ttl_s),
+        )
+    # The token travels in the fragment, which no server or log sees.
+    link = f"{base}/verify-email#{confirmation}"
+    await ctx.email.send(emails.signup_confirmation(email, company_name, link))
+    return email
+
+
+async def confirm_sign_up(ctx: AuthContext, token: str) -> tuple[Tenant, IssuedSession]:
+    """The link of a sign-up confirmation was opened: create the tenant and its owner (with
+    the password chosen when asking) and sign the owner in."""
+    invalid = Unauthenticated(
+        "this confirmation link is not valid or has expired; sign up again",
+        code="invalid_confirmation",
+    )
+    credential = parse_credential(token, CredentialKind.SIGNUP)
+    if credential is None:
+        raise invalid
+    async with ctx.database.system_session() as session:
+        tenant_id = await CrossTenantLookups(session).tenant_of_signup_request(credential.id)
+    if tenant_id is None:
+        raise invalid
+    async with ctx.database.tenant_session(tenant_id) as session:
+        requests = SignupRequestRepository(session, tenant_id)
+        request = await requests.get_for_update(credential.id)
+        if request is None or not credential.matches(request.secret_digest):
+            raise invalid
+        if request.expires_at <= datetime.now(UTC):
+            raise invalid
+        await requests.remove(credential.id)
+        tenant = await TenantRepository(session, tenant_id).create(request.company_name)
         try:
             owner = await UserRepository(session, tenant_id).add_owner(
-                uuid.uuid4(), email=email, name=name, password_hash=password_hash
+                uuid.uuid4(),
+                email=request.email,
+                name=request.owner_name,
+                password_hash=request.password_hash,
             )
         except EmailTaken:
+            # Confirmed by the address's owner (they hold the link), so it may be said.
             raise Conflict(
-                "an account with this email address already exists; sign in instead",
+                "this address has had a Parley account since you asked; sign in instead",
                 code="email_taken",
             ) from None
         issued = await issue_session(ctx, session, owner, None)
@@ -255,7 +316,15 @@ async def accept_invitation(
             raise invalid
         check_password_policy(password, email=credentials.user.email)
         password_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
-        await users.accept_invitation(credential.id, password_hash, name)
+        try:
+            await users.accept_invitation(credential.id, password_hash, name)
+        except EmailTaken:
+            # The invitee holds the link sent to the address, so this may be said to them.
+            raise Conflict(
+                "this address already has a Parley account (one address is one account); "
+                "ask to be invited with another address",
+                code="email_taken",
+            ) from None
         user = await users.get(credential.id)
         assert user is not None
         return await issue_session(ctx, session, user, credentials.tokens_valid_after)

@@ -44,7 +44,8 @@ class Admission:
     buckets: tuple[tuple[str, Limit], ...]
 
 
-def _digest(email: str) -> str:
+def email_digest(email: str) -> str:
+    """What Redis keys about an email address hold instead of the address itself."""
     return hashlib.sha256(email.encode()).hexdigest()
 
 
@@ -58,7 +59,7 @@ class SignInThrottle:
     def buckets(self, email: str, client_address: str) -> tuple[tuple[str, Limit], ...]:
         """The three buckets an attempt on `email` from `client_address` spends."""
         s = self._settings
-        account = f"{PLATFORM_PREFIX}:login:account:{_digest(email)}"
+        account = f"{PLATFORM_PREFIX}:login:account:{email_digest(email)}"
         address = f"{PLATFORM_PREFIX}:login:address:{address_bucket(client_address)}"
         window = s.login_window_s
         return (
