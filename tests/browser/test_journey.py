@@ -1,8 +1,9 @@
-"""A business's whole day in a real browser: sign up on the landing page, connect the
-sandbox number, a customer writes, the conversation appears live in the inbox, the agent
-takes over and replies, the customer sees the reply in the sandbox, the agent hands back,
-and the analytics page counts it; a customer's HTML is shown as text; an ended session
-comes back without losing the reply being typed."""
+"""A business's whole day in a real browser: sign up on the landing page (confirming the
+emailed link), connect the sandbox number (with the token Meta issued), a customer writes,
+the conversation appears live in the inbox, the agent takes over and replies, the customer
+sees the reply in the sandbox, the agent hands back, and the analytics page counts it; a
+customer's HTML is shown as text; an ended session comes back without losing the reply
+being typed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import secrets
 import uuid
 from typing import Any
 
+from parley_devstack.seeding import Mailbox
 from parley_testing.polling import eventually
 from playwright.async_api import BrowserContext, Page, expect
 
@@ -34,6 +36,12 @@ async def sign_up(
     await page.get_by_label("Password").fill(PASSWORD)
     await shoot(page, "02-sign-up", doc=True)
     await page.get_by_role("button", name="Create account").click()
+    # Nothing exists until the address is confirmed: the link arrives by email (here, in
+    # auth's local mailbox) and opening it creates the account.
+    await expect(page.get_by_role("status")).to_contain_text(email)
+    token = await Mailbox(platform.auth.running.client).link_token(email, "signup_confirmation")
+    await page.goto(f"{platform.url}/verify-email#{token}")
+    await page.get_by_role("button", name="Create my account").click()
     await expect(page).to_have_url(re.compile(r"/app/settings/channels$"))
     return email
 
