@@ -112,15 +112,7 @@ async def populate(edge: Edge, tag: str) -> Tenant:
     )
     number = await edge.new_number()
     channel = await _created(
-        await owner.post(
-            "/api/v1/channels/whatsapp",
-            json={
-                "phone_number_id": number.phone_number_id,
-                "waba_id": number.waba_id,
-                "display_phone_number": number.display_phone_number,
-                "access_token": number.access_token,
-            },
-        )
+        await owner.post("/api/v1/channels/whatsapp", json=number.registration())
     )
     tenant.secrets += [number.phone_number_id, str(agent.email)]
     customer = f"3519{uuid.uuid4().int % 10**8:08d}"

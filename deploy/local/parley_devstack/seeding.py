@@ -56,6 +56,19 @@ class WhatsAppNumber:
     app_secret: str | None = field(default=None, repr=False)
     messages_per_second: int = 80
 
+    def registration(self) -> dict[str, Any]:
+        """The body that registers this number with Parley (`POST /api/v1/channels/whatsapp`)."""
+        body: dict[str, Any] = {
+            "phone_number_id": self.phone_number_id,
+            "waba_id": self.waba_id,
+            "display_phone_number": self.display_phone_number,
+            "access_token": self.access_token,
+            "messages_per_second": self.messages_per_second,
+        }
+        if self.app_secret:
+            body["app_secret"] = self.app_secret
+        return body
+
     @classmethod
     def random(
         cls, *, messages_per_second: int = 80, app_secret: str | None = None
@@ -289,16 +302,9 @@ async def register_number(
         number = await sandbox.serve(number)
     if not number.access_token:
         raise SeedingError("the number has no access token: serve it in the sandbox first")
-    registration: dict[str, Any] = {
-        "phone_number_id": number.phone_number_id,
-        "waba_id": number.waba_id,
-        "display_phone_number": number.display_phone_number,
-        "access_token": number.access_token,
-        "messages_per_second": number.messages_per_second,
-    }
-    if number.app_secret:
-        registration["app_secret"] = number.app_secret
-    response = await api.call("POST", "/api/v1/channels/whatsapp", owner, json=registration)
+    response = await api.call(
+        "POST", "/api/v1/channels/whatsapp", owner, json=number.registration()
+    )
     if response.status_code == 409:
         listed = _expect(
             await api.call("GET", "/api/v1/channels/whatsapp", owner), 200, "channel list"

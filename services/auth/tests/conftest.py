@@ -42,13 +42,7 @@ async def new_channel_body(edge: Edge, **overrides: object) -> dict[str, object]
     """A body registering a new WhatsApp number, created first at Meta (the edge's sandbox),
     with the token Meta issued for it."""
     number = await edge.new_number()
-    return {
-        "phone_number_id": number.phone_number_id,
-        "waba_id": number.waba_id,
-        "display_phone_number": "+1 555 000 1111",
-        "access_token": number.access_token,
-        **overrides,
-    }
+    return {**number.registration(), "display_phone_number": "+1 555 000 1111", **overrides}
 
 
 @pytest.fixture

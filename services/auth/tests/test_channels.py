@@ -151,12 +151,7 @@ async def test_meta_unreachable_is_503_and_stores_nothing(settings_factory) -> N
     ) as edge:
         owner = await edge.sign_up()
         number = await edge.new_number()
-        body = {
-            "phone_number_id": number.phone_number_id,
-            "waba_id": number.waba_id,
-            "display_phone_number": number.display_phone_number,
-            "access_token": number.access_token,
-        }
+        body = number.registration()
         refused = await owner.post("/api/v1/channels/whatsapp", json=body)
         assert refused.status_code == 503 and number.access_token not in refused.text
         assert (await owner.get("/api/v1/channels/whatsapp")).json() == []

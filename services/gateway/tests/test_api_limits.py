@@ -109,15 +109,7 @@ async def test_webhooks_are_never_held_up_by_a_tenants_api_use(settings_factory)
     ) as edge:
         owner = await edge.sign_up()
         number = await edge.new_number()
-        connected = await owner.post(
-            "/api/v1/channels/whatsapp",
-            json={
-                "phone_number_id": number.phone_number_id,
-                "waba_id": number.waba_id,
-                "display_phone_number": number.display_phone_number,
-                "access_token": number.access_token,
-            },
-        )
+        connected = await owner.post("/api/v1/channels/whatsapp", json=number.registration())
         assert connected.status_code == 201, connected.text
         statuses = [(await owner.get("/api/v1/me")).status_code for _ in range(3)]
         assert statuses[-1] == 429  # the tenant's API requests are used up
