@@ -98,7 +98,11 @@ class LiveStreams:
             if expires_at is not None:
                 next_check = min(next_check, expires_at)
             await asyncio.sleep(max(0.0, next_check - time.time()))
-            reason = await self._reason_to_end(authorization, caller)
+            try:
+                reason = await self._reason_to_end(authorization, caller)
+            except Exception:  # a check that cannot be made ends the stream (fail closed)
+                log.exception("live stream check failed; the stream is ended")
+                reason = "check_failed"
             if reason is not None:
                 ENDED.labels(reason).inc()
                 log.info(
