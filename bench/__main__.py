@@ -13,6 +13,8 @@ BENCHMARKS = (
     "conversation_pipeline",
     "api_edge",
     "ai_latency",
+    "knowledge_search",
+    "knowledge_ingest",
 )
 
 

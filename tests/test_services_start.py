@@ -25,12 +25,15 @@ async def test_every_service_is_alive_ready_and_exposes_metrics(settings_factory
             running = await stack.enter_async_context(serve_app(app))
 
             assert (await running.client.get("/healthz")).json() == {"status": "ok"}, name
-            ready = await running.client.get("/readyz")
+            assert (await running.client.get("/readyz")).json() == {"status": "ready"}, name
+            # Details and metrics only on the operations port, which is never published.
+            assert (await running.client.get("/metrics")).status_code == 404, name
+            ready = await running.ops.get("/readyz")
             assert ready.status_code == 200, (name, ready.json())
             assert ready.json()["checks"] and all(
                 v == "ok" for v in ready.json()["checks"].values()
             )
-            metrics = await running.client.get("/metrics")
+            metrics = await running.ops.get("/metrics")
             assert metrics.status_code == 200 and "parley_" in metrics.text, name
             if running.runtime.grpc_server is not None:
                 grpc_targets[name] = f"127.0.0.1:{running.runtime.grpc_server.port}"

@@ -94,3 +94,40 @@ export function authorLabel(message: Message, userName: (id: string) => string):
       return "Parley";
   }
 }
+
+/** US dollars as a person reads them; LLM costs are often fractions of a cent. */
+export function usd(amount: number): string {
+  if (amount === 0) return "$0.00";
+  if (amount < 0.0001) return "< $0.0001";
+  if (amount < 1) return `$${amount.toFixed(4).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
+  return `$${amount.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+export type Styled = { text: string; style: "bold" | "italic" | "strike" | "mono" | null };
+
+const STYLES = { "*": "bold", _: "italic", "~": "strike" } as const;
+// WhatsApp's own formatting: ```monospace```, and *bold*, _italic_, ~strike~ when the marker
+// hugs its text, is not inside a word and is not doubled (so snake_case, 2*3*4 and __name
+// stay as typed). No nesting.
+const MARKUP =
+  /```([\s\S]+?)```|(?<![\p{L}\p{N}*_~])([*_~])(?![\s*_~])([^\n]*?[^\s\n*_~])\2(?![\p{L}\p{N}*_~])/gu;
+
+/** A message's text in pieces, styled as WhatsApp shows it to the customer (never HTML). */
+export function whatsappText(text: string): Styled[] {
+  const pieces: Styled[] = [];
+  let at = 0;
+  for (const match of text.matchAll(MARKUP)) {
+    const start = match.index ?? 0;
+    if (start > at) pieces.push({ text: text.slice(at, start), style: null });
+    if (match[1] !== undefined) pieces.push({ text: match[1], style: "mono" });
+    else pieces.push({ text: match[3] ?? "", style: STYLES[match[2] as keyof typeof STYLES] });
+    at = start + match[0].length;
+  }
+  if (at < text.length) pieces.push({ text: text.slice(at), style: null });
+  return pieces;
+}
+
+/** "1 page", "2 pages": a count with its noun (English plurals in -s). */
+export function count(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
+}

@@ -1,6 +1,7 @@
 """The platform for browser tests: auth, the gateway (serving the built dashboard),
-conversation and whatsapp running for real in this process, the WhatsApp sandbox as Meta,
-and Debian's Chromium driven by Playwright.
+conversation, whatsapp, knowledge and ai running for real in this process, the WhatsApp
+sandbox as Meta, the LLM stand-in as the model provider, and Debian's Chromium driven by
+Playwright.
 
 Chromium is the machine's (`/usr/bin/chromium`, or PARLEY_CHROMIUM), launched headless with a
 fresh profile and no background networking; Playwright never downloads a browser. Every
@@ -18,9 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from parley_ai.main import create_app as ai_app
 from parley_conversation.main import create_app as conversation_app
 from parley_gateway.web.pages import PACKAGED_BUILD
 from parley_knowledge.main import create_app as knowledge_app
+from parley_llm_stub.app import create_app as llm_stub_app
+from parley_llm_stub.config import StubSettings
 from parley_testing.services import RunningApp, free_port, serve_app
 from parley_testing.whatsapp import (
     AuthService,
@@ -44,8 +48,6 @@ CHROMIUM_ARGS = [
 ]
 RESULTS = Path(os.environ.get("PARLEY_TEST_RESULTS_DIR", ROOT / "test-results")) / "browser"
 DOC_IMAGES = ROOT / "docs" / "images"
-# Services not under test (nothing listens there: they answer 503).
-NOTHING = "http://127.0.0.1:9"
 # Phone-sized and desktop viewports.
 DESKTOP = {"width": 1360, "height": 860}
 PHONE = {"width": 390, "height": 780}
@@ -59,6 +61,12 @@ class Platform:
     gateway: RunningApp
     sandbox: RunningApp
     conversation: RunningApp
+    llm_stub: RunningApp
+
+    @property
+    def llm_base_url(self) -> str:
+        """The stand-in's OpenAI-compatible address, as a tenant types it in AI settings."""
+        return f"{self.llm_stub.base_url}/v1"
 
     @property
     def url(self) -> str:
@@ -69,7 +77,7 @@ class Platform:
 async def platform(settings_factory) -> AsyncIterator[Platform]:
     if not (PACKAGED_BUILD / "app.html").is_file():
         pytest.fail("the dashboard is not built: run `make web` (make test does it first)")
-    conversation_port, whatsapp_port, knowledge_port = free_port(), free_port(), free_port()
+    conversation_port, whatsapp_port, knowledge_port, ai_port = (free_port() for _ in range(4))
     async with AsyncExitStack() as stack:
         # One Meta: the sandbox verifies the numbers auth connects, sends and posts webhooks.
         sandbox = await stack.enter_async_context(running_sandbox())
@@ -82,7 +90,7 @@ async def platform(settings_factory) -> AsyncIterator[Platform]:
                 conversation_http_url=f"http://127.0.0.1:{conversation_port}",
                 whatsapp_http_url=f"http://127.0.0.1:{whatsapp_port}",
                 knowledge_http_url=f"http://127.0.0.1:{knowledge_port}",
-                ai_http_url=NOTHING,
+                ai_http_url=f"http://127.0.0.1:{ai_port}",
             )
         )
         whatsapp = await settings_factory(
@@ -93,17 +101,36 @@ async def platform(settings_factory) -> AsyncIterator[Platform]:
         )
         await stack.enter_async_context(serve_app(whatsapp_app(whatsapp), port=whatsapp_port))
         settings = await settings_factory(
-            "conversation", auth_grpc_target=auth.grpc_target, ai_http_url=NOTHING
+            "conversation",
+            auth_grpc_target=auth.grpc_target,
+            ai_http_url=f"http://127.0.0.1:{ai_port}",
         )
         conversation = await stack.enter_async_context(
             serve_app(conversation_app(settings), port=conversation_port)
         )
         knowledge = await stack.enter_async_context(
-            serve_app(knowledge_app(await settings_factory("knowledge")), port=knowledge_port)
+            # Website imports in the tests read sites served on loopback.
+            serve_app(
+                knowledge_app(
+                    await settings_factory("knowledge", crawl_allow_private_addresses=True)
+                ),
+                port=knowledge_port,
+            )
         )
-        for consumer in (*conversation.runtime.consumers, *knowledge.runtime.consumers):
+        llm_stub = await stack.enter_async_context(serve_app(llm_stub_app(StubSettings())))
+        ai_settings = await settings_factory(
+            "ai", knowledge_grpc_target=f"127.0.0.1:{knowledge.runtime.grpc_port}"
+        )
+        ai = await stack.enter_async_context(serve_app(ai_app(ai_settings), port=ai_port))
+        for consumer in (
+            *conversation.runtime.consumers,
+            *knowledge.runtime.consumers,
+            *ai.runtime.consumers,
+        ):
             await consumer.wait_until_assigned()
-        yield Platform(auth, gateway, sandbox, conversation)
+        yield Platform(auth, gateway, sandbox, conversation, llm_stub)
+        # Release any request the stand-in holds, or its server waits for it on the way out.
+        await llm_stub.client.delete("/control/faults")
 
 
 @pytest.fixture
@@ -151,11 +178,11 @@ def shoot() -> Callable[..., Awaitable[Path]]:
     return screenshot
 
 
-async def screenshot(page: Page, name: str, *, doc: bool = False) -> Path:
+async def screenshot(page: Page, name: str, *, doc: bool = False, full_page: bool = False) -> Path:
     """Save a screenshot with the test results (and, when asked, into docs/images)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=False)
+    await page.screenshot(path=str(path), full_page=full_page)
     if doc and os.environ.get("PARLEY_UPDATE_DOC_IMAGES") == "1":
         DOC_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOC_IMAGES / path.name)

@@ -1,117 +1,69 @@
-"""A business's whole day in a real browser: sign up on the landing page (confirming the
-emailed link), connect the sandbox number (with the token Meta issued), a customer writes,
-the conversation appears live in the inbox, the agent takes over and replies, the customer
-sees the reply in the sandbox, the agent hands back, and the analytics page counts it; a
-customer's HTML is shown as text; an ended session comes back without losing the reply
-being typed."""
+"""A business's whole day in a real browser: sign up on the landing page, connect the
+sandbox number, add a document (ready), set up the AI with a language model (a wrong key is
+refused in words), a customer asks in the sandbox, the AI's answer appears live in the inbox
+with its source, the agent takes over and replies, the customer sees the reply in the
+sandbox, the agent hands back, another customer asks for a person, and the analytics and AI
+usage pages count it all (tokens and cost included); a customer's HTML is shown as text; an
+ended session comes back without losing the reply being typed."""
 
 from __future__ import annotations
 
 import re
 import secrets
-import uuid
 from typing import Any
 
-from parley_devstack.seeding import Mailbox
 from parley_testing.polling import eventually
 from playwright.async_api import BrowserContext, Page, expect
 
-PASSWORD = "correct horse battery staple"
-PHONE = {"width": 390, "height": 780}
-Platform = Any  # the `platform` fixture (tests/browser/conftest.py)
+from .steps import (
+    PASSWORD,
+    PHONE,
+    Platform,
+    connect_sandbox_number,
+    customer_chat,
+    customer_writes,
+    sign_up,
+)
 
 
-async def sign_up(
-    page: Page, platform: Platform, shoot: Any, company: str = "Harbour Bikes"
-) -> str:
-    """From the landing page to a signed-in owner; returns the email."""
-    email = f"owner-{uuid.uuid4().hex[:10]}@example.com"
-    await page.goto(platform.url + "/")
-    await expect(page.get_by_role("heading", level=1)).to_contain_text("WhatsApp")
-    await shoot(page, "01-landing", doc=True)
-    await page.get_by_role("link", name="Start free").click()
-    await page.get_by_label("Company name").fill(company)
-    await page.get_by_label("Your name").fill("Olive Owner")
-    await page.get_by_label("Work email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await shoot(page, "02-sign-up", doc=True)
-    await page.get_by_role("button", name="Create account").click()
-    # Nothing exists until the address is confirmed: the link arrives by email (here, in
-    # auth's local mailbox) and opening it creates the account.
-    await expect(page.get_by_role("status")).to_contain_text(email)
-    token = await Mailbox(platform.auth.running.client).link_token(email, "signup_confirmation")
-    await page.goto(f"{platform.url}/verify-email#{token}")
-    await page.get_by_role("button", name="Create my account").click()
-    await expect(page).to_have_url(re.compile(r"/app/settings/channels$"))
-    return email
-
-
-async def connect_sandbox_number(page: Page, platform: Platform, shoot: Any) -> str:
-    """Create a number at 'Meta' (the sandbox), which issues its access token (as Embedded
-    Signup hands it over), connect it in the dashboard with that token (Parley verifies it
-    with Meta and subscribes to the number's webhooks), and have Meta post them to the URL
-    the dashboard shows. Returns the phone number id."""
-    phone_number_id = str(10**14 + secrets.randbelow(9 * 10**14))
-    waba_id = str(10**14 + secrets.randbelow(9 * 10**14))
-    display = f"+1 555 {secrets.randbelow(10**7):07d}"
-    settings = platform.gateway.runtime.settings
-    created = await platform.sandbox.client.post(
-        "/sandbox/numbers",
-        json={
-            "phone_number_id": phone_number_id,
-            "waba_id": waba_id,
-            "display_phone_number": display,
-            # The platform's own app signs the webhooks.
-            "app_secret": settings.whatsapp_app_secret.get_secret_value(),
-        },
+async def set_up_the_ai(page: Page, platform: Platform, shoot: Any) -> None:
+    """Settings > AI: a language model (the stand-in) with its key, a budget and a price. A
+    wrong key is refused with the provider's reason in words, and nothing is saved."""
+    key = f"sk-parley-{secrets.token_hex(8)}"
+    configured = await platform.llm_stub.client.put(
+        "/control/config", json={"api_keys": [key], "models": []}
     )
-    assert created.status_code == 201, created.text
-    access_token = created.json()["access_token"]
-    await page.get_by_label("Display number").fill(display)
-    await page.get_by_label("Phone number ID").fill(phone_number_id)
-    await page.get_by_label("WhatsApp Business Account ID").fill(waba_id)
-    await page.get_by_label("Access token").fill(access_token)
-    await page.get_by_role("button", name="Connect number").click()
-    shown = page.get_by_role("status").filter(has_text="is connected")
-    await expect(shown).to_contain_text("/webhooks/whatsapp")
-    await shoot(page, "03-channels", doc=True)
-    webhook_url = await shown.locator("dd code").first.inner_text()
-    assert webhook_url.endswith("/webhooks/whatsapp")
-    # Meta's side: the webhook URL the dashboard told us to paste (served here by the test's
-    # gateway).
-    pointed = await platform.sandbox.client.post(
-        "/sandbox/numbers",
-        json={
-            "phone_number_id": phone_number_id,
-            "waba_id": waba_id,
-            "display_phone_number": display,
-            "access_token": access_token,
-            "app_secret": settings.whatsapp_app_secret.get_secret_value(),
-            "webhook_url": f"{platform.url}/webhooks/whatsapp",
-        },
-    )
-    assert pointed.status_code == 201, pointed.text
-    return phone_number_id
+    assert configured.status_code == 200, configured.text
+    await page.get_by_role("link", name="Settings").click()
+    await page.get_by_role("link", name="AI", exact=True).click()
+    form = page.locator(".ai-form")
+    await expect(form.get_by_label("Quotes from your knowledge")).to_be_checked()
+    await form.get_by_label("A language model").check()
+    await form.get_by_label("Preset").select_option("local-stub")
+    await expect(form.get_by_label("Model", exact=True)).to_have_value("stub-large")
+    await form.get_by_label("Base URL").fill(platform.llm_base_url)
+    await form.get_by_label("API key").fill("sk-wrong")
+    await form.get_by_label("Business name").fill("Harbour Bikes")
+    await form.get_by_label("Monthly budget (US$)").fill("5")
+    await form.get_by_role("button", name="Add a price").click()
+    await form.get_by_label("Model of price 1").fill("stub-large")
+    await form.get_by_label("Input price of stub-large").fill("3")
+    await form.get_by_label("Output price of stub-large").fill("6")
+    await form.get_by_role("button", name="Save").click()
+    await expect(form.get_by_role("alert")).to_contain_text("rejected the API key (401)")
+    await expect(form.locator(".key-state")).to_contain_text("No key stored")
+
+    await form.get_by_label("API key").fill(key)
+    await form.get_by_role("button", name="Save").click()
+    await expect(form.get_by_role("status")).to_contain_text("Saved")
+    await expect(form.locator(".key-state")).to_contain_text("A key is stored")
+    # The key is never shown again, not even in the field.
+    await expect(form.get_by_label("New API key")).to_have_value("")
+    assert key not in await page.content()
+    await expect(page.locator(".budget")).to_contain_text("of $5.00 spent this month")
 
 
-async def customer_writes(platform: Platform, phone_number_id: str, wa_id: str, text: str) -> None:
-    sent = await platform.sandbox.client.post(
-        f"/sandbox/customers/{wa_id}/messages",
-        json={"phone_number_id": phone_number_id, "name": "Ana Costa", "text": text},
-    )
-    assert sent.status_code == 200, sent.text
-    assert sent.json()["webhook_status"] == 200, sent.json()
-
-
-async def customer_chat(platform: Platform, phone_number_id: str, wa_id: str) -> list[Any]:
-    chat = await platform.sandbox.client.get(
-        "/sandbox/conversation", params={"phone_number_id": phone_number_id, "wa_id": wa_id}
-    )
-    assert chat.status_code == 200, chat.text
-    return list(chat.json())
-
-
-async def test_sign_up_connect_handoff_take_over_reply_hand_back_and_count(
+async def test_sign_up_connect_the_ai_answers_take_over_reply_hand_back_and_count(
     platform: Platform, page: Page, shoot: Any
 ) -> None:
     await sign_up(page, platform, shoot)
@@ -128,42 +80,49 @@ async def test_sign_up_connect_handoff_take_over_reply_hand_back_and_count(
     await page.get_by_label("Question").fill("are you open on saturday")
     await page.get_by_role("button", name="Search").click()
     await expect(page.locator(".results")).to_contain_text("Monday to Saturday")
-    await shoot(page, "07-knowledge", doc=True)
+    await shoot(page, "07-knowledge", doc=True, full_page=True)
+
+    await set_up_the_ai(page, platform, shoot)
 
     await page.get_by_role("link", name="Inbox").click()
     await expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
     ana = f"3519{secrets.randbelow(10**8):08d}"
-    await customer_writes(platform, phone_number_id, ana, "Quero falar com um atendente, por favor")
+    await customer_writes(platform, phone_number_id, ana, "Are you open on Saturday?")
 
-    # Live: the conversation appears without a reload, waiting for a person.
+    # Live: the conversation appears without a reload, and the AI's answer with its source.
     row = page.get_by_role("link", name=re.compile("Ana Costa"))
-    await expect(row).to_contain_text("Waiting for a person", timeout=30_000)
-    await expect(row).to_contain_text("Quero falar com um atendente")
-    await shoot(page, "04-inbox", doc=True)
-
+    await expect(row).to_contain_text("AI answering", timeout=30_000)
     await row.click()
     conversation = page.get_by_role("article")
     await expect(conversation.get_by_role("heading", name="Ana Costa")).to_be_visible()
-    await expect(conversation.locator(".status")).to_contain_text("Waiting for a person")
+    answer = conversation.locator(".bubble-ai")
+    await expect(answer).to_contain_text("Monday to Saturday", timeout=30_000)
+    await expect(answer.locator(".citations")).to_contain_text("Opening hours")
+    await expect(answer.locator(".tick")).to_contain_text("Read", timeout=30_000)
+
+    async def customer_got(count: int) -> list[str] | None:
+        """The texts the customer has received, once there are `count`."""
+        chat = await customer_chat(platform, phone_number_id, ana)
+        texts = [str(m) for m in chat if m["direction"] == "out" and m["type"] == "text"]
+        return texts if len(texts) >= count else None
+
+    texts = await eventually(lambda: customer_got(1), timeout_s=30)
+    assert "Monday to Saturday" in texts[0]
+    await shoot(page, "05-ai-answer", doc=True)
 
     await conversation.get_by_role("button", name="Take over").click()
     await expect(conversation.locator(".status")).to_contain_text("With a person")
     await expect(conversation.locator(".status")).to_contain_text("You")
 
-    reply = "Olá Ana, aqui é a Olive. Como posso ajudar?"
+    reply = "Olá Ana, aqui é a Olive. On Saturdays we close at 18:00 sharp."
     await conversation.get_by_label("Reply to the customer").fill(reply)
     await conversation.get_by_role("button", name="Send").click()
     bubble = conversation.locator(".bubble-out").filter(has_text=reply)
     await expect(bubble).to_be_visible()
     # The ticks follow the sandbox's statuses live, up to read.
     await expect(bubble.locator(".tick")).to_contain_text("Read", timeout=30_000)
-
-    async def customer_got_it() -> list[Any] | None:
-        chat = await customer_chat(platform, phone_number_id, ana)
-        return chat if any(m["direction"] == "out" for m in chat) else None
-
-    chat = await eventually(customer_got_it, timeout_s=30)
-    assert reply in str([m for m in chat if m["direction"] == "out"][-1])
+    texts = await eventually(lambda: customer_got(2), timeout_s=30)
+    assert reply in texts[1]
 
     await conversation.get_by_role("tab", name="Private note").click()
     await conversation.get_by_label("Private note for your team").fill("VIP customer")
@@ -180,15 +139,45 @@ async def test_sign_up_connect_handoff_take_over_reply_hand_back_and_count(
     chat = await customer_chat(platform, phone_number_id, ana)
     assert not any("VIP" in str(m.get("content")) for m in chat)
 
+    # Another customer asks for a person: handed off, waiting in the inbox.
+    ben = f"3519{secrets.randbelow(10**8):08d}"
+    await customer_writes(
+        platform, phone_number_id, ben, "Quero falar com um atendente, por favor", "Bea Lima"
+    )
+    waiting = page.get_by_role("link", name=re.compile("Bea Lima"))
+    await expect(waiting).to_contain_text("Waiting for a person", timeout=30_000)
+    await shoot(page, "04-inbox", doc=True)
+
     await page.get_by_role("link", name="Analytics").click()
-    figures = page.locator(".figures")
-    await expect(figures.locator(".figure").filter(has_text="Messages in")).to_contain_text("1")
-    await expect(figures.locator(".figure").filter(has_text="Messages out")).to_contain_text("1")
+
+    def figure(label: str) -> Any:
+        return page.locator(".figures .figure").filter(has_text=label)
+
+    await expect(figure("Messages in").locator(".figure-value")).to_have_text("2")
+    await expect(figure("Messages out").locator(".figure-value")).to_have_text("2")
+    await expect(figure("Messages out")).to_contain_text("1 by the AI")
+    # Tokens and cost from the ai service's usage (the stand-in's calls at the tenant's price).
+    await expect(figure("LLM cost").locator(".figure-value")).to_contain_text("$0.")
+    await expect(figure("LLM cost").locator(".figure-value")).not_to_have_text("$0.00")
+    await expect(page.locator(".chart").filter(has_text="LLM tokens per day")).to_be_visible()
     reasons = page.locator(".reasons")
+    await expect(reasons).to_contain_text("The team took over from the AI")
     await expect(reasons).to_contain_text("The customer asked for a person")
-    first_response = page.get_by_role("row", name=re.compile("^People"))
-    await expect(first_response.locator("td").first).to_have_text("1")
+    # The AI answered Ana first; nobody has answered Bea yet.
+    for who, answered in (("AI", "1"), ("People", "0")):
+        first_response = page.get_by_role("row", name=re.compile(f"^{who} "))
+        await expect(first_response.locator("td").first).to_have_text(answered)
     await shoot(page, "06-analytics", doc=True)
+
+    # The AI's own usage against the month's budget.
+    await page.goto(platform.url + "/app/settings/ai")
+    usage = page.locator(".usage")
+    answers = usage.locator(".figure").filter(has_text="Answers").locator(".figure-value")
+    await expect(answers).to_have_text("1")
+    await expect(usage.get_by_role("row", name=re.compile("^stub-large"))).to_be_visible()
+    await expect(usage.locator(".budget")).to_contain_text("of $5.00 spent this month")
+    await expect(usage.locator(".budget")).not_to_contain_text("$0.00 of")
+    await shoot(page, "11-ai-settings", doc=True, full_page=True)
 
     for name, path in (
         ("07-users", "/app/settings/users"),
@@ -275,5 +264,12 @@ async def test_the_inbox_works_on_a_phone(platform: Platform, browser: Any, shoo
         await shoot(page, "phone-conversation", doc=True)
         await page.get_by_role("button", name="← Conversations").click()
         await expect(row).to_be_visible()
+
+        # The AI settings and usage fit the screen: nothing to scroll sideways.
+        await page.goto(platform.url + "/app/settings/ai")
+        await expect(page.get_by_role("heading", name="How the AI answers")).to_be_visible()
+        await expect(page.locator(".budget")).to_contain_text("spent this month")
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        await shoot(page, "phone-ai-settings")
     finally:
         await context.close()

@@ -8,7 +8,10 @@
 // be refreshed, the person signs in again in a dialog over the page they were on, and the
 // request goes on afterwards, so nothing they typed is lost.
 import createClient from "openapi-fetch";
+import { errorWords } from "./errors";
 import type { components, paths } from "./schema";
+
+export { ApiError, detailWords, errorWords } from "./errors";
 
 export type Schemas = components["schemas"];
 
@@ -86,60 +89,6 @@ export const api = createClient<paths>({
   credentials: "same-origin",
   fetch: sessionFetch,
 });
-
-/** The error body every Parley API answers with. */
-export interface ApiErrorBody {
-  error?: { code?: string; message?: string; details?: unknown; trace_id?: string };
-  detail?: unknown;
-}
-
-/** A failed call, with a message a person can read. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const STATUS_WORDS: Record<number, string> = {
-  400: "The request was not accepted.",
-  401: "You are signed out. Sign in again.",
-  403: "You are not allowed to do this.",
-  404: "It no longer exists, or you cannot see it.",
-  409: "It changed meanwhile; reload and try again.",
-  413: "That is too large.",
-  415: "That type of file is not supported.",
-  422: "Some fields are not valid.",
-  429: "Too many attempts; wait a moment and try again.",
-  503: "The service is unavailable right now; try again shortly.",
-  504: "The service took too long to answer; try again.",
-};
-
-function validationWords(details: unknown): string | null {
-  if (!Array.isArray(details)) return null;
-  const parts = details
-    .map((d: { loc?: unknown[]; msg?: string }) => {
-      const field = (d.loc ?? []).filter((p) => p !== "body").join(".");
-      return field ? `${field}: ${d.msg ?? "invalid"}` : (d.msg ?? "");
-    })
-    .filter(Boolean);
-  return parts.length ? parts.join("; ") : null;
-}
-
-/** The words to show for a failed response. */
-export function errorWords(status: number, body: unknown): ApiError {
-  const b = (body ?? {}) as ApiErrorBody;
-  const code = b.error?.code ?? "error";
-  const message =
-    validationWords(b.error?.details) ??
-    b.error?.message ??
-    STATUS_WORDS[status] ??
-    `Something went wrong (HTTP ${status}).`;
-  return new ApiError(status, code, message.charAt(0).toUpperCase() + message.slice(1));
-}
 
 /** The data of an openapi-fetch result, or an ApiError with words. */
 export function must<T>(result: { data?: T; error?: unknown; response: Response }): T {

@@ -2,7 +2,7 @@
 // no customer content is ever put into the page as HTML.
 import type { ComponentChildren } from "preact";
 import type { Message } from "../format";
-import { authorLabel, deliveryTick, shortTime } from "../format";
+import { authorLabel, deliveryTick, shortTime, whatsappText } from "../format";
 
 type Content = Record<string, unknown>;
 
@@ -56,8 +56,23 @@ function Media(props: { message: Message }) {
   return (
     <>
       {body}
-      {caption && <p class="text">{caption}</p>}
+      {caption && <FormattedText text={caption} />}
     </>
+  );
+}
+
+const STYLE_TAGS = { bold: "strong", italic: "em", strike: "s", mono: "code" } as const;
+
+/** Text with WhatsApp's formatting shown as the customer sees it (as elements, never HTML). */
+function FormattedText(props: { text: string }) {
+  return (
+    <p class="text">
+      {whatsappText(props.text).map((piece, i) => {
+        if (!piece.style) return piece.text;
+        const Tag = STYLE_TAGS[piece.style];
+        return <Tag key={i}>{piece.text}</Tag>;
+      })}
+    </p>
   );
 }
 
@@ -114,7 +129,7 @@ function Body(props: { message: Message }) {
       </p>
     );
   }
-  return <p class="text">{m.text ?? ""}</p>;
+  return <FormattedText text={m.text ?? ""} />;
 }
 
 function Citations(props: { message: Message }) {

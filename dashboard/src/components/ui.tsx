@@ -178,3 +178,20 @@ export function PageHeader(props: { title: string; children?: ComponentChildren 
 export function Empty(props: { children: ComponentChildren }) {
   return <p class="empty">{props.children}</p>;
 }
+
+/** A page's own sections as links (the current one marked for screen readers too). */
+export function Tabs<T extends { path: string; label: string }>(props: {
+  label: string;
+  tabs: T[];
+  current: T;
+}) {
+  return (
+    <nav class="tabs" aria-label={props.label}>
+      {props.tabs.map((t) => (
+        <a key={t.path} href={t.path} aria-current={t === props.current ? "page" : undefined}>
+          {t.label}
+        </a>
+      ))}
+    </nav>
+  );
+}

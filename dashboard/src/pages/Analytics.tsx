@@ -3,8 +3,9 @@
 import { useState } from "preact/hooks";
 import { api, must } from "../api/client";
 import type { Schemas } from "../api/client";
+import { DailyBars, Figure } from "../components/charts";
 import { ErrorText, PageHeader, useLoad } from "../components/ui";
-import { duration, percent } from "../format";
+import { duration, percent, usd } from "../format";
 import { useSession } from "../session";
 
 type Summary = Schemas["AnalyticsSummary"];
@@ -14,74 +15,6 @@ const PERIODS = [
   { days: 30, label: "Last 30 days" },
   { days: 90, label: "Last 90 days" },
 ];
-
-function Figure(props: { label: string; value: string; note?: string | undefined }) {
-  return (
-    <div class="figure">
-      <span class="figure-value">{props.value}</span>
-      <span class="figure-label">{props.label}</span>
-      {props.note && <span class="muted">{props.note}</span>}
-    </div>
-  );
-}
-
-/** Bars per day (one or two series), drawn in SVG; the table below carries the numbers. */
-function DailyBars(props: {
-  title: string;
-  days: string[];
-  series: { label: string; values: number[]; tone: string }[];
-  format?: (n: number) => string;
-}) {
-  const format = props.format ?? ((n: number) => String(n));
-  const max = Math.max(1, ...props.series.flatMap((s) => s.values));
-  const width = Math.max(props.days.length * 28, 280);
-  const barWidth = 22 / props.series.length;
-  return (
-    <figure class="chart">
-      <figcaption>{props.title}</figcaption>
-      <svg viewBox={`0 0 ${width} 130`} role="img" aria-label={props.title} preserveAspectRatio="none">
-        {props.days.map((day, i) =>
-          props.series.map((s, j) => {
-            const h = ((s.values[i] ?? 0) / max) * 110;
-            return (
-              <rect key={`${day}-${s.label}`} class={`bar bar-${s.tone}`} x={i * 28 + 3 + j * barWidth}
-                y={115 - h} width={barWidth - 1} height={h}>
-                <title>{`${day} · ${s.label}: ${format(s.values[i] ?? 0)}`}</title>
-              </rect>
-            );
-          }),
-        )}
-        <line x1="0" x2={width} y1="115.5" y2="115.5" class="axis" />
-      </svg>
-      <div class="legend">
-        {props.series.map((s) => (
-          <span key={s.label}>
-            <i class={`swatch bar-${s.tone}`} /> {s.label}
-          </span>
-        ))}
-      </div>
-      <details>
-        <summary>Numbers</summary>
-        <table class="table">
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              {props.series.map((s) => <th key={s.label} scope="col">{s.label}</th>)}
-            </tr>
-          </thead>
-          <tbody>
-            {props.days.map((day, i) => (
-              <tr key={day}>
-                <th scope="row">{day}</th>
-                {props.series.map((s) => <td key={s.label}>{format(s.values[i] ?? 0)}</td>)}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
-    </figure>
-  );
-}
 
 function Body(props: { summary: Summary }) {
   const s = props.summary;
@@ -97,6 +30,10 @@ function Body(props: { summary: Summary }) {
         <Figure label="Resolved by the AI alone" value={percent(c.deflection_rate)}
           note={`${c.resolved_by_ai} of ${c.conversations}`} />
         <Figure label="Handoffs to people" value={String(handoffTotal)} />
+        {s.llm && (
+          <Figure label="LLM cost" value={usd(s.llm.cost_usd)}
+            note={`${(s.llm.prompt_tokens + s.llm.completion_tokens).toLocaleString()} tokens`} />
+        )}
       </div>
       <div class="panel-grid">
         <section class="panel">
@@ -153,7 +90,7 @@ function Body(props: { summary: Summary }) {
             { label: "Completion", values: s.llm.daily.map((d) => d.completion_tokens), tone: "out" },
           ]} />
           <DailyBars title="LLM cost per day (USD)" days={s.llm.daily.map((d) => d.day)}
-            format={(n) => `$${n.toFixed(4)}`}
+            format={usd}
             series={[{ label: "Cost", values: s.llm.daily.map((d) => d.cost_usd), tone: "cost" }]} />
         </>
       ) : (

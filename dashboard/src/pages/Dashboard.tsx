@@ -30,7 +30,7 @@ function Page(props: { path: string; isAdmin: boolean }) {
   const conversation = /^\/app\/conversations\/([0-9a-f-]{36})$/.exec(path);
   if (path === "/app" || conversation) return <InboxPage conversationId={conversation?.[1]} />;
   if (path === "/app/analytics") return <AnalyticsPage />;
-  if (path === "/app/knowledge") return <KnowledgePage />;
+  if (path.startsWith("/app/knowledge")) return <KnowledgePage path={path} />;
   if (path.startsWith("/app/settings")) return <SettingsPage path={path} />;
   return (
     <section class="page">

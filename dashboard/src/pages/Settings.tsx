@@ -1,12 +1,15 @@
-// Settings: WhatsApp channels, users and invitations, teams, API keys, your account.
+// Settings: WhatsApp channels, the AI and its usage, users and invitations, teams, API keys,
+// your account.
 import { useState } from "preact/hooks";
 import { api, must } from "../api/client";
 import type { Schemas } from "../api/client";
-import { Badge, Button, Empty, ErrorText, Field, PageHeader, ShownOnce, useAction, useLoad } from "../components/ui";
+import { Badge, Button, Empty, ErrorText, Field, PageHeader, ShownOnce, Tabs, useAction, useLoad } from "../components/ui";
 import { changePassword, useSession } from "../session";
+import { AiSettingsTab } from "./AiSettings";
 
 const TABS = [
   { path: "/app/settings/channels", label: "WhatsApp channels", adminOnly: true },
+  { path: "/app/settings/ai", label: "AI", adminOnly: true },
   { path: "/app/settings/users", label: "Users", adminOnly: true },
   { path: "/app/settings/teams", label: "Teams", adminOnly: false },
   { path: "/app/settings/api-keys", label: "API keys", adminOnly: true },
@@ -20,14 +23,9 @@ export function SettingsPage(props: { path: string }) {
   return (
     <section class="page settings">
       <PageHeader title="Settings" />
-      <nav class="tabs" aria-label="Settings">
-        {tabs.map((t) => (
-          <a key={t.path} href={t.path} aria-current={t === current ? "page" : undefined}>
-            {t.label}
-          </a>
-        ))}
-      </nav>
+      <Tabs label="Settings" tabs={tabs} current={current} />
       {current.path.endsWith("channels") && <Channels />}
+      {current.path.endsWith("/ai") && <AiSettingsTab />}
       {current.path.endsWith("users") && <Users />}
       {current.path.endsWith("teams") && <Teams />}
       {current.path.endsWith("api-keys") && <ApiKeys />}

@@ -111,6 +111,9 @@ def service_environment(spec: ServiceSpec, stack: Stack, endpoints: Endpoints) -
         env[f"{p}WHATSAPP_VERIFY_TOKEN"] = layout.secret("whatsapp_verify_token")
     if spec.name in ("whatsapp", "auth"):  # sending; verifying numbers as they connect
         env[f"{p}GRAPH_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
+    # On one machine the sites worth importing (a local help centre) are on loopback.
+    if spec.name == "knowledge":
+        env[f"{p}CRAWL_ALLOW_PRIVATE_ADDRESSES"] = "true"
     return env
 
 

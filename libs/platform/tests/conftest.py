@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from parley.whatsapp.v1.events_pb2 import InboundMessage, Text
 from parley_platform.db import Database
 from parley_platform.db import migrations as db_migrations
 from parley_platform.db.provision import ServiceDatabase, drop, provision
+from parley_platform.events import EventProducer, OutgoingEvent, conversation_key
+from parley_platform.events.topics import WHATSAPP_INBOUND
 from parley_platform.settings import ServiceSettings, service_config
 
 HERE = Path(__file__).resolve().parent
@@ -61,4 +65,24 @@ def settings(infra, platform_db, topic_prefix, service_token_secret) -> Platform
         consumer_backoff_initial_s=0.05,
         consumer_backoff_max_s=0.2,
         grpc_port=0,
+        ops_port=0,
     )
+
+
+def inbound(body: str, tenant: uuid.UUID, customer: str = "447700900123") -> OutgoingEvent:
+    """A customer's text message as the gateway publishes it."""
+    return OutgoingEvent(
+        topic=WHATSAPP_INBOUND,
+        key=conversation_key(tenant, customer),
+        payload=InboundMessage(from_wa_id=customer, type="text", text=Text(body=body)),
+        tenant_id=tenant,
+    )
+
+
+@pytest.fixture
+async def producer(settings) -> AsyncIterator[EventProducer]:
+    """A started producer for the test's settings."""
+    p = EventProducer(settings)
+    await p.start()
+    yield p
+    await p.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from opentelemetry import trace
-from parley.whatsapp.v1.events_pb2 import InboundMessage, Text
+from parley.whatsapp.v1.events_pb2 import InboundMessage
 from parley_platform.db import Database
 from parley_platform.events import (
     ConsumedEvent,
@@ -22,7 +22,6 @@ from parley_platform.events import (
     PermanentEventError,
     PublishError,
     add_to_outbox,
-    conversation_key,
     derived_event_id,
     first_delivery,
     on,
@@ -38,16 +37,9 @@ from parley_testing.polling import eventually
 from parley_testing.services import ChildProcess, settings_env
 from sqlalchemy import text
 
+from .conftest import inbound
+
 WORKER = Path(__file__).resolve().parent / "worker.py"
-
-
-def inbound(body: str, tenant: uuid.UUID, customer: str = "447700900123") -> OutgoingEvent:
-    return OutgoingEvent(
-        topic=WHATSAPP_INBOUND,
-        key=conversation_key(tenant, customer),
-        payload=InboundMessage(from_wa_id=customer, type="text", text=Text(body=body)),
-        tenant_id=tenant,
-    )
 
 
 def start_worker(settings, tmp_path: Path, *, hang_after_commit: bool = False) -> ChildProcess:
@@ -73,14 +65,6 @@ async def effects(database: Database, tenant: uuid.UUID) -> list[dict]:
             text("SELECT event_id, trace_id, note FROM effects ORDER BY id")
         )
         return [dict(r._mapping) for r in rows]
-
-
-@pytest.fixture
-async def producer(settings):
-    p = EventProducer(settings)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 async def test_an_outbox_event_reaches_a_consumer_in_another_process_with_its_id_tenant_and_trace(

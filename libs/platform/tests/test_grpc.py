@@ -8,6 +8,7 @@ import grpc
 import jwt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry import trace
 from parley.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from parley_platform.context import current_tenant, tenant_scope
@@ -144,3 +145,84 @@ async def test_domain_errors_become_status_codes_and_health_needs_no_credential(
             health_pb2.HealthCheckRequest(), timeout=5
         )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def _reflection_answers(port: int) -> bool:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        try:
+            async for reply in stub.ServerReflectionInfo(iter([request]), timeout=5):
+                return bool(reply.list_services_response.service)
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return False
+            raise
+    return False
+
+
+async def test_reflection_lists_the_api_in_development_only(settings) -> None:
+    """Outside development reflection would hand anyone who reaches the port the whole API."""
+    answers = {}
+    for environment in ("development", "test", "production"):
+        srv = GrpcServer(
+            settings.model_copy(
+                update={"environment": environment, "allow_plaintext_transport": True}
+            ),
+            register=[],
+            service_names=[],
+        )
+        await srv.start()
+        try:
+            assert srv.port is not None
+            answers[environment] = await _reflection_answers(srv.port)
+        finally:
+            await srv.stop(0)
+    assert answers == {"development": True, "test": False, "production": False}
+
+
+async def test_the_readiness_health_entry_follows_the_services_checks(settings) -> None:
+    """The kubelet's gRPC readiness probe asks for `readiness`; callers checking the server
+    itself ("") are not made unready by the callee's own dependencies."""
+    from parley_platform.http import create_service_app
+    from parley_platform.runtime import Resources, ServiceRuntime
+    from parley_testing.polling import eventually
+    from parley_testing.services import serve_app
+
+    async def wire(resources: Resources) -> None:
+        resources.serve_grpc(register=[], service_names=[])
+
+    runtime = ServiceRuntime(settings.model_copy(update={"grpc_probe_port": 0}), wire)
+    async with serve_app(create_service_app(runtime, title="test")):
+        assert runtime.grpc_server is not None
+        probe_port = runtime.grpc_server.probe_port
+        healthy = True
+
+        async def dependency() -> None:
+            if not healthy:
+                raise ConnectionError("database down")
+
+        runtime.add_readiness_check("database", dependency)
+
+        async def status(service: str) -> int:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{probe_port}") as channel:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=service), timeout=5
+                )
+            return reply.status
+
+        serving = health_pb2.HealthCheckResponse.SERVING
+        assert await status("readiness") == serving
+        healthy = False
+
+        async def not_ready() -> bool:
+            return await status("readiness") == health_pb2.HealthCheckResponse.NOT_SERVING
+
+        await eventually(not_ready, timeout_s=30, interval_s=0.5)
+        assert await status("") == serving
+        healthy = True
+
+        async def ready_again() -> bool:
+            return await status("readiness") == serving
+
+        await eventually(ready_again, timeout_s=30, interval_s=0.5)

@@ -99,15 +99,25 @@ async def test_invalid_input_is_described_without_echoing_it(app) -> None:
 
 async def test_health_readiness_and_metrics(app) -> None:
     assert (await app.client.get("/healthz")).json() == {"status": "ok"}
-    ready = await app.client.get("/readyz")
+    ready = await app.ops.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "kafka": "ok"}
     await app.client.get("/things/1")
-    metrics = (await app.client.get("/metrics")).text
+    metrics = (await app.ops.get("/metrics")).text
     assert (
         'parley_http_requests_total{method="GET",route="/things/{thing_id}",status="404"}'
         in metrics
     )
+
+
+async def test_the_public_port_tells_nothing_about_internals(app) -> None:
+    """Metrics and which dependency fails are on the unpublished operations port only."""
+    assert app.runtime.ops_port != int(app.base_url.rsplit(":", 1)[1])
+    assert (await app.client.get("/metrics")).status_code == 404
+    ready = await app.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    assert (await app.client.get("/healthz")).json() == {"status": "ok"}
+    assert "/metrics" not in (await app.client.get("/openapi.json")).text
 
 
 async def test_readiness_fails_when_a_dependency_is_unreachable(app) -> None:
@@ -115,10 +125,12 @@ async def test_readiness_fails_when_a_dependency_is_unreachable(app) -> None:
         raise ConnectionError("refused")
 
     app.runtime.add_readiness_check("knowledge", broken)
-    ready = await app.client.get("/readyz")
+    ready = await app.ops.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["knowledge"] == "failed: ConnectionError"
     assert ready.json()["checks"]["database"] == "ok"
+    public = await app.client.get("/readyz")
+    assert public.status_code == 503 and public.json() == {"status": "not_ready"}
 
 
 async def test_service_apis_accept_only_requests_forwarded_by_the_gateway(app, settings) -> None:

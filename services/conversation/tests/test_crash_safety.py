@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from parley_conversation.config import Settings
 from parley_platform.events import OutgoingEvent
 from parley_platform.events.envelope import derived_event_id
 from parley_platform.events.topics import CONVERSATION_AI_REQUESTED, WHATSAPP_INBOUND
@@ -34,11 +35,17 @@ def _start(settings, tmp_path: Path) -> ChildProcess:
     ).start()
 
 
-async def _stored_wamids(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
+async def _stored_wamids(
+    client: httpx.AsyncClient, settings: Settings, admin: Principal
+) -> list[str]:
+    # Fresh headers each time: the gateway's internal token lives 60 s, and this test can
+    # run longer than that on a busy machine.
+    headers = principal_headers(settings, admin)
     wamids: list[str] = []
     conversations = await client.get(
         "/api/v1/conversations", params={"limit": 100}, headers=headers
     )
+    assert conversations.status_code == 200, conversations.text
     for conversation in conversations.json()["items"]:
         messages = await client.get(
             f"/api/v1/conversations/{conversation['id']}/messages",
@@ -55,7 +62,6 @@ async def test_a_service_killed_mid_batch_loses_nothing_and_repeats_nothing(
     settings = conversation_settings.model_copy(update={"http_port": free_port()})
     tenant = uuid.uuid4()
     admin = Principal(tenant_id=tenant, role=Role.ADMIN, user_id=uuid.uuid4())
-    headers = principal_headers(settings, admin)
     writers = [customers.customer(tenant) for _ in range(CUSTOMERS)]
     events = []
     messages = []
@@ -90,7 +96,7 @@ async def test_a_service_killed_mid_batch_loses_nothing_and_repeats_nothing(
             await producer.publish(*events)
 
             async def some_stored() -> int:
-                stored = len(await _stored_wamids(client, headers))
+                stored = len(await _stored_wamids(client, settings, admin))
                 return stored if stored >= 20 else 0
 
             before_kill = await eventually(some_stored, timeout_s=60, interval_s=0.05)
@@ -103,7 +109,7 @@ async def test_a_service_killed_mid_batch_loses_nothing_and_repeats_nothing(
             await eventually(alive, timeout_s=60)
 
             async def all_stored() -> list[str] | None:
-                wamids = await _stored_wamids(client, headers)
+                wamids = await _stored_wamids(client, settings, admin)
                 return wamids if len(set(wamids)) >= len(published) else None
 
             stored = await eventually(all_stored, timeout_s=120, interval_s=0.5)

@@ -160,7 +160,7 @@ async def test_a_customer_asking_for_a_person_is_handed_off_at_once_in_several_l
     assert len(handed) == 6
     assert all(c.state == conversation_events.CONVERSATION_STATE_WAITING_HUMAN for c in handed)
     # Operators can count handoffs.
-    scraped = (await harness.client.get("/metrics")).text
+    scraped = (await harness.running.ops.get("/metrics")).text
     assert 'transitions_total{actor="customer",to_state="waiting_human"}' in scraped
 
     # Nobody was made to wait for the AI first. Markers: each conversation goes back to

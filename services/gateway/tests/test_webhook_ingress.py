@@ -70,7 +70,7 @@ async def inbound_until_marker(
 
 async def auth_lookups(auth: AuthService, outcome: str) -> float:
     """How many webhook look-ups by number auth has answered with `outcome`."""
-    scraped = (await auth.running.client.get("/metrics")).text
+    scraped = (await auth.running.ops.get("/metrics")).text
     line = f'parley_auth_webhook_channel_lookups_total{{by="phone_number_id",outcome="{outcome}"}}'
     for row in scraped.splitlines():
         if row.startswith(line + " "):
@@ -261,7 +261,7 @@ async def test_unknown_numbers_are_counted_and_never_fail_the_request(edge) -> N
     # Both answers are cached by the gateway: auth was asked once about each number.
     assert await auth_lookups(auth, "found") == found + 1
     assert await auth_lookups(auth, "unknown") == unknown + 1
-    metrics = (await gateway.client.get("/metrics")).text
+    metrics = (await gateway.ops.get("/metrics")).text
     assert 'parley_webhook_updates_total{kind="change",outcome="unknown_number"}' in metrics
 
 

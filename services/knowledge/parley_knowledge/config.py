@@ -74,3 +74,4 @@ class Settings(ServiceSettings):
     crawl_timeout_s: float = Field(default=15.0, gt=0)
     crawl_max_redirects: int = Field(default=5, ge=0)
     crawl_user_agent: str = "ParleyKnowledgeBot/1.0"
+    crawl_concurrency: int = Field(default=4, ge=1, le=64)  # websites crawled at once

@@ -13,14 +13,22 @@ from parley_platform.events.topics import (
 from parley_platform.http import create_service_app
 from parley_platform.runtime import Resources, ServiceRuntime
 
-from parley_knowledge.api import documents, search
+from parley_knowledge.api import documents, faq, preferences, search, websites
 from parley_knowledge.api.dependencies import Components
 from parley_knowledge.config import Settings
-from parley_knowledge.events.handlers import INGEST_GROUP, IngestionEvents
+from parley_knowledge.events.handlers import (
+    CRAWL_GROUP,
+    INGEST_GROUP,
+    CrawlEvents,
+    IngestionEvents,
+)
 from parley_knowledge.grpc.servicer import ALLOWED_CALLERS, SERVICE_NAME, KnowledgeServicer
+from parley_knowledge.service.crawler import Crawler
 from parley_knowledge.service.embeddings import EmbeddingClient
+from parley_knowledge.service.fetching import Fetcher
 from parley_knowledge.service.ingestion import Ingestion
 from parley_knowledge.service.search import Searcher
+from parley_knowledge.service.upkeep import EmbeddingUpkeep
 
 DESCRIPTION = (
     "Each business's knowledge: documents, FAQ entries and imported websites, cut into "
@@ -38,12 +46,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         embedder = EmbeddingClient.from_settings(settings)
         if embedder is not None:
             resources.on_stop(embedder.close)
+            resources.every(
+                "embedding-upkeep",
+                settings.embedding_upkeep_interval_s,
+                EmbeddingUpkeep(database, embedder).run,
+            )
         searcher = Searcher(database, settings, embedder)
         ingestion = Ingestion(database, settings, embedder)
         resources.consume(
             INGEST_GROUP,
             IngestionEvents(ingestion, settings).subscriptions(),
             concurrency=settings.ingest_concurrency,
+        )
+        fetcher = Fetcher(
+            allow_private=settings.crawl_allow_private_addresses,
+            timeout_s=settings.crawl_timeout_s,
+            user_agent=settings.crawl_user_agent,
+            max_bytes=settings.max_document_bytes,
+        )
+        resources.on_stop(fetcher.close)
+        resources.consume(
+            CRAWL_GROUP,
+            CrawlEvents(Crawler(database, settings, fetcher), settings).subscriptions(),
+            concurrency=settings.crawl_concurrency,
         )
         resources.serve_grpc(
             register=[KnowledgeServicer(searcher).register],
@@ -63,5 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime,
         title="Parley knowledge",
         description=DESCRIPTION,
-        routers=[documents.router, search.router],
+        routers=[
+            documents.router,
+            faq.router,
+            websites.router,
+            search.router,
+            preferences.router,
+        ],
     )

@@ -149,3 +149,36 @@ async def test_agents_search_but_only_admins_change_the_knowledge_base(knowledge
     assert refused.status_code == 403
     unauthenticated = await knowledge.client.get(DOCUMENTS)
     assert unauthenticated.status_code == 401
+
+
+async def test_languages_are_detected_or_the_tenants_default_and_stemmed_accordingly(
+    knowledge: Knowledge,
+):
+    tenant = uuid.uuid4()
+    french = await knowledge.add_text(
+        admin(tenant),
+        "Livraison",
+        "Nous livrons les commandes en deux jours ouvrables partout en France, et les "
+        "livraisons sont gratuites dès cinquante euros.",
+    )
+    assert (await knowledge.ready(admin(tenant), french["id"]))["language"] == "fr"
+    (found,) = await knowledge.search(agent(tenant), "livraison gratuite")
+    assert found["language"] == "fr"
+
+    preferences = "/api/v1/knowledge/preferences"
+    assert (await knowledge.request("GET", agent(tenant), preferences)).json() == {
+        "default_language": "en"
+    }
+    changed = await knowledge.request(
+        "PUT", admin(tenant), preferences, json={"default_language": "de"}
+    )
+    assert changed.status_code == 200
+    short = await knowledge.add_text(admin(tenant), "Kurz", "Hunde willkommen.")
+    assert (await knowledge.ready(admin(tenant), short["id"]))["language"] == "de"
+    # German stemming: "Hund" finds "Hunde".
+    (dogs,) = await knowledge.search(agent(tenant), "Hund")
+    assert dogs["document_id"] == short["id"]
+    refused = await knowledge.request(
+        "PUT", admin(tenant), preferences, json={"default_language": "german"}
+    )
+    assert refused.status_code == 422

@@ -339,7 +339,7 @@ async def test_a_timed_out_send_is_retried_and_reported_as_a_possible_duplicate(
         assert [m["content"]["body"] for m in await s.outbox()] == [
             "Your refund is on its way."
         ] * 2
-        metrics = (await s.whatsapp.client.get("/metrics")).text
+        metrics = (await s.whatsapp.ops.get("/metrics")).text
         assert "parley_whatsapp_possible_duplicates_total 1.0" in metrics
 
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics shared by every service (exposed at `/metrics`)."""
+"""Prometheus metrics shared by every service (exposed at `/metrics` on the operations port;
+the full list, with each service's own, is in docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,25 @@ HANDLER_LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 CONSUMER_LAG = Gauge(
-    "parley_consumer_lag", "Records behind the partition's end", ["group", "topic", "partition"]
+    "parley_consumer_lag",
+    "Records between the group's committed offset and the partition's end (refreshed from "
+    "the broker, so a stuck consumer's lag still grows)",
+    ["group", "topic", "partition"],
 )
 OUTBOX_RELAYED = Counter("parley_outbox_relayed_total", "Outbox rows published", ["topic"])
 OUTBOX_PENDING = Gauge("parley_outbox_pending", "Outbox rows waiting at the last relay pass")
+OUTBOX_OLDEST_AGE = Gauge(
+    "parley_outbox_oldest_age_seconds",
+    "Age of the oldest row the relay claimed at its last pass (0 when none was waiting)",
+)
+OUTBOX_DELAY = Histogram(
+    "parley_outbox_delay_seconds",
+    "From the outbox row's commit to Kafka's acknowledgement of its event",
+    buckets=LATENCY_BUCKETS,
+)
+RATE_LIMIT_WAIT = Histogram(
+    "parley_rate_limit_wait_seconds",
+    "Time a caller waited for a rate-limit slot (0 when one was free)",
+    ["limiter"],
+    buckets=(0, *LATENCY_BUCKETS, 30, 60),
+)

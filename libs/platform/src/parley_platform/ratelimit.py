@@ -16,6 +16,8 @@ from uuid import UUID
 
 from redis.asyncio import Redis
 
+from parley_platform import metrics
+
 # KEYS: one or more buckets; ARGV[1] cost, ARGV[2] mode, then rate (tokens/s) and burst
 # (capacity) of each bucket in turn. Modes: 0 take the tokens from every bucket only if each
 # has them now; 1 reserve (take them even when that means waiting); 2 only look; 3 give them
@@ -166,6 +168,7 @@ class RateLimiter:
         if max_wait_s is not None:
             decision = await self.try_acquire(key, limit, cost)
             if decision.allowed:
+                metrics.RATE_LIMIT_WAIT.labels(self._namespace).observe(0)
                 return 0.0
             if decision.retry_after_s > max_wait_s:
                 raise TimeoutError(f"rate limit {key}: next slot in {decision.retry_after_s:.2f}s")
@@ -173,6 +176,7 @@ class RateLimiter:
             keys=[self._key(key)], args=[cost, _RESERVE, limit.rate, limit.burst]
         )
         wait_s = int(wait_ms) / 1000
+        metrics.RATE_LIMIT_WAIT.labels(self._namespace).observe(wait_s)
         if wait_s > 0:
             await asyncio.sleep(wait_s)
         return wait_s

@@ -43,15 +43,18 @@ from parley_platform.events.producer import EventProducer
 from parley_platform.events.topics import Topic
 from parley_platform.grpc.client import create_channel
 from parley_platform.grpc.server import GrpcServer
+from parley_platform.http.ops import OpsServer
 from parley_platform.jobs import BackgroundWork, PeriodicJob, SupervisedTask
 from parley_platform.logging import configure_logging
 from parley_platform.settings import ServiceSettings
+from parley_platform.transport import require_encrypted_transport
 
 log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 READINESS_TIMEOUT_S = 2.0
 INBOX_PRUNING_INTERVAL_S = 3600.0
+GRPC_HEALTH_INTERVAL_S = 5.0
 
 C = TypeVar("C")
 
@@ -198,6 +201,7 @@ class ServiceRuntime(Generic[C]):
         self._checks: dict[str, ReadinessCheck] = {}
         self.consumers: list[EventConsumer] = []
         self.relay: OutboxRelay | None = None
+        self._ops_server: OpsServer | None = None
 
     # ------------------------------------------------------------------ what tests and routes see
 
@@ -227,6 +231,18 @@ class ServiceRuntime(Generic[C]):
             raise RuntimeNotStartedError("no gRPC server is running")
         return self._grpc_server.port
 
+    @property
+    def declared_topics(self) -> tuple[str, ...]:
+        """The canonical names of the topics the service produces (created at start)."""
+        return tuple(topic.name for topic in self._topics)
+
+    @property
+    def ops_port(self) -> int:
+        """The port of the operations listener (`/metrics`, detailed `/readyz`)."""
+        if self._ops_server is None or self._ops_server.port is None:
+            raise RuntimeNotStartedError("the operations listener is not running")
+        return self._ops_server.port
+
     def _declaring(self, what: str) -> None:
         if not self._wiring:
             raise RuntimeError(f"{what}() is for the service's wire function only")
@@ -236,6 +252,13 @@ class ServiceRuntime(Generic[C]):
     async def start(self) -> None:
         """Connect, wire the service, then start serving and consuming."""
         s = self.settings
+        require_encrypted_transport(
+            s,
+            database=self._want_database,
+            redis=self._want_redis,
+            kafka=self._want_producer or bool(self._topics),
+            grpc_used=bool(self._client_targets),
+        )
         telemetry.setup_telemetry(s)
         if self._want_database:
             if s.database_url is None:
@@ -281,6 +304,14 @@ class ServiceRuntime(Generic[C]):
             )
         if self._grpc_server is not None:
             await self._grpc_server.start()
+            self._background.append(
+                PeriodicJob(
+                    "grpc-health",
+                    GRPC_HEALTH_INTERVAL_S,
+                    self._sync_grpc_health,
+                    initial_delay_s=0,
+                )
+            )
         for work in self._background:
             await work.start()
         if self._consumers_wanted and self._producer is None:
@@ -298,10 +329,16 @@ class ServiceRuntime(Generic[C]):
             await consumer.start()
             self.consumers.append(consumer)
             self._checks[f"consumer:{group_id}"] = self._consumer_check(consumer)
+        assert s.ops_port is not None  # the settings fill it in
+        self._ops_server = OpsServer(self.readiness, s.ops_host, s.ops_port)
+        await self._ops_server.start()
         log.info("service started", extra={"service": s.service_name})
 
     async def stop(self) -> None:
         """Stop in reverse order: stop taking work, finish it, then close connections."""
+        if self._ops_server is not None:
+            await self._ops_server.stop()
+            self._ops_server = None
         for consumer in reversed(self.consumers):
             await consumer.stop()
         self.consumers.clear()
@@ -363,6 +400,12 @@ class ServiceRuntime(Generic[C]):
         names = list(self._checks)
         results = await asyncio.gather(*(run(self._checks[n]) for n in names))
         return dict(zip(names, results, strict=True))
+
+    async def _sync_grpc_health(self) -> None:
+        """grpc.health.v1's `readiness` entry is SERVING only while every check passes."""
+        if self._grpc_server is not None:
+            checks = await self.readiness()
+            await self._grpc_server.set_ready(all(r == "ok" for r in checks.values()))
 
     async def _ping_redis(self) -> None:
         assert self._redis is not None

@@ -8,7 +8,7 @@ start with a placeholder or missing secret.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # `dev-insecure-` prefix so that they are recognisable and refused elsewhere.
 PLACEHOLDER_PREFIXES = ("dev-insecure-", "change-me", "changeme", "placeholder", "secret")
 MIN_SECRET_LENGTH = 16
+OPS_PORT_SHIFT = 1000
 
 
 class Environment(StrEnum):
@@ -46,8 +47,20 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 0  # used by services that serve gRPC; 0 picks a free port
+    # The operations listener (`/metrics`, `/readyz` with details, `/healthz`), never
+    # published. Unset: HTTP_PORT + 1000 (9080 gateway ... 9085 knowledge), or a free port
+    # when HTTP_PORT is 0.
+    ops_host: str = "127.0.0.1"
+    ops_port: int | None = Field(default=None, ge=0, le=65535)
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Transport security (parley_platform.transport): SASL_SSL with the service's own SCRAM
+    # principal in production.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_file: str | None = None  # unset: the system's CAs verify the brokers
     # Lets several environments (or test runs) share one cluster without sharing topics
     # or consumer groups.
     kafka_topic_prefix: str = ""
@@ -73,6 +86,17 @@ class ServiceSettings(BaseSettings):
     # Shared key for service-to-service gRPC credentials (see parley_platform.grpc.credentials).
     service_token_secret: SecretStr = SecretStr("dev-insecure-service-token-secret")
     grpc_deadline_s: float = Field(default=3.0, gt=0)
+    # Mutual TLS on gRPC: this service's certificate (common name = its service name), its
+    # key, and the CA that signs every service's certificate. All three or none.
+    grpc_tls_cert_file: str | None = None
+    grpc_tls_key_file: str | None = None
+    grpc_tls_ca_file: str | None = None
+    # A plaintext port that serves only grpc.health.v1, for the kubelet's gRPC probes (which
+    # cannot speak TLS); unset: none.
+    grpc_probe_port: int | None = Field(default=None, ge=0, le=65535)
+    # Production refuses plaintext Kafka, gRPC, Redis and PostgreSQL connections unless a
+    # service mesh encrypts them and this says so.
+    allow_plaintext_transport: bool = False
 
     otlp_endpoint: str | None = None  # e.g. http://otel-collector:4317; unset: no export
     otlp_timeout_s: float = Field(default=2.0, gt=0)
@@ -84,6 +108,22 @@ class ServiceSettings(BaseSettings):
             for name in type(self).model_fields
             if isinstance(value := getattr(self, name), SecretStr)
         }
+
+    @model_validator(mode="after")
+    def _grpc_tls_files_together(self) -> ServiceSettings:
+        files = (self.grpc_tls_cert_file, self.grpc_tls_key_file, self.grpc_tls_ca_file)
+        if any(files) and not all(files):
+            raise ValueError(
+                f"{self.env_name('grpc_tls_cert_file')}, {self.env_name('grpc_tls_key_file')} "
+                f"and {self.env_name('grpc_tls_ca_file')} are set together or not at all"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ops_port_beside_http_port(self) -> ServiceSettings:
+        if self.ops_port is None:
+            self.ops_port = self.http_port + OPS_PORT_SHIFT if self.http_port else 0
+        return self
 
     @model_validator(mode="after")
     def _inbox_outlives_kafka_retention(self) -> ServiceSettings:

@@ -155,6 +155,7 @@ def settings_factory(
             "service_token_secret": service_token_secret,
             "http_port": 0,
             "grpc_port": 0,
+            "ops_port": 0,
             "consumer_backoff_initial_s": 0.05,
             "consumer_backoff_max_s": 0.2,
         }

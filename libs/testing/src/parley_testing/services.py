@@ -49,11 +49,14 @@ def free_port() -> int:
 
 @dataclass
 class RunningApp:
-    """An app served on loopback: its base URL, a client, and the app itself."""
+    """An app served on loopback: its base URL, a client, and the app itself; `ops` is a
+    client of a service's operations listener (`/metrics`, detailed `/readyz`), or of the
+    app itself when it has no runtime (the sandbox, the LLM stand-in)."""
 
     app: FastAPI
     base_url: str
     client: httpx.AsyncClient
+    ops: httpx.AsyncClient
 
     @property
     def runtime(self) -> Any:
@@ -82,8 +85,13 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[Runn
                 raise RuntimeError("server stopped during start-up")
             await asyncio.sleep(0.02)
         base_url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
-            yield RunningApp(app=app, base_url=base_url, client=client)
+        runtime = getattr(app.state, "runtime", None)
+        ops_url = f"http://127.0.0.1:{runtime.ops_port}" if runtime is not None else None
+        async with (
+            httpx.AsyncClient(base_url=base_url, timeout=15) as client,
+            httpx.AsyncClient(base_url=ops_url or base_url, timeout=15) as ops,
+        ):
+            yield RunningApp(app=app, base_url=base_url, client=client, ops=ops)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=30)

@@ -2,16 +2,18 @@
 
 Conversation figures are computed here, where conversations, messages and transitions live.
 LLM tokens and cost per day are the ai service's record (the same one its budget is enforced
-on), asked for over its usage API with the caller's principal, so ai applies its own rules;
-when ai does not answer in time the summary still comes, with `llm: null` and `ai` named
-under `unavailable`. Owners and admins (and admin API keys with `conversations:read`) only.
+on), asked for over its usage API (`GET /api/v1/ai/usage?from=&to=`, whose `days` list only the
+days with usage) with the caller's principal, so ai applies its own rules: an API key without
+`settings:write` gets `llm: null`. When ai does not answer in time the summary still comes,
+with `llm: null` and `ai` named under `unavailable`. Owners and admins (and admin API keys
+with `conversations:read`) only.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import httpx
@@ -93,6 +95,22 @@ class LlmDayOut(BaseModel):
     cost_usd: float = 0.0
 
 
+class _ReportedDay(BaseModel):
+    """One row of ai's usage answer (`UsageDayOut` there): every figure required, so that a
+    renamed field fails here instead of reading as zero."""
+
+    day: date
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class _UsageReport(BaseModel):
+    """The part of ai's `UsageOut` the summary reads."""
+
+    days: list[_ReportedDay]
+
+
 class LlmUsageOut(BaseModel):
     prompt_tokens: int
     completion_tokens: int
@@ -106,7 +124,11 @@ class AnalyticsSummary(BaseModel):
     period: PeriodOut
     team_id: UUID | None
     conversations: ConversationFigures
-    llm: LlmUsageOut | None = Field(description="Tokens and cost per day (whole tenant)")
+    llm: LlmUsageOut | None = Field(
+        description="Tokens and cost per day (whole tenant); null when ai did not answer (then "
+        "named under `unavailable`) or when the caller may not see AI usage (an API key "
+        "without `settings:write`)"
+    )
     unavailable: list[str] = Field(description="Services that did not answer (their part null)")
 
 
@@ -116,8 +138,14 @@ def _times(found: ResponseTimes | None) -> ResponseTimeOut:
     return ResponseTimeOut(count=found.count, p50_s=found.p50_s, p90_s=found.p90_s)
 
 
+class LlmUsageWithheld(Exception):
+    """The ai service refused the caller its usage (an API key without `settings:write`)."""
+
+
 async def llm_usage(settings: Settings, principal: Principal, period: Period) -> LlmUsageOut | None:
-    """The ai service's usage per day over the period, or None if it cannot tell now."""
+    """The ai service's usage per day over the period, or None if it cannot tell now.
+
+    Raises LlmUsageWithheld when ai answers that this principal may not see it."""
     issuer = ServiceTokenIssuer(settings.service_token_secret.get_secret_value(), "conversation")
     days = period.days()
     try:
@@ -127,12 +155,14 @@ async def llm_usage(settings: Settings, principal: Principal, period: Period) ->
                 params={"from": days[0].isoformat(), "to": days[-1].isoformat()},
                 headers=internal_headers(issuer, "ai", principal),
             )
+        if response.status_code == httpx.codes.FORBIDDEN:
+            raise LlmUsageWithheld
         response.raise_for_status()
-        reported = [LlmDayOut.model_validate(d) for d in _usage_days(response.json())]
+        reported = _UsageReport.model_validate(response.json()).days
     except (httpx.HTTPError, ValueError, ValidationError):
         log.info("LLM usage unavailable for the analytics summary", exc_info=True)
         return None
-    by_day = {d.day: d for d in reported}
+    by_day = {d.day: LlmDayOut(**d.model_dump()) for d in reported}
     daily = [by_day.get(day, LlmDayOut(day=day)) for day in days]
     return LlmUsageOut(
         prompt_tokens=sum(d.prompt_tokens for d in daily),
@@ -140,14 +170,6 @@ async def llm_usage(settings: Settings, principal: Principal, period: Period) ->
         cost_usd=round(sum(d.cost_usd for d in daily), 6),
         daily=daily,
     )
-
-
-def _usage_days(body: Any) -> list[Any]:
-    """The per-day rows of the ai service's usage answer."""
-    rows = body.get("days") if isinstance(body, dict) else body
-    if not isinstance(rows, list):
-        raise ValueError("unexpected usage answer")
-    return rows
 
 
 @router.get("/summary", summary="Analytics of a period", response_model=AnalyticsSummary)
@@ -193,11 +215,15 @@ async def summary(
         daily=[ConversationDayOut.model_validate(d) for d in daily],
     )
     settings: Settings = request.app.state.runtime.settings
-    llm = await llm_usage(settings, principal, period)
+    try:
+        llm = await llm_usage(settings, principal, period)
+        unavailable = [] if llm is not None else ["ai"]
+    except LlmUsageWithheld:
+        llm, unavailable = None, []
     return AnalyticsSummary(
         period=PeriodOut(start=period.start, end=period.end, days=days),
         team_id=team_id,
         conversations=figures,
         llm=llm,
-        unavailable=[] if llm is not None else ["ai"],
+        unavailable=unavailable,
     )

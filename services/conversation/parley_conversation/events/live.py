@@ -29,6 +29,7 @@ from parley_platform.errors import Unavailable
 from parley_platform.events.admin import topic_partitions
 from parley_platform.events.envelope import InvalidEnvelopeError, from_headers
 from parley_platform.events.topics import CONVERSATION_CHANGED
+from parley_platform.transport import kafka_client_options
 
 from parley_conversation import metrics
 from parley_conversation.config import Settings
@@ -145,6 +146,7 @@ class LiveFeed:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             fetch_max_wait_ms=100,
+            **kafka_client_options(self._settings),
         )
 
     async def start(self) -> None:

@@ -11,11 +11,10 @@ from fastapi import Depends
 from parley_platform.db import Database
 from parley_platform.http import component_dependency
 from parley_platform.identity import Principal, Role
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_knowledge.config import Settings
 from parley_knowledge.service.search import Searcher
-from parley_knowledge.service.work import Work, knowledge_work
+from parley_knowledge.service.work import Work, tenant_work
 
 # Permissions shared with auth's role table: agents read and search, admins change.
 READ_SCOPE = "documents:read"
@@ -42,19 +41,10 @@ class Components:
     searcher: Searcher
 
     @asynccontextmanager
-    async def reading(self, principal: Principal) -> AsyncIterator[AsyncSession]:
-        """A read transaction of the principal's tenant."""
-        async with self.database.tenant_session(principal.tenant_id) as session:
-            yield session
-
-    @asynccontextmanager
-    async def changing(self, principal: Principal) -> AsyncIterator[Work]:
-        """A transaction of the principal's tenant that changes the knowledge base; its
-        events are committed with it."""
-        async with (
-            self.database.tenant_session(principal.tenant_id) as session,
-            knowledge_work(session, principal.tenant_id) as work,
-        ):
+    async def transaction(self, principal: Principal) -> AsyncIterator[Work]:
+        """A transaction of the principal's tenant with its repositories; the events it
+        emits are committed with it."""
+        async with tenant_work(self.database, principal.tenant_id) as work:
             yield work
 
 

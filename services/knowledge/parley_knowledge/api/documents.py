@@ -156,7 +156,7 @@ async def add_document(
     settings = components.settings
     upload = await _upload_from(request, settings.max_document_bytes)
     checked = await documents.check(upload, settings)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         accepted = await documents.accept(work, upload, checked, documents.quotas_of(settings))
     if accepted.unchanged:
         response.status_code = status.HTTP_200_OK
@@ -178,7 +178,7 @@ async def list_documents(
     counts."""
     may_read(principal)
     after = cursors.decode(cursor) if cursor else None
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         found = await work.documents.page(
             limit=limit + 1,
             after=after,
@@ -198,7 +198,7 @@ async def get_document(
     document_id: DocumentId, principal: CurrentPrincipal, components: ComponentsDep
 ) -> DocumentOut:
     may_read(principal)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         document = await work.documents.get(document_id)
     if document is None:
         raise NotFound("no such document")
@@ -216,6 +216,6 @@ async def delete_document(
 ) -> Response:
     """Delete the document: its chunks leave search at once."""
     may_write(principal)
-    async with components.changing(principal) as work:
+    async with components.transaction(principal) as work:
         await documents.delete(work, document_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -31,7 +31,8 @@ Language = Annotated[
 ]
 
 
-def _language(value: str | None) -> str | None:
+def language_code(value: str | None) -> str | None:
+    """Validator: an ISO 639-1 code or nothing."""
     if value is not None and not is_language_code(value):
         raise ValueError("language must be a lowercase ISO 639-1 code such as `en`")
     return value
@@ -45,7 +46,7 @@ class TextDocumentIn(BaseModel):
     external_id: ExternalId | None = None
     language: Language | None = None
 
-    _check_language = field_validator("language")(_language)
+    _check_language = field_validator("language")(language_code)
 
     @field_validator("title")
     @classmethod
@@ -73,6 +74,9 @@ class DocumentOut(BaseModel):
     chunk_count: int
     byte_size: int
     website_id: UUID | None
+    embedding_model: str | None = Field(
+        description="The embedding model of its chunks (none: found by full text only)"
+    )
     created_at: datetime
     updated_at: datetime
     indexed_at: datetime | None
@@ -95,6 +99,7 @@ class DocumentOut(BaseModel):
             chunk_count=document.chunk_count,
             byte_size=document.byte_size,
             website_id=document.website_id,
+            embedding_model=document.embedding_model,
             created_at=document.created_at,
             updated_at=document.updated_at,
             indexed_at=document.indexed_at,

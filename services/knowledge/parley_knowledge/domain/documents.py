@@ -66,8 +66,8 @@ class Quotas:
             )
         if self.bytes and usage.bytes > self.bytes:
             return (
-                f"the knowledge base would hold {_megabytes(usage.bytes)}; the limit is "
-                f"{_megabytes(self.bytes)}. Delete documents you no longer need first"
+                f"the knowledge base would hold {_size(usage.bytes)}; the limit is "
+                f"{_size(self.bytes)}. Delete documents you no longer need first"
             )
         if self.pages and usage.pages > self.pages:
             return (
@@ -77,5 +77,7 @@ class Quotas:
         return None
 
 
-def _megabytes(size: int) -> str:
+def _size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
     return f"{size / (1024 * 1024):.1f} MB"

@@ -75,8 +75,9 @@ def detect_media_type(declared: str | None, filename: str | None, head: bytes) -
             f"this archive is not a Word document; upload {SUPPORTED_DESCRIPTION}"
         )
     claimed = _DECLARED.get(declared_type)
-    if claimed is None and declared_type in _GENERIC_TYPES | {"text/plain"}:
-        claimed = _EXTENSIONS.get(extension)
+    if declared_type in _GENERIC_TYPES | {"text/plain"}:
+        # Browsers and clients often send Markdown and HTML files as text/plain or bytes.
+        claimed = _EXTENSIONS.get(extension) or claimed
     if claimed is None and declared_type in _GENERIC_TYPES:
         claimed = MediaType.TEXT if _looks_like_text(head) else None
     if claimed in (MediaType.PDF, MediaType.DOCX):
@@ -129,15 +130,10 @@ def _require_text(document: ExtractedDocument, what: str) -> ExtractedDocument:
 
 
 def extract_plain_text(text: str) -> ExtractedDocument:
-    """Plain text: paragraphs separated by blank lines; the first line as a title guess."""
+    """Plain text: paragraphs separated by blank lines (plain text names no title)."""
     text = text.replace("\r\n", "\n")
-    first_line = text.strip().split("\n", 1)[0].strip() if text.strip() else ""
     return _require_text(
-        ExtractedDocument(
-            blocks=tuple(_paragraphs(text)),
-            page_count=_pages_of_text(text),
-            title=first_line[:120] if 0 < len(first_line) <= 120 else None,
-        ),
+        ExtractedDocument(blocks=tuple(_paragraphs(text)), page_count=_pages_of_text(text)),
         "the text",
     )
 
@@ -330,11 +326,12 @@ def extract_docx(content: bytes) -> ExtractedDocument:
         if not text:
             continue
         style = (item.style.name if item.style is not None else "") or ""
+        if style == "Title":  # the document's name, above its headings
+            title = title or " ".join(text.split())
+            continue
         level = _docx_heading_level(style)
         if level:
             blocks.append(Block(" ".join(text.split()), level=level))
-            if style == "Title" and title is None:
-                title = text
         else:
             blocks.append(Block(text))
             words += len(text.split())
@@ -349,8 +346,6 @@ def extract_docx(content: bytes) -> ExtractedDocument:
 
 
 def _docx_heading_level(style: str) -> int:
-    if style == "Title":
-        return 1
     match = re.fullmatch(r"Heading (\d)", style)
     return min(int(match.group(1)), 6) if match else 0
 

@@ -16,7 +16,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_knowledge.domain.chunking import HEADING_SEPARATOR
-from parley_knowledge.repository.tables import INDEXED_EMBEDDING_DIMENSIONS
 
 
 @dataclass(frozen=True)
@@ -73,43 +72,28 @@ _INSERT_CHUNK = text(
     VALUES (:tenant_id, :id, :document_id, :revision, :ordinal, :heading_path, :text, :page,
             :token_count, CAST(:config AS text),
             setweight(to_tsvector(CAST(CAST(:config AS text) AS regconfig), :heading), 'A')
-              || setweight(to_tsvector(CAST(CAST(:config AS text) AS regconfig), :title), 'B')
+              || setweight(to_tsvector(CAST(CAST(:config AS text) AS regconfig), :context), 'B')
               || to_tsvector(CAST(CAST(:config AS text) AS regconfig), :text),
             CAST(:embedding AS vector), :embedding_dims, :embedding_model)
     """
 )
 
-_FULL_TEXT = text(
-    """
-    WITH queries AS (
-        SELECT s.config,
-               CAST(replace(CAST(plainto_tsquery(CAST(s.config AS regconfig), :query) AS text),
-                            ' & ', ' | ') AS tsquery) AS query
-          FROM search_configs s
-         WHERE s.tenant_id = :tenant_id
-    )
-    SELECT c.id, ts_rank(c.tsv, q.query, 1) AS rank
-      FROM queries q
-      JOIN chunks c ON c.tenant_id = :tenant_id AND c.language_config = q.config
-     WHERE numnode(q.query) > 0 AND c.tsv @@ q.query
-     ORDER BY rank DESC, c.id
-     LIMIT :limit
-    """
-)
-
-_CORRECTIONS = text(
-    """
-    SELECT w.word, best.term, best.similarity
-      FROM unnest(CAST(:words AS text[])) AS w(word)
-      CROSS JOIN LATERAL (
-            SELECT t.term, similarity(t.term, w.word) AS similarity
-              FROM terms t
-             WHERE t.tenant_id = :tenant_id AND t.term % w.word
-             ORDER BY similarity(t.term, w.word) DESC, t.term
-             LIMIT 1) best
-     WHERE NOT EXISTS (SELECT 1 FROM terms k WHERE k.tenant_id = :tenant_id AND k.term = w.word)
-       AND best.similarity >= :min_similarity
-    """
+# The rankings run in SECURITY DEFINER functions (migration 0003): under row-level security
+# the full-text, trigram and vector operators could not use the tenant-first indexes. They
+# take the tenant from the transaction's `app.tenant_id`, as the policies do.
+#
+# Full-text ranking, BM25-like: each query word counts by how rare it is among the tenant's
+# chunks (BM25's idf, with document frequency and chunk count both counted up to 300:
+# cheap, and beyond it a word is common anyway) times its ts_rank in the chunk (the
+# section's heading weighs most, then upper headings and the title, then body text). Any
+# word may match; chunks matching more, and rarer, words come first. Only words rarer than
+# the cap pick candidates (unless every word is that common), which bounds the work for a
+# question full of everyday words.
+_FULL_TEXT = text("SELECT chunk_id, score FROM knowledge_full_text_ranking(:words, :limit)")
+_CORRECTIONS = text("SELECT word, term FROM knowledge_misspellings(:words, :min_similarity)")
+_VECTORS = text(
+    "SELECT chunk_id, similarity FROM knowledge_vector_ranking("
+    "CAST(:embedding AS text), :dims, :model, :limit, :min_similarity)"
 )
 
 _DETAILS = text(
@@ -170,8 +154,10 @@ class ChunkRepository:
                     "revision": revision,
                     "ordinal": chunk.ordinal,
                     "heading_path": list(chunk.heading_path),
-                    "heading": HEADING_SEPARATOR.join(chunk.heading_path),
-                    "title": title,
+                    # The section's own heading weighs most; the headings above it and the
+                    # document's title (shared by all its chunks) weigh less.
+                    "heading": chunk.heading_path[-1] if chunk.heading_path else "",
+                    "context": " ".join([title, *chunk.heading_path[:-1]]),
                     "text": chunk.text,
                     "page": chunk.page,
                     "token_count": chunk.token_count,
@@ -236,58 +222,34 @@ class ChunkRepository:
         if not words:
             return {}
         rows = await self._session.execute(
-            _CORRECTIONS,
-            {"tenant_id": self._tenant_id, "words": list(words), "min_similarity": min_similarity},
+            _CORRECTIONS, {"words": list(words), "min_similarity": min_similarity}
         )
         return {r.word: r.term for r in rows}
 
-    async def full_text_ranking(self, query: str, limit: int) -> list[UUID]:
-        """Chunk ids matching any of the query's words, best first (ts_rank, heading and
-        title weighted above body text), in each text-search configuration the tenant uses."""
-        rows = await self._session.execute(
-            _FULL_TEXT, {"tenant_id": self._tenant_id, "query": query, "limit": limit}
-        )
-        return [r.id for r in rows]
+    async def full_text_ranking(self, words: Sequence[str], limit: int) -> list[UUID]:
+        """Chunk ids matching any of `words`, best first (see `_FULL_TEXT`), in each
+        text-search configuration the tenant's chunks use."""
+        if not words:
+            return []
+        rows = await self._session.execute(_FULL_TEXT, {"words": list(words), "limit": limit})
+        return [r.chunk_id for r in rows]
 
     async def vector_ranking(
         self, embedding: Sequence[float], model: str, limit: int, min_similarity: float
     ) -> list[tuple[UUID, float]]:
         """Chunk ids by cosine similarity to `embedding` (of `model`), best first, at least
         `min_similarity`."""
-        dims = len(embedding)
-        if dims in INDEXED_EMBEDDING_DIMENSIONS:
-            # The expression must match the partial HNSW index of this size. Iterative scans
-            # keep reading the graph until enough of this tenant's rows are found.
-            await self._session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-            await self._session.execute(
-                text("SELECT set_config('hnsw.ef_search', :ef, true)"),
-                {"ef": str(max(40, limit * 2))},
-            )
-            distance = f"(c.embedding::halfvec({dims})) <=> CAST(:embedding AS halfvec({dims}))"
-        else:
-            distance = "c.embedding <=> CAST(:embedding AS vector)"
         rows = await self._session.execute(
-            text(
-                f"""
-                SELECT id, similarity FROM (
-                    SELECT c.id, 1 - ({distance}) AS similarity
-                      FROM chunks c
-                     WHERE c.tenant_id = :tenant_id AND c.embedding_dims = {dims}
-                       AND c.embedding_model = :model
-                     ORDER BY {distance}
-                     LIMIT :limit) nearest
-                 WHERE similarity >= :min_similarity
-                """  # noqa: S608 - `dims` is an int, everything else is bound
-            ),
+            _VECTORS,
             {
-                "tenant_id": self._tenant_id,
                 "embedding": vector_literal(embedding),
+                "dims": len(embedding),
                 "model": model,
                 "limit": limit,
                 "min_similarity": min_similarity,
             },
         )
-        found = [(r.id, float(r.similarity)) for r in rows]
+        found = [(r.chunk_id, float(r.similarity)) for r in rows]
         found.sort(key=lambda pair: pair[1], reverse=True)  # relaxed order: re-sort
         return found
 

@@ -244,6 +244,17 @@ class DocumentRepository:
         ).first()
         return Document.of(row) if row else None
 
+    async def with_sources(self, found: list[Document]) -> dict[UUID, bytes]:
+        """The stored bytes of each of `found` (FAQ answers, for one)."""
+        if not found:
+            return {}
+        rows = await self._session.execute(
+            select(document_sources.c.document_id, document_sources.c.content).where(
+                document_sources.c.document_id.in_([d.id for d in found])
+            )
+        )
+        return {r.document_id: bytes(r.content) for r in rows}
+
     # ------------------------------------------------------------------ sources
 
     async def store_source(

@@ -15,7 +15,7 @@ import io
 from dataclasses import dataclass
 from uuid import UUID
 
-from parley_platform.errors import NotFound, PayloadTooLarge
+from parley_platform.errors import Conflict, NotFound, PayloadTooLarge
 
 from parley_knowledge.config import Settings
 from parley_knowledge.domain.documents import Kind, Quotas, State, Usage
@@ -128,7 +128,11 @@ def _probe_pdf(content: bytes) -> Checked:
         raise
     except (PyPdfError, ValueError, KeyError, OSError) as exc:
         raise UnreadableDocument("the file is damaged or not a PDF") from exc
-    return Checked(MediaType.PDF, count, None)
+    try:
+        title = (reader.metadata.title if reader.metadata else None) or None
+    except (PyPdfError, ValueError, KeyError):
+        title = None
+    return Checked(MediaType.PDF, count, title)
 
 
 def content_hash(upload: Upload) -> str:
@@ -138,22 +142,32 @@ def content_hash(upload: Upload) -> str:
     return digest.hexdigest()
 
 
-async def accept(work: Work, upload: Upload, checked: Checked, quotas: Quotas) -> Accepted:
-    """Store the upload as a new document, or as the next revision of the document with the
-    same external id, and queue it for ingestion."""
+async def accept(
+    work: Work,
+    upload: Upload,
+    checked: Checked,
+    quotas: Quotas,
+    *,
+    replacing: UUID | None = None,
+) -> Accepted:
+    """Store the upload as a new document, or as the next revision of the document
+    `replacing` (or of the one with the same external id), and queue it for ingestion."""
     await work.documents.lock_quota()
-    existing = (
-        await work.documents.by_external_id(upload.external_id, lock=True)
-        if upload.external_id
-        else None
-    )
+    if replacing is not None:
+        existing = await work.documents.get(replacing, lock=True)
+        if existing is None or existing.kind != upload.kind:
+            raise NotFound("no such document")
+    elif upload.external_id:
+        existing = await work.documents.by_external_id(upload.external_id, lock=True)
+    else:
+        existing = None
+    if existing is not None and existing.kind != upload.kind:
+        raise Conflict(
+            f"external id {upload.external_id!r} belongs to a {existing.kind.value} document; "
+            "use another external id, or delete that document first"
+        )
     digest = content_hash(upload)
-    if (
-        existing is not None
-        and existing.content_hash == digest
-        and existing.state != State.FAILED
-        and existing.kind == upload.kind
-    ):
+    if existing is not None and existing.content_hash == digest and existing.state != State.FAILED:
         return Accepted(existing, unchanged=True)
     added = Usage(1, len(upload.content), checked.page_count)
     usage = await work.documents.usage() + added
@@ -168,7 +182,7 @@ async def accept(work: Work, upload: Upload, checked: Checked, quotas: Quotas) -
         content_hash=digest,
         byte_size=len(upload.content),
         page_count=checked.page_count,
-        external_id=upload.external_id,
+        external_id=upload.external_id if existing is None else existing.external_id,
         source_uri=upload.source_uri or upload.filename,
         language=upload.language,
         website_id=upload.website_id,

@@ -24,15 +24,29 @@ from parley_platform.db import Database
 
 from parley_knowledge import metrics
 from parley_knowledge.config import Settings
+from parley_knowledge.domain.blocks import ExtractedDocument
 from parley_knowledge.domain.chunking import ChunkSizes
 from parley_knowledge.domain.documents import Kind, State
-from parley_knowledge.domain.extraction import MediaType, UnreadableDocument, extract
+from parley_knowledge.domain.extraction import (
+    MediaType,
+    UnreadableDocument,
+    decode_text,
+    extract,
+)
+from parley_knowledge.domain.faq import faq_document
 from parley_knowledge.repository.documents import Document
 from parley_knowledge.service.embeddings import EmbeddingClient
 from parley_knowledge.service.indexing import embed, make_live, prepare
-from parley_knowledge.service.work import knowledge_work
+from parley_knowledge.service.work import tenant_work
 
 log = logging.getLogger(__name__)
+
+
+def _extract(document: Document, content: bytes) -> ExtractedDocument:
+    if document.kind == Kind.FAQ:
+        return faq_document(document.title, decode_text(content))
+    base_url = document.source_uri if document.kind == Kind.WEB_PAGE else None
+    return extract(content, MediaType(document.media_type), base_url)
 
 
 def _wanted(document: Document | None, revision: int) -> bool:
@@ -59,10 +73,7 @@ class Ingestion:
 
     async def process(self, tenant_id: UUID, document_id: UUID, revision: int) -> None:
         """Bring `revision` of the document to `ready` (or `failed`, with the reason)."""
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             document = await work.documents.get(document_id, lock=True)
             if document is None or not _wanted(document, revision):
                 return
@@ -76,11 +87,8 @@ class Ingestion:
         if source is None or source.revision != revision:
             return
         started = asyncio.get_running_loop().time()
-        base_url = document.source_uri if document.kind == Kind.WEB_PAGE else None
         try:
-            extracted = await asyncio.to_thread(
-                extract, source.content, MediaType(document.media_type), base_url
-            )
+            extracted = await asyncio.to_thread(_extract, document, source.content)
         except UnreadableDocument as exc:
             await self.fail(tenant_id, document_id, revision, str(exc))
             return
@@ -91,10 +99,7 @@ class Ingestion:
             sizes=self._sizes,
         )
         prepared = await embed(prepared, self._embedder)
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             current = await work.documents.get(document_id, lock=True)
             if current is None or not _wanted(current, revision):
                 return
@@ -107,10 +112,7 @@ class Ingestion:
     async def fail(self, tenant_id: UUID, document_id: UUID, revision: int, reason: str) -> None:
         """Mark `revision` failed with `reason` (its previous version, if any, stays
         searchable)."""
-        async with (
-            self._database.tenant_session(tenant_id) as session,
-            knowledge_work(session, tenant_id) as work,
-        ):
+        async with tenant_work(self._database, tenant_id) as work:
             document = await work.documents.get(document_id, lock=True)
             if document is None or not _wanted(document, revision):
                 return

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
+from parley_platform.cache import TtlCache
 from parley_platform.db import Database
 from parley_platform.errors import InvalidRequest
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOP_K = 5
 MAX_TOP_K = 50
 MAX_QUERY_CHARS = 2_000
+QUERY_EMBEDDING_TTL_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Searcher:
         self._database = database
         self._settings = settings
         self._embedder = embedder
+        self._query_vectors: TtlCache[str, list[float]] = TtlCache(
+            ttl_s=QUERY_EMBEDDING_TTL_S, negative_ttl_s=0.0, max_entries=10_000
+        )
 
     async def search(
         self, tenant_id: UUID, query: str, top_k: int = 0, min_score: float = 0.0
@@ -66,7 +71,9 @@ class Searcher:
         top_k = top_k or DEFAULT_TOP_K
         s = self._settings
         query_vector = await self._query_embedding(query)
-        async with self._database.tenant_session(tenant_id) as session:
+        # One snapshot for every query of the search: the rankings and the chunks' details
+        # agree even while a document is being replaced.
+        async with self._database.tenant_snapshot(tenant_id) as session:
             chunks = ChunkRepository(session, tenant_id)
             candidates = [
                 w
@@ -75,7 +82,7 @@ class Searcher:
             ]
             corrections = await chunks.corrections(candidates, s.typo_min_similarity)
             corrected = " ".join(corrections.get(w, w) for w in query_words(query))
-            searched = " ".join([query, *corrections.values()])
+            searched = [*query_words(query), *corrections.values()]
             rankings: list[list[UUID]] = [
                 await chunks.full_text_ranking(searched, s.search_candidates)
             ]
@@ -84,7 +91,8 @@ class Searcher:
                 nearest = await chunks.vector_ranking(
                     query_vector,
                     self._embedder.model,
-                    s.search_candidates,
+                    # Fusion needs the nearest few, not many: each more costs graph reads.
+                    min(s.search_candidates, max(2 * top_k, 20)),
                     s.vector_min_similarity,
                 )
                 similarities = dict(nearest)
@@ -104,8 +112,15 @@ class Searcher:
     async def _query_embedding(self, query: str) -> list[float] | None:
         if self._embedder is None:
             return None
-        try:
-            return (await self._embedder.embed([query]))[0]
-        except EmbeddingUnavailable as exc:
-            log.warning("searching full text only", extra={"reason": str(exc)})
-            return None
+        embedder = self._embedder
+
+        async def compute() -> list[float] | None:
+            try:
+                return (await embedder.embed([query]))[0]
+            except EmbeddingUnavailable as exc:
+                log.warning("searching full text only", extra={"reason": str(exc)})
+                return None
+
+        # Customers ask the same questions again and again: their embeddings are kept a
+        # while (a failure is not kept: the next search asks the provider again).
+        return await self._query_vectors.get(query, compute)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
+from parley_platform.db import Database
 from parley_platform.events import OutgoingEvent, add_to_outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +46,17 @@ class Work:
     async def stage_events(self) -> None:
         await add_to_outbox(self.session, *self._events)
         self._events.clear()
+
+
+@asynccontextmanager
+async def tenant_work(database: Database, tenant_id: UUID) -> AsyncIterator[Work]:
+    """A transaction of `tenant_id` (committed when the block ends without an error) with
+    its work and events."""
+    async with (
+        database.tenant_session(tenant_id) as session,
+        knowledge_work(session, tenant_id) as work,
+    ):
+        yield work
 
 
 @asynccontextmanager

@@ -72,6 +72,25 @@ class Database:
                 yield session
 
     @asynccontextmanager
+    async def tenant_snapshot(self, tenant_id: UUID | str) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction on behalf of `tenant_id` in which every statement sees
+        the same snapshot (REPEATABLE READ): a read made of several queries never mixes
+        data from before and after another transaction's commit."""
+        tenant = str(UUID(str(tenant_id)))
+        async with self._sessions() as session:
+            session.sync_session.info[TENANT_INFO_KEY] = tenant
+            await session.connection(
+                execution_options={
+                    "isolation_level": "REPEATABLE READ",
+                    "postgresql_readonly": True,
+                }
+            )
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
+    @asynccontextmanager
     async def system_session(self) -> AsyncIterator[AsyncSession]:
         """A transaction with no tenant: it sees no tenant rows. It is for tables that are not
         tenant-owned and for the narrow SECURITY DEFINER functions that must cross tenants

@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from parley_platform.settings import ServiceSettings
+from parley_platform.transport import kafka_client_options
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ async def _admin(settings: ServiceSettings) -> AIOKafkaAdminClient:
         bootstrap_servers=settings.kafka_bootstrap,
         client_id=f"parley-{settings.service_name}-admin",
         request_timeout_ms=15000,
+        **kafka_client_options(settings),
     )
     await asyncio.wait_for(admin.start(), timeout=20)
     return admin

@@ -49,6 +49,7 @@ from parley_platform.events.envelope import InvalidEnvelopeError, from_headers
 from parley_platform.events.producer import EventProducer, RawRecord
 from parley_platform.events.topics import Topic, dead_letter_topic
 from parley_platform.settings import ServiceSettings
+from parley_platform.transport import kafka_client_options
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
@@ -56,6 +57,7 @@ _tracer = trace.get_tracer(__name__)
 P = TypeVar("P", bound=Message)
 REVOKE_WAIT_S = 30.0
 STOP_WAIT_S = 15.0
+LAG_REPORT_INTERVAL_S = 15.0
 
 
 class PermanentEventError(Exception):
@@ -215,6 +217,7 @@ class EventConsumer:
             max_poll_interval_ms=600_000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
+            **kafka_client_options(self.settings),
         )
         self._consumer.subscribe(list(self._routes), listener=_Rebalance(self))
         await self._consumer.start()
@@ -222,13 +225,18 @@ class EventConsumer:
         self._tasks = [
             asyncio.create_task(self._fetch_forever(), name=f"consumer:{self.group_id}"),
             asyncio.create_task(self._commit_forever(), name=f"commits:{self.group_id}"),
+            asyncio.create_task(self._report_lag_forever(), name=f"lag:{self.group_id}"),
         ]
 
     async def stop(self) -> None:
         """Finish the handlers in progress (bounded), commit and leave the group."""
         self._stopping = True
         self._room.set()
-        fetcher, committer = self._tasks or (None, None)
+        fetcher, committer, lag_reporter = self._tasks or (None, None, None)
+        if lag_reporter is not None:
+            lag_reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await lag_reporter
         if fetcher is not None:
             fetcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -254,6 +262,11 @@ class EventConsumer:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"{self.group_id}: no partitions assigned within {timeout_s}s")
             await asyncio.sleep(0.05)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The canonical names of the topics this group subscribes to."""
+        return tuple(s.topic.name for s in self._routes.values())
 
     @property
     def running(self) -> bool:
@@ -379,6 +392,32 @@ class EventConsumer:
                         max(0, highwater - offset)
                     )
 
+    async def _report_lag_forever(self) -> None:
+        """Publish each assigned partition's lag, from the broker's end offsets and the
+        group's committed offsets: a consumer whose handlers are stuck commits nothing and
+        fetches nothing, and its lag must still be seen growing."""
+        while not self._stopping:
+            await asyncio.sleep(LAG_REPORT_INTERVAL_S)
+            try:
+                await self.report_lag()
+            except (KafkaError, TimeoutError):
+                log.warning("could not read end offsets", extra={"group": self.group_id})
+
+    async def report_lag(self) -> None:
+        """Set `parley_consumer_lag` for every assigned partition now."""
+        consumer = self._consumer
+        if consumer is None or not (assigned := consumer.assignment()):
+            return
+        ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), timeout=10)
+        for tp, end in ends.items():
+            progress = self._progress.get(tp)
+            committed = progress.committed if progress is not None else None
+            if committed is None:
+                committed = await consumer.committed(tp) or 0
+            metrics.CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
+                max(0, end - committed)
+            )
+
     def _take(self, assigned: set[TopicPartition]) -> None:
         for tp in assigned:
             self._progress.setdefault(tp, _Progress())
@@ -396,6 +435,9 @@ class EventConsumer:
         await self._commit(only=revoked)
         for tp in revoked:
             self._progress.pop(tp, None)
+            # The new owner reports this partition's lag from now on.
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(self.group_id, tp.topic, str(tp.partition))
 
     async def _drain_lanes(self, which: Callable[[TopicPartition], bool], timeout_s: float) -> None:
         tasks = [lane.task for (tp, _), lane in self._lanes.items() if lane.task and which(tp)]

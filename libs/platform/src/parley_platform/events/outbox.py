@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
 
 import asyncpg
 from opentelemetry import propagate, trace
@@ -118,15 +119,21 @@ class OutboxRelay(BackgroundWork):
                 .all()
             )
             if not rows:
+                metrics.OUTBOX_OLDEST_AGE.set(0)
                 return 0
+            # Set before publishing: while Kafka refuses, the age keeps growing pass after pass.
+            oldest = min(row["created_at"] for row in rows)
+            metrics.OUTBOX_OLDEST_AGE.set((datetime.now(UTC) - oldest).total_seconds())
             records = [self._record(row) for row in rows]
             await self._producer.publish_raw(records, label="outbox")
             await session.execute(
                 text("SELECT parley_outbox_delete(CAST(:ids AS bigint[]))"),
                 {"ids": [row["id"] for row in rows]},
             )
+        acknowledged_at = datetime.now(UTC)
         for row in rows:
             metrics.OUTBOX_RELAYED.labels(row["topic"]).inc()
+            metrics.OUTBOX_DELAY.observe((acknowledged_at - row["created_at"]).total_seconds())
         return len(rows)
 
     def _record(self, row: object) -> RawRecord:
@@ -159,10 +166,10 @@ class OutboxRelay(BackgroundWork):
     async def _lead_and_relay(self) -> None:
         """One pass: connect, become the leader (or wait as a standby), relay until stopped.
         Closing the connection releases the advisory lock."""
-        dsn = self._database.engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
-        conn = await asyncpg.connect(dsn)
+        # The engine's own connect arguments, so TLS options on the URL (?ssl=...) apply here too.
+        engine = self._database.engine
+        _, options = engine.dialect.create_connect_args(engine.url)
+        conn = await asyncpg.connect(**options)
         try:
             if not await self._lead(conn):
                 return

@@ -21,6 +21,7 @@ from parley_platform import metrics
 from parley_platform.events.envelope import Headers, new_event_id, timestamp, to_headers
 from parley_platform.events.topics import Topic
 from parley_platform.settings import ServiceSettings
+from parley_platform.transport import kafka_client_options
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
@@ -95,6 +96,7 @@ class EventProducer:
             request_timeout_ms=max(1000, int(self._timeout * 1000)),
             max_batch_size=1024 * 1024,
             compression_type=None,
+            **kafka_client_options(settings),
         )
         self._started = False
 

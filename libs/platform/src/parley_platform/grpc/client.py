@@ -17,6 +17,7 @@ from parley_platform.context import current_tenant
 from parley_platform.errors import ParleyError, from_grpc
 from parley_platform.grpc.credentials import AUTH_METADATA, TENANT_METADATA, ServiceTokenIssuer
 from parley_platform.settings import ServiceSettings
+from parley_platform.transport import grpc_channel_credentials
 
 
 class _CallDefaults(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
@@ -61,11 +62,16 @@ def create_channel(settings: ServiceSettings, target: str, target_service: str) 
         *telemetry.grpc_client_interceptors(),
         _CallDefaults(issuer, target_service, settings.grpc_deadline_s),
     ]
-    return grpc.aio.insecure_channel(
-        target,
-        interceptors=interceptors,
-        options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)],
-    )
+    options: list[tuple[str, int | str]] = [
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.enable_retries", 1),
+    ]
+    credentials = grpc_channel_credentials(settings)
+    if credentials is None:
+        return grpc.aio.insecure_channel(target, interceptors=interceptors, options=options)
+    # The callee's certificate must name the service we mean to reach, whatever the address.
+    options.append(("grpc.ssl_target_name_override", target_service))
+    return grpc.aio.secure_channel(target, credentials, interceptors=interceptors, options=options)
 
 
 def domain_error(error: grpc.aio.AioRpcError) -> ParleyError:

@@ -1,9 +1,10 @@
 """The gRPC server every service with gRPC methods runs.
 
-It always has: the standard health service (for probes, no credential needed), reflection,
-OpenTelemetry server spans (health checks excluded), service-credential checks with optional
-per-method caller lists, the verified tenant from metadata put in context, and domain errors
-mapped to status codes.
+It always has: the standard health service (for probes, no credential needed), OpenTelemetry
+server spans (health checks excluded), service-credential checks with optional per-method
+caller lists, the verified tenant from metadata put in context, and domain errors mapped to
+status codes. Reflection is on in development only: elsewhere it would hand anyone who
+reaches the port the whole API.
 """
 
 from __future__ import annotations
@@ -27,12 +28,22 @@ from parley_platform.grpc.credentials import (
     InvalidServiceCredential,
     verify_service_token,
 )
-from parley_platform.settings import ServiceSettings
+from parley_platform.settings import Environment, ServiceSettings
+from parley_platform.transport import (
+    grpc_server_credentials,
+    grpc_tls_enabled,
+    peer_service,
+    require_encrypted_transport,
+)
 
 log = logging.getLogger(__name__)
 
 _current_caller: ContextVar[str | None] = ContextVar("parley_grpc_caller", default=None)
 _OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+# The health entry that follows the service's readiness checks (the kubelet's gRPC readiness
+# probe asks for it). The server's own entry ("") and its services' stay SERVING while it
+# runs: a caller's readiness must not fail because a dependency of the callee blinked.
+READINESS_HEALTH_SERVICE = "readiness"
 
 
 def current_caller() -> str | None:
@@ -75,9 +86,15 @@ class _CallGuard:
     """Per call: check the caller, scope the tenant, map domain errors to status codes."""
 
     def __init__(
-        self, caller: str | None, tenant: UUID | None, error: tuple[grpc.StatusCode, str] | None
+        self,
+        caller: str | None,
+        tenant: UUID | None,
+        error: tuple[grpc.StatusCode, str] | None,
+        *,
+        bind_certificate: bool,
     ) -> None:
         self.caller, self.tenant, self.error = caller, tenant, error
+        self.bind_certificate = bind_certificate
 
     def __call__(self, context: grpc.aio.ServicerContext) -> _CallGuard:
         self.context = context
@@ -86,6 +103,13 @@ class _CallGuard:
     async def __aenter__(self) -> None:
         if self.error is not None:
             await self.context.abort(*self.error)
+        if self.bind_certificate and peer_service(self.context) != self.caller:
+            # With mutual TLS, the service credential must come from the service the
+            # certificate names: the shared token secret alone cannot pose as another.
+            await self.context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "the caller's certificate does not name the service in its credential",
+            )
         self._caller_token = _current_caller.set(self.caller)
         self._tenant_scope = tenant_scope(self.tenant) if self.tenant else None
         if self._tenant_scope:
@@ -107,6 +131,7 @@ class _ServiceAuthInterceptor(grpc.aio.ServerInterceptor):
         self._secret = settings.service_token_secret.get_secret_value()
         self._audience = settings.service_name
         self._allowed = allowed_callers
+        self._bind_certificate = grpc_tls_enabled(settings)
 
     async def intercept_service(
         self,
@@ -134,7 +159,9 @@ class _ServiceAuthInterceptor(grpc.aio.ServerInterceptor):
             error = (grpc.StatusCode.UNAUTHENTICATED, str(exc))
         except ValueError:
             error = (grpc.StatusCode.INVALID_ARGUMENT, f"malformed {TENANT_METADATA}")
-        return _wrap_handler(handler, _CallGuard(caller, tenant, error))
+        return _wrap_handler(
+            handler, _CallGuard(caller, tenant, error, bind_certificate=self._bind_certificate)
+        )
 
 
 class GrpcServer:
@@ -153,11 +180,16 @@ class GrpcServer:
         self._service_names = list(service_names)
         self._allowed = allowed_callers or {}
         self._server: grpc.aio.Server | None = None
+        self._probe_server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self.port: int | None = None
+        self.probe_port: int | None = None
 
     async def start(self) -> int:
         """Bind and serve; returns the port (useful when the configured port is 0)."""
+        require_encrypted_transport(
+            self.settings, database=False, redis=False, kafka=False, grpc_used=True
+        )
         # Interceptors are passed explicitly so nothing depends on patching grpc.aio.server.
         server = grpc.aio.server(
             interceptors=[
@@ -169,19 +201,52 @@ class GrpcServer:
         for register in self._register:
             register(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-        )
-        self.port = server.add_insecure_port(f"{self.settings.grpc_host}:{self.settings.grpc_port}")
+        if self.settings.environment == Environment.DEVELOPMENT:
+            reflection.enable_server_reflection(
+                [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+            )
+        address = f"{self.settings.grpc_host}:{self.settings.grpc_port}"
+        credentials = grpc_server_credentials(self.settings)
+        if credentials is None:
+            self.port = server.add_insecure_port(address)
+        else:
+            self.port = server.add_secure_port(address, credentials)
+        if self.settings.grpc_probe_port is not None:
+            await self._start_probe_server()
         await server.start()
         for name in ("", *self._service_names):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self.set_ready(True)
         self._server = server
         log.info("gRPC server listening", extra={"port": self.port})
         return self.port
+
+    async def set_ready(self, ready: bool) -> None:
+        """What grpc.health.v1 answers for `readiness` (the runtime follows its readiness
+        checks, so a native gRPC readiness probe sees them)."""
+        await self._health.set(
+            READINESS_HEALTH_SERVICE,
+            health_pb2.HealthCheckResponse.SERVING
+            if ready
+            else health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
+
+    async def _start_probe_server(self) -> None:
+        """A plaintext server with only the health service, for the kubelet's gRPC probes
+        (which cannot speak TLS); it shares the main server's health states."""
+        probe = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, probe)
+        self.probe_port = probe.add_insecure_port(
+            f"{self.settings.grpc_host}:{self.settings.grpc_probe_port}"
+        )
+        await probe.start()
+        self._probe_server = probe
 
     async def stop(self, grace_s: float = 5.0) -> None:
         if self._server is not None:
             await self._health.enter_graceful_shutdown()
             await self._server.stop(grace_s)
             self._server = None
+        if self._probe_server is not None:
+            await self._probe_server.stop(0)
+            self._probe_server = None

@@ -1,6 +1,7 @@
-"""The FastAPI application every service serves: its routes plus `/healthz` (alive),
-`/readyz` (dependencies reachable), `/metrics` (Prometheus), the standard error format,
-request metrics and HTTP server spans."""
+"""The FastAPI application every service serves: its routes plus `/healthz` (alive) and
+`/readyz` (ready or not, without details), the standard error format, request metrics and
+HTTP server spans. `/metrics` and the readiness details are on the operations port
+(parley_platform.http.ops), never on this one."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley_platform import metrics, telemetry
 from parley_platform.http.errors import install_error_handlers
+from parley_platform.http.ops import readiness_response
 
 if TYPE_CHECKING:
     from parley_platform.runtime import ServiceRuntime
@@ -88,16 +89,8 @@ def create_service_app(
 
     @app.get("/readyz", tags=["operations"], summary="Dependencies are reachable")
     async def readyz() -> JSONResponse:
-        checks = await runtime.readiness()
-        ready = all(result == "ok" for result in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
-
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        # Which dependency fails is for the operations port only.
+        return readiness_response(await runtime.readiness(), detailed=False)
 
     for router in routers:
         app.include_router(router)
