@@ -38,20 +38,12 @@ class BenchSettings(ServiceSettings):
 async def run(messages: int, limit: int, replicas: int, customers: int, fresh_kafka: bool) -> None:
     """Start the stack, send the backlog, measure at the sandbox."""
     async with bench_stack(fresh_kafka) as stack:
-        auth = await stack.start_auth()
-        sandbox_port = free_port()
-        sandbox = await stack.start(
-            "sandbox",
-            "parley_sandbox",
-            {
-                "PARLEY_SANDBOX_HTTP_PORT": str(sandbox_port),
-                "PARLEY_SANDBOX_PUBLIC_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
-                "PARLEY_SANDBOX_STATUS_WEBHOOKS": "false",
-                "PARLEY_SANDBOX_LOG_LEVEL": "WARNING",
-                # Enough for the backlog: the pair limit is not what this measures.
-                "PARLEY_SANDBOX_PAIR_BURST": str(messages),
-            },
+        sandbox = await stack.start_sandbox(
+            PARLEY_SANDBOX_STATUS_WEBHOOKS="false",
+            # Enough for the backlog: the pair limit is not what this measures.
+            PARLEY_SANDBOX_PAIR_BURST=str(messages),
         )
+        auth = await stack.start_auth(meta=sandbox)
         base = f"http://127.0.0.1:{sandbox.http_port}"
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             # Customers' webhooks are not measured: they go nowhere.

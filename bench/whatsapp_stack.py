@@ -56,6 +56,7 @@ class BenchStack:
         self.tag = f"bench{uuid.uuid4().hex[:6]}"
         self.topic_prefix = f"{self.tag}."
         self.service_token_secret = secrets.token_urlsafe(32)
+        self.meta_url = ""  # the sandbox auth verifies numbers with (start_auth)
         self._databases: list[ServiceDatabase] = []
         self._processes: list[Process] = []
         self._logs = Path(tempfile.mkdtemp(prefix="parley-bench-"))
@@ -116,12 +117,31 @@ class BenchStack:
                     raise RuntimeError(f"{name} not ready in 60 s; see {log}")
                 await asyncio.sleep(0.2)
 
-    async def start_auth(self) -> Process:
-        """The auth service with a database of its own."""
+    async def start_sandbox(self, **env: str) -> Process:
+        """The WhatsApp sandbox (Meta's stand-in), `env` being PARLEY_SANDBOX_* settings."""
+        port = free_port()
+        return await self.start(
+            "sandbox",
+            "parley_sandbox",
+            {
+                "PARLEY_SANDBOX_HTTP_PORT": str(port),
+                "PARLEY_SANDBOX_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                "PARLEY_SANDBOX_LOG_LEVEL": "WARNING",
+                **env,
+            },
+        )
+
+    async def start_auth(self, meta: Process | None = None) -> Process:
+        """The auth service with a database of its own, verifying numbers with the sandbox
+        `meta` (one of its own, without webhooks, by default)."""
+        if meta is None:
+            meta = await self.start_sandbox(PARLEY_SANDBOX_STATUS_WEBHOOKS="false")
+        self.meta_url = f"http://127.0.0.1:{meta.http_port}"
         env = {
             **self.common_env("auth"),
             "PARLEY_AUTH_DATABASE_URL": await self.database_url("auth"),
             "PARLEY_AUTH_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+            "PARLEY_AUTH_GRAPH_API_BASE_URL": self.meta_url,
         }
         return await self.start("auth", "parley_auth", env, grpc=True)
 
@@ -129,14 +149,18 @@ class BenchStack:
         self, auth: Process, *, messages_per_second: int = 80, sandbox: Sandbox | None = None
     ) -> SeededChannel:
         """Sign a business up and register a number, through auth's API (as the gateway
-        forwards it); with `sandbox`, the sandbox serves the number first."""
+        forwards it), the number created first at the sandbox auth verifies with (`sandbox`,
+        a client of that one with webhook settings of its own, when given)."""
         issuer = ServiceTokenIssuer(self.service_token_secret, "gateway")
         base = f"http://127.0.0.1:{auth.http_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        async with (
+            httpx.AsyncClient(base_url=base, timeout=10) as client,
+            httpx.AsyncClient(base_url=self.meta_url, timeout=10) as meta,
+        ):
             return await seed_tenant_with_channel(
                 AuthApi(client, as_gateway=issuer),
                 WhatsAppNumber.random(messages_per_second=messages_per_second),
-                sandbox=sandbox,
+                sandbox=sandbox or Sandbox(meta),
                 company=f"Bench {self.tag}",
                 email=f"{self.tag}@example.com",
             )

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from parley_devstack.seeding import Mailbox
 from parley_llm_stub.app import create_app as create_llm_stub
 from parley_llm_stub.config import StubSettings
 from parley_testing.otlp import OtlpReceiver, ReceivedSpan, otlp_receiver
@@ -117,6 +118,8 @@ async def platform(settings_factory, tmp_path) -> AsyncIterator[dict[str, Any]]:
                 "grpc_port": int(auth_grpc.rsplit(":", 1)[1]),
                 "signups_per_address_per_hour": 1000,
                 "signing_key_publish_delay_s": 0,
+                # Numbers are verified with Meta (the sandbox) as they connect.
+                "graph_api_base_url": sandbox.base_url,
             },
             "knowledge": {"grpc_port": int(knowledge_grpc.rsplit(":", 1)[1])},
             "ai": {"knowledge_grpc_target": knowledge_grpc},
@@ -144,6 +147,7 @@ async def platform(settings_factory, tmp_path) -> AsyncIterator[dict[str, Any]]:
             "settings": settings,
             "processes": processes,
             "gateway": url["gateway"],
+            "auth": url["auth"],
         }
 
 
@@ -157,17 +161,25 @@ async def test_one_customer_message_is_one_trace_and_the_logs_follow_it(platform
     waba_id = str(10**14 + secrets.randbelow(9 * 10**14))
     access_token = f"EAAG{secrets.token_urlsafe(32)}"
     app_secret = platform["settings"]["gateway"].whatsapp_app_secret.get_secret_value()
-    async with httpx.AsyncClient(base_url=platform["gateway"], timeout=20) as api:
-        # A business signs up and connects its number (which the sandbox serves).
-        signup = await api.post(
+    async with (
+        httpx.AsyncClient(base_url=platform["gateway"], timeout=20) as api,
+        httpx.AsyncClient(base_url=platform["auth"], timeout=20) as auth,
+    ):
+        # A business signs up (confirming the link emailed to it: auth's local mailbox here)
+        # and connects its number (which the sandbox serves).
+        email = f"owner-{tag}@example.com"
+        asked = await api.post(
             "/api/v1/signup",
             json={
                 "company_name": f"Trace Co {tag}",
                 "name": "Owner",
-                "email": f"owner-{tag}@example.com",
+                "email": email,
                 "password": PASSWORD,
             },
         )
+        assert asked.status_code == 202, asked.text
+        confirmation = await Mailbox(auth).link_token(email, "signup_confirmation")
+        signup = await api.post("/api/v1/signup/confirm", json={"token": confirmation})
         assert signup.status_code == 201, signup.text
         token = signup.json()["access_token"]
         tenant_id = signup.json()["tenant"]["id"]

@@ -2,7 +2,7 @@
 import { render } from "preact";
 import { LocationProvider, Route, Router } from "preact-iso";
 import { Dashboard } from "./pages/Dashboard";
-import { InvitationPage, SignInPage, SignUpPage } from "./pages/Entry";
+import { InvitationPage, SignInPage, SignUpPage, VerifyEmailPage } from "./pages/Entry";
 import "./styles.css";
 
 function NotFound() {
@@ -24,6 +24,7 @@ function App() {
       <Router>
         <Route path="/signin" component={SignInPage} />
         <Route path="/signup" component={SignUpPage} />
+        <Route path="/verify-email" component={VerifyEmailPage} />
         <Route path="/invitation" component={InvitationPage} />
         <Route path="/app" component={Dashboard} />
         <Route path="/app/*" component={Dashboard} />

@@ -55,7 +55,11 @@ export async function loadDirectory(me: Me): Promise<Directory> {
 
 export const signIn = (email: string, password: string) =>
   postJson("/session", { email, password });
-export const signUp = (body: Schemas["SignupIn"]) => postJson("/session/signup", body);
+/** Ask to sign up: a confirmation link is emailed (nothing exists until it is opened). */
+export const signUp = (body: Schemas["SignupIn"]) =>
+  postJson("/session/signup", body) as Promise<Schemas["SignupRequestedOut"]>;
+/** Open the emailed link: the business and its owner are created, and signed in. */
+export const confirmSignUp = (token: string) => postJson("/session/signup/confirm", { token });
 export const acceptInvitation = (body: Schemas["AcceptInvitationIn"]) =>
   postJson("/session/invitation", body);
 export const changePassword = (body: Schemas["ChangePasswordIn"]) =>

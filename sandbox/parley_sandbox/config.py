@@ -34,6 +34,11 @@ class SandboxSettings(BaseSettings):
     media_url_ttl_s: float = Field(default=300, gt=0)
     max_media_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
 
+    # Like Meta, send a WABA's webhooks only once an app subscribed to it
+    # (`POST /{waba-id}/subscribed_apps`, what Parley does when a number is connected). Off
+    # by default so that tests can serve a number without connecting it; on in `make run`.
+    require_app_subscription: bool = False
+
     # Webhook delivery, like Meta: retried on any non-200 with growing delays (Meta keeps
     # trying for 7 days; the sandbox stops after the last delay).
     webhook_timeout_s: float = Field(default=10.0, gt=0)

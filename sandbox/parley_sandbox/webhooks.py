@@ -38,6 +38,12 @@ class WebhookDelivery:
         first attempt's HTTP status (0 when the platform could not be reached)."""
         raw = meta.encode_like_meta(payload)
         ids = _item_ids(payload)
+        if self._settings.require_app_subscription and (
+            number.waba_id not in self._state.subscriptions
+        ):
+            # Meta sends nothing for a WABA no app subscribed to.
+            self._record(number, kind, ids, attempt=1, status=0, skipped="no app subscribed")
+            return 0
         status = await self._attempt(number, raw, kind, ids, attempt=1)
         if status != 200:
             self._spawn(self._retry(number, raw, kind, ids))
@@ -85,6 +91,27 @@ class WebhookDelivery:
         except httpx.HTTPError as exc:
             log.info("webhook attempt failed: %s", type(exc).__name__)
             status = 0
+        self._record(
+            number,
+            kind,
+            ids,
+            attempt=attempt,
+            status=status,
+            duration_ms=round((time.monotonic() - started) * 1000, 2),
+            bytes=len(raw),
+        )
+        return status
+
+    def _record(
+        self,
+        number: BusinessNumber,
+        kind: str,
+        ids: list[str],
+        *,
+        attempt: int,
+        status: int,
+        **details: Any,
+    ) -> None:
         self._state.webhook_log.append(
             {
                 "sequence": self._state.next_sequence(),
@@ -94,11 +121,9 @@ class WebhookDelivery:
                 "attempt": attempt,
                 "status": status,
                 "at": time.time(),
-                "duration_ms": round((time.monotonic() - started) * 1000, 2),
-                "bytes": len(raw),
+                **details,
             }
         )
-        return status
 
 
 def _item_ids(payload: dict[str, Any]) -> list[str]:

@@ -328,3 +328,43 @@ async def test_status_webhooks_can_be_lost_on_purpose_and_the_log_names_each_ite
     log = await eventually(marker_statuses_logged, timeout_s=10)
     assert log[0]["ids"] == [written.json()["wamid"]]  # the customer's message, by its id
     assert not any(lost_wamid in entry["ids"] for entry in log)  # its statuses were lost
+
+
+async def test_with_subscriptions_required_a_waba_gets_webhooks_only_once_an_app_subscribed() -> (
+    None
+):
+    port = free_port()
+    settings = SandboxSettings(
+        public_base_url=f"http://127.0.0.1:{port}",
+        require_app_subscription=True,
+        webhook_retry_delays_s=[],
+        # Nothing listens there: a webhook that is sent fails to connect (status 0 too), so
+        # the log's `skipped` tells the two apart.
+        default_webhook_url=f"http://127.0.0.1:{free_port()}/webhooks/whatsapp",
+    )
+    async with serve_app(create_app(settings), port=port) as running:
+        registered = await running.client.post(
+            "/sandbox/numbers",
+            json={
+                "phone_number_id": NUMBER,
+                "waba_id": "300000000000003",
+                "display_phone_number": "1",
+            },
+        )
+        token = registered.json()["access_token"]
+
+        async def customer_writes() -> dict:
+            await running.client.post(
+                f"/sandbox/customers/{CUSTOMER}/messages",
+                json={"phone_number_id": NUMBER, "text": "hello"},
+            )
+            return (await running.client.get("/sandbox/webhooks")).json()[-1]
+
+        assert (await customer_writes())["skipped"] == "no app subscribed"
+        subscribed = await running.client.post(
+            "/v25.0/300000000000003/subscribed_apps",
+            headers={"Authorization": f"Bearer {token}"},
+            json={},
+        )
+        assert subscribed.status_code == 200
+        assert "skipped" not in await customer_writes()

@@ -79,8 +79,9 @@ async def platform(settings_factory) -> AsyncIterator[Platform]:
         pytest.fail("the dashboard is not built: run `make web` (make test does it first)")
     conversation_port, whatsapp_port, knowledge_port, ai_port = (free_port() for _ in range(4))
     async with AsyncExitStack() as stack:
-        auth = await stack.enter_async_context(running_auth(settings_factory))
+        # One Meta: the sandbox verifies the numbers auth connects, sends and posts webhooks.
         sandbox = await stack.enter_async_context(running_sandbox())
+        auth = await stack.enter_async_context(running_auth(settings_factory, sandbox=sandbox))
         gateway = await stack.enter_async_context(
             running_gateway(
                 settings_factory,
@@ -93,7 +94,10 @@ async def platform(settings_factory) -> AsyncIterator[Platform]:
             )
         )
         whatsapp = await settings_factory(
-            "whatsapp", auth_grpc_target=auth.grpc_target, graph_api_base_url=sandbox.base_url
+            "whatsapp",
+            auth_grpc_target=auth.grpc_target,
+            graph_api_base_url=sandbox.base_url,
+            conversation_http_url=f"http://127.0.0.1:{conversation_port}",
         )
         await stack.enter_async_context(serve_app(whatsapp_app(whatsapp), port=whatsapp_port))
         settings = await settings_factory(

@@ -1,6 +1,6 @@
-"""Steps that several browser journeys share: signing up from the landing page, connecting a
-sandbox number the way a business connects its WhatsApp number, and the customer's side in
-the sandbox."""
+"""Steps that several browser journeys share: signing up from the landing page (confirming
+the emailed link), connecting a sandbox number the way a business connects its WhatsApp
+number (with the token Meta issued), and the customer's side in the sandbox."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import secrets
 import uuid
 from typing import Any
 
+from parley_devstack.seeding import Mailbox
 from playwright.async_api import Page, expect
 
 PASSWORD = "correct horse battery staple"
@@ -31,17 +32,35 @@ async def sign_up(
     await page.get_by_label("Password").fill(PASSWORD)
     await shoot(page, "02-sign-up", doc=True)
     await page.get_by_role("button", name="Create account").click()
+    # Nothing exists until the address is confirmed: the link arrives by email (here, in
+    # auth's local mailbox) and opening it creates the account.
+    await expect(page.get_by_role("status")).to_contain_text(email)
+    token = await Mailbox(platform.auth.running.client).link_token(email, "signup_confirmation")
+    await page.goto(f"{platform.url}/verify-email#{token}")
+    await page.get_by_role("button", name="Create my account").click()
     await expect(page).to_have_url(re.compile(r"/app/settings/channels$"))
     return email
 
 
 async def connect_sandbox_number(page: Page, platform: Platform, shoot: Any) -> str:
-    """Create a number at 'Meta' (the sandbox), connect it in the dashboard, and point the
-    number's webhooks at the URL the dashboard shows. Returns the phone number id."""
+    """Create a number at 'Meta' (the sandbox), which issues its access token (as Embedded
+    Signup hands it over), connect it in the dashboard with that token (Parley verifies it
+    with Meta and subscribes to the number's webhooks), and have Meta post them to the URL
+    the dashboard shows. Returns the phone number id."""
     phone_number_id = str(10**14 + secrets.randbelow(9 * 10**14))
     waba_id = str(10**14 + secrets.randbelow(9 * 10**14))
-    access_token = f"EAAG{secrets.token_urlsafe(24)}"
     display = f"+1 555 {secrets.randbelow(10**7):07d}"
+    settings = platform.gateway.runtime.settings
+    number = {
+        "phone_number_id": phone_number_id,
+        "waba_id": waba_id,
+        "display_phone_number": display,
+        # The platform's own app signs the webhooks.
+        "app_secret": settings.whatsapp_app_secret.get_secret_value(),
+    }
+    created = await platform.sandbox.client.post("/sandbox/numbers", json=number)
+    assert created.status_code == 201, created.text
+    access_token = created.json()["access_token"]
     await page.get_by_label("Display number").fill(display)
     await page.get_by_label("Phone number ID").fill(phone_number_id)
     await page.get_by_label("WhatsApp Business Account ID").fill(waba_id)
@@ -52,21 +71,17 @@ async def connect_sandbox_number(page: Page, platform: Platform, shoot: Any) -> 
     await shoot(page, "03-channels", doc=True)
     webhook_url = await shown.locator("dd code").first.inner_text()
     assert webhook_url.endswith("/webhooks/whatsapp")
-    # Meta's side: the number, its token, and the webhook the dashboard told us to paste
-    # (served here by the test's gateway; the platform's own app signs it).
-    settings = platform.gateway.runtime.settings
-    registered = await platform.sandbox.client.post(
+    # Meta's side: the webhook URL the dashboard told us to paste (served here by the test's
+    # gateway).
+    pointed = await platform.sandbox.client.post(
         "/sandbox/numbers",
         json={
-            "phone_number_id": phone_number_id,
-            "waba_id": waba_id,
-            "display_phone_number": display,
+            **number,
             "access_token": access_token,
-            "app_secret": settings.whatsapp_app_secret.get_secret_value(),
             "webhook_url": f"{platform.url}/webhooks/whatsapp",
         },
     )
-    assert registered.status_code == 201, registered.text
+    assert pointed.status_code == 201, pointed.text
     return phone_number_id
 
 

@@ -1,8 +1,8 @@
-// Signing in, signing up and accepting an invitation (pages without a session), and the
-// sign-in form the dashboard reuses when a session ends mid-work.
+// Signing in, signing up (ask, then open the emailed link) and accepting an invitation (pages
+// without a session), and the sign-in form the dashboard reuses when a session ends mid-work.
 import { useEffect, useState } from "preact/hooks";
 import { Button, ErrorText, Field, useAction } from "../components/ui";
-import { acceptInvitation, signIn, signUp } from "../session";
+import { acceptInvitation, confirmSignUp, signIn, signUp } from "../session";
 
 /** Where to go after signing in: a path of the dashboard only (never another site). */
 export function nextPath(search: string): string {
@@ -86,15 +86,28 @@ export function SignInPage() {
 
 export function SignUpPage() {
   const [form, setForm] = useState({ company_name: "", name: "", email: "", password: "" });
+  const [sentTo, setSentTo] = useState<string | null>(null);
   const action = useAction(async () => {
-    await signUp(form);
-    window.location.assign("/app/settings/channels");
+    setSentTo((await signUp(form)).email);
   });
   useEffect(() => {
     document.title = "Create your account · Parley";
   }, []);
   const set = (key: keyof typeof form) => (e: { currentTarget: HTMLInputElement }) =>
     setForm({ ...form, [key]: e.currentTarget.value });
+  if (sentTo) {
+    return (
+      <EntryFrame title="Check your inbox">
+        <p role="status">
+          We sent a link to <strong>{sentTo}</strong>. Open it to create your account; it works
+          once.
+        </p>
+        <p class="entry-alt">
+          Wrong address? <a href="/signup">Start again</a>
+        </p>
+      </EntryFrame>
+    );
+  }
   return (
     <EntryFrame title="Create your account">
       <form
@@ -134,6 +147,37 @@ export function SignUpPage() {
       <p class="entry-alt">
         Already have an account? <a href="/signin">Sign in</a>
       </p>
+    </EntryFrame>
+  );
+}
+
+/** `/verify-email#<token>`: the emailed link that confirms a sign-up (the token travels in
+ * the fragment, which no server or log sees). */
+export function VerifyEmailPage() {
+  const [token] = useState(() => decodeURIComponent(location.hash.slice(1)));
+  const action = useAction(async () => {
+    await confirmSignUp(token);
+    window.location.assign("/app/settings/channels");
+  });
+  useEffect(() => {
+    document.title = "Confirm your email · Parley";
+    if (location.hash) history.replaceState(null, "", location.pathname); // out of history
+  }, []);
+  return (
+    <EntryFrame title="Confirm your email">
+      {token ? (
+        <>
+          <p>Your address is confirmed once you continue: your account is then created.</p>
+          <ErrorText error={action.error} />
+          <Button kind="primary" busy={action.busy} onClick={() => void action.run()}>
+            Create my account
+          </Button>
+        </>
+      ) : (
+        <p class="error" role="alert">
+          This link is incomplete. Open the link from the email again, or sign up again.
+        </p>
+      )}
     </EntryFrame>
   );
 }

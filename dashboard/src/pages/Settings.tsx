@@ -157,10 +157,6 @@ function Channels() {
   );
 }
 
-function invitationLink(token: string): string {
-  return `${location.origin}/invitation#${encodeURIComponent(token)}`;
-}
-
 function Users() {
   const { reloadDirectory, me } = useSession();
   const users = useLoad(async () => must(await api.GET("/api/v1/users")), []);
@@ -217,7 +213,7 @@ function Users() {
                 <td>{u.status}</td>
                 <td class="row-actions">
                   {u.status === "invited" && (
-                    <Button onClick={() => void reissue.run(u.id)}>New invitation link</Button>
+                    <Button onClick={() => void reissue.run(u.id)}>Send the invitation again</Button>
                   )}
                   {u.id !== me.user?.id && u.status !== "invited" && (
                     <Button onClick={() => void update.run(u.id, { active: u.status !== "active" })}>
@@ -262,10 +258,10 @@ function Users() {
           </Button>
         </form>
         {invitation && (
-          <ShownOnce
-            label={`Send this link to ${invitation.user.name} (valid until ${new Date(invitation.expires_at).toLocaleString()}).`}
-            value={invitationLink(invitation.invitation)}
-          />
+          <p class="muted" role="status">
+            Invitation emailed to {invitation.sent_to} (valid until{" "}
+            {new Date(invitation.expires_at).toLocaleString()}).
+          </p>
         )}
       </section>
     </div>

@@ -109,7 +109,7 @@ def service_environment(spec: ServiceSpec, stack: Stack, endpoints: Endpoints) -
     if spec.name == "gateway":
         env[f"{p}WHATSAPP_APP_SECRET"] = layout.secret("whatsapp_app_secret")
         env[f"{p}WHATSAPP_VERIFY_TOKEN"] = layout.secret("whatsapp_verify_token")
-    if spec.name == "whatsapp":
+    if spec.name in ("whatsapp", "auth"):  # sending; verifying numbers as they connect
         env[f"{p}GRAPH_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
     # On one machine the sites worth importing (a local help centre) are on loopback.
     if spec.name == "knowledge":
@@ -126,6 +126,8 @@ def sandbox_environment(stack: Stack) -> dict[str, str]:
         "PARLEY_SANDBOX_PUBLIC_BASE_URL": sandbox_url,
         "PARLEY_SANDBOX_DEFAULT_APP_SECRET": stack.layout.secret("whatsapp_app_secret"),
         "PARLEY_SANDBOX_DEFAULT_WEBHOOK_URL": f"http://127.0.0.1:{gateway_port}/webhooks/whatsapp",
+        # Like Meta: no webhooks for a number until Parley subscribed to its WABA.
+        "PARLEY_SANDBOX_REQUIRE_APP_SUBSCRIPTION": "true",
     }
 
 
@@ -145,15 +147,18 @@ def ensure_demo(stack: Stack) -> None:
     )
 
     api_url = f"http://127.0.0.1:{service('gateway').port('http_port')}"
+    auth_url = f"http://127.0.0.1:{service('auth').port('http_port')}"
 
     async def seed() -> SeededChannel:
         async with (
             httpx.AsyncClient(base_url=api_url, timeout=20) as api,
+            httpx.AsyncClient(base_url=auth_url, timeout=10) as mailbox,
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{SANDBOX_PORT}", timeout=10) as meta,
         ):
             return await seed_tenant_with_channel(
-                # The gateway may learn auth's first signing key a few seconds late.
-                AuthApi(api, keys_patience_s=30),
+                # The gateway may learn auth's first signing key a few seconds late; the
+                # sign-up link arrives in auth's local mailbox.
+                AuthApi(api, keys_patience_s=30, mailbox=mailbox),
                 number,
                 # Webhook URL and signing secret: the sandbox's defaults (the gateway's).
                 sandbox=Sandbox(meta),
@@ -369,6 +374,8 @@ def _print_summary(stack: Stack, endpoints: Endpoints, log_dir: Path, elapsed: f
         f"  LLM stand-in   http://127.0.0.1:{LLM_STUB_PORT}/v1  (PUT /api/v1/ai/settings with "
         f'{{"preset": "local-stub", "base_url": "http://127.0.0.1:{LLM_STUB_PORT}/v1"}})',
         f"  demo login     {DEMO_EMAIL} / {stack.layout.secret('demo_password')}",
+        f"  email outbox   http://127.0.0.1:{service('auth').port('http_port')}/dev/mailbox  "
+        "(sign-up confirmations and invitations: Parley sends no real email here)",
         f"  PostgreSQL     127.0.0.1:{endpoints.postgres_port}   Redis {endpoints.redis_url}   "
         f"Kafka {endpoints.kafka_bootstrap}",
         f"  logs           {log_dir}/",

@@ -4,17 +4,22 @@ demo use, so that a business is always set up the way a person would set it up.
 Everything goes through Parley's public API over HTTP, with any `httpx.AsyncClient` (an app
 served in-process or a real URL):
 
-- through the gateway (`AuthApi(client)`): sign-up answers with the owner's access token,
-  which authenticates the next calls, as for a dashboard user;
+- through the gateway (`AuthApi(client, mailbox=auth_client)`): sign-up emails a link, which
+  seeding reads in auth's local mailbox (`/dev/mailbox`, what the owner would read in their
+  inbox) and confirms; the answer carries the owner's access token, which authenticates the
+  next calls, as for a dashboard user;
 - straight to auth, for set-ups without a gateway (`AuthApi(client, as_gateway=issuer)`):
   each call carries the internal token the gateway would forward for the owner.
 
-A number is first made known to the WhatsApp sandbox (Meta's stand-in) when one is given,
-then registered with Parley: registration will verify the number with the Graph API, and a
-number Meta does not know cannot be registered.
+A number is first created at the WhatsApp sandbox (Meta's stand-in), which issues the
+business's access token for it (what Embedded Signup hands a tech provider), then registered
+with Parley with that token: Parley verifies it with the Graph API (the token reads the
+number, the number is in the WABA) and subscribes to the WABA's webhooks, so a number Meta
+does not know, or a token Meta did not issue for it, cannot be registered.
 
     number = WhatsAppNumber.random()
     seeded = await seed_tenant_with_channel(AuthApi(gateway_client), number, sandbox=sandbox)
+    seeded.number.access_token  # the token the sandbox issued
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import asyncio
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -45,21 +50,35 @@ class WhatsAppNumber:
     phone_number_id: str
     waba_id: str
     display_phone_number: str
-    access_token: str = field(repr=False)
+    # The business's token for the number: empty until Meta (the sandbox) issued one.
+    access_token: str = field(default="", repr=False)
     # Set when the business receives webhooks through its own Meta app (signed with it).
     app_secret: str | None = field(default=None, repr=False)
     messages_per_second: int = 80
+
+    def registration(self) -> dict[str, Any]:
+        """The body that registers this number with Parley (`POST /api/v1/channels/whatsapp`)."""
+        body: dict[str, Any] = {
+            "phone_number_id": self.phone_number_id,
+            "waba_id": self.waba_id,
+            "display_phone_number": self.display_phone_number,
+            "access_token": self.access_token,
+            "messages_per_second": self.messages_per_second,
+        }
+        if self.app_secret:
+            body["app_secret"] = self.app_secret
+        return body
 
     @classmethod
     def random(
         cls, *, messages_per_second: int = 80, app_secret: str | None = None
     ) -> WhatsAppNumber:
-        """A number no other seeding used (ids of Meta's 15-digit shape)."""
+        """A number no other seeding used (ids of Meta's 15-digit shape), not yet created at
+        Meta: `Sandbox.serve` creates it there and gets its token."""
         return cls(
             phone_number_id=str(10**14 + secrets.randbelow(9 * 10**14)),
             waba_id=str(10**14 + secrets.randbelow(9 * 10**14)),
             display_phone_number=f"1555{secrets.randbelow(10**7):07d}",
-            access_token=f"EAAG{secrets.token_urlsafe(32)}",
             app_secret=app_secret,
             messages_per_second=messages_per_second,
         )
@@ -111,10 +130,13 @@ class AuthApi:
         *,
         as_gateway: ServiceTokenIssuer | None = None,
         keys_patience_s: float = 0.0,
+        mailbox: httpx.AsyncClient | None = None,
     ) -> None:
         self.client = client
         self._as_gateway = as_gateway
         self._keys_patience_s = keys_patience_s
+        # Auth's local mailbox (auth itself, by default: `client` when it talks to auth).
+        self.mailbox = Mailbox(mailbox or client)
 
     def headers(self, owner: Owner | None) -> dict[str, str]:
         """Headers of a request on behalf of `owner` (None: a public route)."""
@@ -137,6 +159,38 @@ class AuthApi:
             await asyncio.sleep(0.5)
 
 
+class Mailbox:
+    """Auth's local mailbox (`/dev/mailbox`, EMAIL_DELIVERY=mailbox): what Parley emailed,
+    read as the owner of the address reads their inbox."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def newest(
+        self, to: str, purpose: str | tuple[str, ...] | None = None, patience_s: float = 10.0
+    ) -> dict[str, Any]:
+        """The newest message to `to` (of `purpose`), waiting a little for it."""
+        wanted = (purpose,) if isinstance(purpose, str) else purpose
+        deadline = time.monotonic() + patience_s
+        while True:
+            found = [m for m in await self.messages_to(to) if not wanted or m["purpose"] in wanted]
+            if found:
+                return dict(found[0])
+            if time.monotonic() > deadline:
+                raise SeedingError(f"no {purpose or 'message'} arrived for {to}")
+            await asyncio.sleep(0.1)
+
+    async def messages_to(self, to: str) -> list[dict[str, Any]]:
+        """Every kept message to `to`, newest first."""
+        response = await self.client.get("/dev/mailbox/messages", params={"to": to})
+        return list(_expect(response, 200, "mailbox"))
+
+    async def link_token(self, to: str, purpose: str) -> str:
+        """The one-time token of the newest `purpose` link sent to `to` (after the `#`)."""
+        message = await self.newest(to, purpose)
+        return str(message["link"]).split("#", 1)[1]
+
+
 class Sandbox:
     """The WhatsApp sandbox's control API: which numbers it serves as Meta, where it posts
     their webhooks and with which app secret it signs them (None: the sandbox's defaults)."""
@@ -152,22 +206,27 @@ class Sandbox:
         self.webhook_url = webhook_url
         self.app_secret = app_secret
 
-    async def serve(self, number: WhatsAppNumber) -> None:
-        """Make the sandbox answer for `number` (again, after a restart: it forgets)."""
+    async def serve(self, number: WhatsAppNumber) -> WhatsAppNumber:
+        """Make the sandbox answer for `number` (again, after a restart: it forgets). Returns
+        the number with its token: the one it had, or the one the sandbox issued for it."""
         registration: dict[str, Any] = {
             "phone_number_id": number.phone_number_id,
             "waba_id": number.waba_id,
             "display_phone_number": number.display_phone_number,
-            "access_token": number.access_token,
             "messages_per_second": number.messages_per_second,
         }
+        if number.access_token:
+            registration["access_token"] = number.access_token
         # A business on its own Meta app has its webhooks signed with its own secret.
         app_secret = number.app_secret or self.app_secret
         if app_secret:
             registration["app_secret"] = app_secret
         if self.webhook_url:
             registration["webhook_url"] = self.webhook_url
-        _expect(await self.client.post("/sandbox/numbers", json=registration), 201, "sandbox")
+        served = _expect(
+            await self.client.post("/sandbox/numbers", json=registration), 201, "sandbox"
+        )
+        return replace(number, access_token=served.get("access_token") or number.access_token)
 
 
 def _claims(access_token: str) -> dict[str, Any]:
@@ -190,19 +249,36 @@ async def sign_up_owner(
     name: str = "Olive Owner",
     existing_ok: bool = False,
 ) -> Owner:
-    """Sign a business up and return its owner, signed in. With `existing_ok`, an email that
-    already has an account signs in instead (seeding the same business again)."""
-    response = await api.call(
+    """Sign a business up, confirming the link emailed to `email`, and return its owner,
+    signed in. With `existing_ok`, an email that already has an account signs in instead
+    (seeding the same business again)."""
+    if existing_ok:
+        signed_in = await api.call(
+            "POST", "/api/v1/auth/login", None, json={"email": email, "password": password}
+        )
+        if signed_in.status_code == 200:
+            return _owner_of(signed_in.json(), email, password)
+    asked = await api.call(
         "POST",
         "/api/v1/signup",
         None,
         json={"company_name": company, "name": name, "email": email, "password": password},
     )
-    if response.status_code == 409 and existing_ok:
+    _expect(asked, 202, "sign-up")
+    mail = await api.mailbox.newest(email, ("signup_confirmation", "signup_existing_account"))
+    if mail["purpose"] == "signup_existing_account":
+        if not existing_ok:
+            raise SeedingError(f"sign-up refused: email_taken ({email} already has an account)")
         response = await api.call(
             "POST", "/api/v1/auth/login", None, json={"email": email, "password": password}
         )
-    body = _expect(response, (200, 201), "sign-up")
+    else:
+        token = str(mail["link"]).split("#", 1)[1]
+        response = await api.call("POST", "/api/v1/signup/confirm", None, json={"token": token})
+    return _owner_of(_expect(response, (200, 201), "sign-up"), email, password)
+
+
+def _owner_of(body: dict[str, Any], email: str, password: str) -> Owner:
     # Sign-up names the tenant; a sign-in's answer does not, its access token does.
     tenant_id = body["tenant"]["id"] if "tenant" in body else _claims(body["access_token"])["tid"]
     return Owner(
@@ -219,26 +295,29 @@ async def register_number(
     api: AuthApi, owner: Owner, number: WhatsAppNumber, *, sandbox: Sandbox | None = None
 ) -> SeededChannel:
     """Register `number` as a channel of `owner`'s tenant (after making the sandbox serve it,
-    when given). A number the tenant registered before is returned as it is."""
+    when given). A number the tenant registered before is kept, and verified with Meta
+    again (which also renews the app's subscription to its WABA, forgotten by a restarted
+    sandbox)."""
     if sandbox is not None:
-        await sandbox.serve(number)
-    registration: dict[str, Any] = {
-        "phone_number_id": number.phone_number_id,
-        "waba_id": number.waba_id,
-        "display_phone_number": number.display_phone_number,
-        "access_token": number.access_token,
-        "messages_per_second": number.messages_per_second,
-    }
-    if number.app_secret:
-        registration["app_secret"] = number.app_secret
-    response = await api.call("POST", "/api/v1/channels/whatsapp", owner, json=registration)
+        number = await sandbox.serve(number)
+    if not number.access_token:
+        raise SeedingError("the number has no access token: serve it in the sandbox first")
+    response = await api.call(
+        "POST", "/api/v1/channels/whatsapp", owner, json=number.registration()
+    )
     if response.status_code == 409:
         listed = _expect(
             await api.call("GET", "/api/v1/channels/whatsapp", owner), 200, "channel list"
         )
         for channel in listed:
             if channel["phone_number_id"] == number.phone_number_id:
-                return _seeded(owner, number, channel)
+                renewed = await api.call(
+                    "PATCH",
+                    f"/api/v1/channels/whatsapp/{channel['id']}",
+                    owner,
+                    json={"access_token": number.access_token},
+                )
+                return _seeded(owner, number, _expect(renewed, 200, "channel verification"))
     return _seeded(owner, number, _expect(response, 201, "channel registration"))
 
 

@@ -59,3 +59,31 @@ async def test_a_caller_can_refuse_to_wait_too_long(redis) -> None:
     assert await limiter.acquire(key, limit, max_wait_s=1) == 0
     with pytest.raises(TimeoutError):
         await limiter.acquire(key, limit, max_wait_s=1)
+
+
+async def test_several_buckets_give_all_or_nothing_and_say_what_is_left(redis) -> None:
+    limiter = RateLimiter(redis, "api")
+    tenant, key = tenant_key(uuid.uuid4(), "tenant"), tenant_key(uuid.uuid4(), "key")
+    buckets = [(tenant, Limit.per(5, 60)), (key, Limit.per(2, 60))]
+    first = await limiter.try_acquire_all(buckets)
+    assert first.allowed and first.remaining == (4, 1)
+    assert (await limiter.try_acquire_all(buckets)).remaining == (3, 0)
+    refused = await limiter.try_acquire_all(buckets)
+    assert not refused.allowed and 0 < refused.retry_after_s <= 30
+    # The refusal took nothing from the bucket that still had tokens.
+    assert (await limiter.try_acquire(tenant, Limit.per(5, 60))).remaining == (2,)
+
+
+async def test_looking_takes_nothing_and_giving_back_never_exceeds_the_burst(redis) -> None:
+    limiter = RateLimiter(redis, "login")
+    key = tenant_key(uuid.uuid4(), "failures")
+    limit = Limit.per(2, 60)
+    assert (await limiter.check_all([(key, limit)])).remaining == (2,)
+    await limiter.try_acquire(key, limit)
+    await limiter.try_acquire(key, limit)
+    looked = await limiter.check_all([(key, limit)])
+    assert not looked.allowed and looked.remaining == (0,)
+    await limiter.give_back([(key, limit)])
+    assert (await limiter.check_all([(key, limit)])).allowed
+    await limiter.give_back([(key, limit)], cost=5)
+    assert (await limiter.check_all([(key, limit)])).remaining == (2,)

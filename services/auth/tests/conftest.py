@@ -3,7 +3,6 @@ populated with one of everything (users, a team, an API key, a WhatsApp channel)
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -39,24 +38,21 @@ async def grpc_as(edge):
         await channel.close()
 
 
-def phone_number_id() -> str:
-    return str(random.randint(10**14, 10**15 - 1))
-
-
-def new_channel_body(**overrides: object) -> dict[str, object]:
-    return {
-        "phone_number_id": phone_number_id(),
-        "waba_id": str(random.randint(10**14, 10**15 - 1)),
-        "display_phone_number": "+1 555 000 1111",
-        "access_token": f"EAAG{uuid.uuid4().hex}{uuid.uuid4().hex}",
-        **overrides,
-    }
+async def new_channel_body(edge: Edge, **overrides: object) -> dict[str, object]:
+    """A body registering a new WhatsApp number, created first at Meta (the edge's sandbox),
+    with the token Meta issued for it."""
+    number = await edge.new_number()
+    return {**number.registration(), "display_phone_number": "+1 555 000 1111", **overrides}
 
 
 @pytest.fixture
-def channel_body():
-    """`channel_body(**overrides)`: a valid body registering a new WhatsApp number."""
-    return new_channel_body
+def channel_body(edge):
+    """`await channel_body(**overrides)`: a valid body registering a new WhatsApp number."""
+
+    async def make(**overrides: object) -> dict[str, object]:
+        return await new_channel_body(edge, **overrides)
+
+    return make
 
 
 @dataclass
@@ -123,7 +119,7 @@ async def populate(edge: Edge, company: str) -> TenantWorld:
         json={"name": f"{company} key {uuid.uuid4().hex[:6]}", "scopes": ["users:read"]},
     )
     app_secret = uuid.uuid4().hex
-    body = new_channel_body(app_secret=app_secret)
+    body = await new_channel_body(edge, app_secret=app_secret)
     channel = await owner.post("/api/v1/channels/whatsapp", json=body)
     for response in (invited, team, key, channel):
         assert response.status_code == 201, response.text

@@ -13,15 +13,34 @@ def _email(tag: str = "user") -> str:
     return f"{tag}-{uuid.uuid4().hex[:12]}@example.com"
 
 
-async def test_a_business_signs_up_and_is_signed_in_as_its_owner(edge) -> None:
-    email = _email("Founder").upper()
-    response = await edge.anonymous().post(
+async def _ask_to_sign_up(edge, email: str, company: str = "Blue Bikes"):
+    return await edge.anonymous().post(
         "/api/v1/signup",
-        json={"company_name": "Blue Bikes", "name": "Bea", "email": email, "password": PASSWORD},
+        json={"company_name": company, "name": "Bea", "email": email, "password": PASSWORD},
     )
+
+
+async def test_a_business_signs_up_by_confirming_its_email_and_is_signed_in_as_owner(
+    edge,
+) -> None:
+    email = _email("Founder").upper()
+    asked = await _ask_to_sign_up(edge, email)
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["status"] == "confirmation_sent"
+    assert asked.json()["email"] == email.lower()
+    # Nothing exists before the address is confirmed: no account to sign in to.
+    early = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    assert early.status_code == 401
+
+    mail = await edge.mailbox.newest(email.lower(), "signup_confirmation")
+    assert "Blue Bikes" in mail["text"] and "/verify-email#su_" in mail["link"]
+    token = mail["link"].split("#", 1)[1]
+    response = await edge.anonymous().post("/api/v1/signup/confirm", json={"token": token})
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["tenant"]["name"] == "Blue Bikes"
+    assert body["tenant"]["name"] == "Blue Bikes" and body["tenant"]["plan"] == "standard"
     assert body["user"]["role"] == "owner" and body["user"]["email"] == email.lower()
     assert body["token_type"] == "Bearer" and 0 < body["expires_in"] <= 900
     assert "password" not in response.text and PASSWORD not in response.text
@@ -31,19 +50,108 @@ async def test_a_business_signs_up_and_is_signed_in_as_its_owner(edge) -> None:
     assert me.json()["tenant"]["id"] == body["tenant"]["id"]
     assert me.json()["user"]["id"] == body["user"]["id"]
     assert me.json()["role"] == "owner"
-
-
-async def test_an_email_is_one_account_across_parley(edge) -> None:
-    owner = await edge.sign_up()
-    again = await edge.anonymous().post(
-        "/api/v1/signup",
-        json={"company_name": "Other", "name": "X", "email": owner.email, "password": PASSWORD},
+    # The password chosen when asking is the one that signs in; the link works once.
+    login = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
     )
-    assert again.status_code == 409 and again.json()["error"]["code"] == "email_taken"
-    invited = await (await edge.sign_up()).post(
+    assert login.status_code == 200
+    again = await edge.anonymous().post("/api/v1/signup/confirm", json={"token": token})
+    assert again.status_code == 401 and again.json()["error"]["code"] == "invalid_confirmation"
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for bad in (forged, "su_garbage"):
+        refused = await edge.anonymous().post("/api/v1/signup/confirm", json={"token": bad})
+        assert refused.status_code == 401
+
+
+async def test_sign_up_answers_the_same_whether_or_not_the_address_has_an_account(edge) -> None:
+    owner = await edge.sign_up()
+    taken = await _ask_to_sign_up(edge, owner.email or "", company="Other")
+    free = await _ask_to_sign_up(edge, _email("new"), company="Other")
+    assert taken.status_code == free.status_code == 202
+    assert set(taken.json()) == set(free.json())
+    assert taken.json()["message"] == free.json()["message"]
+    # Only the address's owner learns it already has an account (in their inbox), and gets
+    # no link that could create a second one.
+    note = await edge.mailbox.newest(owner.email or "")
+    assert note["purpose"] == "signup_existing_account" and "/signin" in note["link"]
+
+
+async def test_an_email_is_one_account_across_parley_once_proved(edge) -> None:
+    owner = await edge.sign_up()
+    # Inviting an address that has an account elsewhere answers like any invitation...
+    other_tenant = await edge.sign_up()
+    invited = await other_tenant.post(
         "/api/v1/users", json={"email": owner.email.upper(), "name": "X", "role": "agent"}
     )
-    assert invited.status_code == 409
+    fresh = await other_tenant.post(
+        "/api/v1/users", json={"email": _email("fresh"), "name": "Y", "role": "agent"}
+    )
+    assert invited.status_code == fresh.status_code == 201
+    assert set(invited.json()) == set(fresh.json()) == {"user", "sent_to", "expires_at"}
+    # ...and accepting it tells the address's owner (who holds the link) why it cannot be.
+    token = await edge.mailbox.link_token(owner.email, "invitation")
+    refused = await edge.anonymous().post(
+        "/api/v1/auth/accept-invite", json={"invitation": token, "password": PASSWORD}
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "email_taken"
+    # Signing in still finds the one account.
+    login = await edge.anonymous().post(
+        "/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD}
+    )
+    assert login.json()["user"]["id"] == str(owner.user_id)
+
+
+async def test_an_invitation_binds_no_address_until_its_owner_accepts(edge) -> None:
+    squatter = await edge.sign_up("Squatter")
+    email = _email("victim")
+    # A tenant inviting someone else's address neither receives the link nor holds the
+    # address: its owner can still sign up their own business with it.
+    invited = await squatter.post(
+        "/api/v1/users", json={"email": email, "name": "V", "role": "agent"}
+    )
+    assert invited.status_code == 201 and "inv_" not in invited.text
+    assert (await _ask_to_sign_up(edge, email, company="Victim Co")).status_code == 202
+    token = await edge.mailbox.link_token(email, "signup_confirmation")
+    confirmed = await edge.anonymous().post("/api/v1/signup/confirm", json={"token": token})
+    assert confirmed.status_code == 201, confirmed.text
+    assert confirmed.json()["tenant"]["name"] == "Victim Co"
+
+
+async def test_sign_ups_and_invitations_to_one_address_are_throttled(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory,
+        auth={
+            "signups_per_email_per_hour": 2,
+            "invitations_per_email_per_hour": 2,
+            "invitations_per_tenant_per_hour": 3,
+        },
+    ) as edge:
+        target = _email("inbox")
+        statuses = [(await _ask_to_sign_up(edge, target)).status_code for _ in range(3)]
+        assert statuses == [202, 202, 429]
+        owner = await edge.sign_up()
+        other = await edge.sign_up()
+        target = _email("invitee")
+        statuses = [
+            (
+                await tenant.post(
+                    "/api/v1/users", json={"email": target, "name": "I", "role": "agent"}
+                )
+            ).status_code
+            for tenant in (owner, other, other)
+        ]
+        # One address is invited twice an hour at most, whichever tenants ask...
+        assert statuses[:2] == [201, 201] and statuses[2] == 429
+        # ...and one tenant sends a bounded number of invitations.
+        statuses = [
+            (
+                await owner.post(
+                    "/api/v1/users", json={"email": _email("many"), "name": "M", "role": "agent"}
+                )
+            ).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [201, 201, 429]
 
 
 async def test_sign_up_rejects_bad_input_clearly_and_creates_nothing(edge) -> None:
@@ -63,6 +171,7 @@ async def test_sign_up_rejects_bad_input_clearly_and_creates_nothing(edge) -> No
         "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
     )
     assert login.status_code == 401  # none of the attempts created the account
+    assert await edge.mailbox.messages_to(email) == []  # nor sent anything
 
 
 async def test_wrong_password_and_unknown_email_get_the_same_answer(edge) -> None:
@@ -88,59 +197,107 @@ def _random_address() -> str:
     return str(ipaddress.IPv4Address(random.randint(0x0B000000, 0x0BFFFFFF)))  # 11.0.0.0/8
 
 
-async def test_sign_in_is_throttled_per_account_then_per_address(settings_factory) -> None:
+async def _sign_in(edge, email: str | None, password: str, address: str) -> int:
+    answer = await edge.anonymous().post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password},
+        headers={"X-Forwarded-For": address},
+    )
+    return answer.status_code
+
+
+# The gateway trusts X-Forwarded-For from loopback in these tests, so each test client can
+# come from an address of its own.
+TRUSTING_LOOPBACK = {"trusted_proxies": ["127.0.0.1/32"]}
+
+
+async def test_a_guesser_is_throttled_but_cannot_lock_the_owner_out(settings_factory) -> None:
     async with serve_edge(
         settings_factory,
-        auth={"login_attempts_per_account": 3, "login_attempts_per_address": 5},
-        # The gateway trusts X-Forwarded-For from loopback here, so each test client can
-        # come from an address of its own.
-        gateway={"trusted_proxies": ["127.0.0.1/32"]},
+        auth={"login_failures_per_account_and_address": 3, "login_failures_per_account": 100},
+        gateway=TRUSTING_LOOPBACK,
     ) as edge:
         owner = await edge.sign_up()
-        attacker = {"X-Forwarded-For": _random_address()}
-        answers = [
-            await edge.anonymous().post(
-                "/api/v1/auth/login",
-                json={"email": owner.email, "password": f"guess {i}!!!!"},
-                headers=attacker,
-            )
-            for i in range(4)
-        ]
-        assert [a.status_code for a in answers] == [401, 401, 401, 429]
-        assert answers[-1].json()["error"]["code"] == "rate_limited"
-        assert int(answers[-1].headers["Retry-After"]) >= 1
-        # The account stays locked even with the right password, from anywhere, for now.
-        locked = await edge.anonymous().post(
+        guesser = _random_address()
+        statuses = [await _sign_in(edge, owner.email, f"guess {i}!!!!", guesser) for i in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        refused = await edge.anonymous().post(
             "/api/v1/auth/login",
-            json={"email": owner.email, "password": PASSWORD},
-            headers={"X-Forwarded-For": _random_address()},
+            json={"email": owner.email, "password": "guess again!!"},
+            headers={"X-Forwarded-For": guesser},
         )
-        assert locked.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) >= 1
+        # The guesser stays throttled, even with the right password...
+        assert await _sign_in(edge, owner.email, PASSWORD, guesser) == 429
+        # ...but the owner, elsewhere, signs in as usual: the guesses were not theirs.
+        assert await _sign_in(edge, owner.email, PASSWORD, _random_address()) == 200
 
-        # One address trying many accounts is stopped by the address limit.
-        sprayer = {"X-Forwarded-For": _random_address()}
-        statuses = [
-            (
-                await edge.anonymous().post(
-                    "/api/v1/auth/login",
-                    json={"email": _email("victim"), "password": PASSWORD},
-                    headers=sprayer,
-                )
-            ).status_code
-            for _ in range(6)
-        ]
+
+async def test_successful_sign_ins_never_count(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory,
+        auth={"login_failures_per_account_and_address": 2},
+        gateway=TRUSTING_LOOPBACK,
+    ) as edge:
+        owner = await edge.sign_up()
+        office = _random_address()
+        # A typo, then many sign-ins (a script, a team behind one office address):
+        assert await _sign_in(edge, owner.email, "a typo in it!!", office) == 401
+        for _ in range(5):
+            assert await _sign_in(edge, owner.email, PASSWORD, office) == 200
+        # The typo before a success was forgiven here: two typos are allowed again.
+        statuses = [await _sign_in(edge, owner.email, "a typo in it!!", office) for _ in range(3)]
+        assert statuses == [401, 401, 429]
+
+
+async def test_one_address_spraying_many_accounts_is_stopped(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory, auth={"login_failures_per_address": 5}, gateway=TRUSTING_LOOPBACK
+    ) as edge:
+        sprayer = _random_address()
+        statuses = [await _sign_in(edge, _email("victim"), PASSWORD, sprayer) for _ in range(6)]
         assert statuses == [401] * 5 + [429]
         # Another address is not affected.
-        other = await edge.anonymous().post(
-            "/api/v1/auth/login",
-            json={"email": _email("victim"), "password": PASSWORD},
-            headers={"X-Forwarded-For": _random_address()},
-        )
-        assert other.status_code == 401
+        assert await _sign_in(edge, _email("victim"), PASSWORD, _random_address()) == 401
+
+
+async def test_guesses_spread_over_many_addresses_are_bounded_per_account(
+    settings_factory,
+) -> None:
+    async with serve_edge(
+        settings_factory,
+        auth={"login_failures_per_account_and_address": 3, "login_failures_per_account": 6},
+        gateway=TRUSTING_LOOPBACK,
+    ) as edge:
+        owner = await edge.sign_up()
+        statuses = [
+            await _sign_in(edge, owner.email, f"guess {i}!!!!", address)
+            for address in (_random_address(), _random_address(), _random_address())
+            for i in range(2)
+        ]
+        assert statuses == [401] * 6
+        assert await _sign_in(edge, owner.email, "guess 7!!!!", _random_address()) == 429
+
+
+async def test_ipv6_clients_are_counted_by_their_64(settings_factory) -> None:
+    async with serve_edge(
+        settings_factory,
+        auth={"login_failures_per_account_and_address": 2},
+        gateway=TRUSTING_LOOPBACK,
+    ) as edge:
+        owner = await edge.sign_up()
+        prefix = f"2001:db8:{random.randint(0, 0xFFFF):x}:{random.randint(0, 0xFFFF):x}"
+        statuses = [
+            await _sign_in(edge, owner.email, "not it at all!", f"{prefix}::{i + 1:x}")
+            for i in range(3)
+        ]
+        # Rotating through the /64 does not give a fresh budget.
+        assert statuses == [401, 401, 429]
 
 
 async def test_a_client_cannot_choose_its_address_without_a_trusted_proxy(settings_factory) -> None:
-    async with serve_edge(settings_factory, auth={"login_attempts_per_address": 2}) as edge:
+    async with serve_edge(settings_factory, auth={"login_failures_per_address": 2}) as edge:
         statuses = [
             (
                 await edge.anonymous().post(
@@ -168,7 +325,10 @@ async def test_an_invited_user_chooses_a_password_and_the_invitation_is_used_up(
     )
     assert invited.status_code == 201
     body = invited.json()
-    assert body["user"]["status"] == "invited" and body["invitation"].startswith("inv_")
+    assert body["user"]["status"] == "invited" and body["sent_to"] == email.lower()
+    # The link goes to the address only, never to the inviting admin.
+    assert "inv_" not in invited.text
+    body["invitation"] = await edge.mailbox.link_token(email.lower(), "invitation")
 
     # Not signed in before accepting.
     early = await edge.anonymous().post(
@@ -199,18 +359,22 @@ async def test_an_invited_user_chooses_a_password_and_the_invitation_is_used_up(
 
 async def test_a_reissued_invitation_replaces_the_old_one(edge) -> None:
     owner = await edge.sign_up()
+    email = _email()
     first = (
-        await owner.post("/api/v1/users", json={"email": _email(), "name": "N", "role": "agent"})
+        await owner.post("/api/v1/users", json={"email": email, "name": "N", "role": "agent"})
     ).json()
+    first_token = await edge.mailbox.link_token(email, "invitation")
     second = await owner.post(f"/api/v1/users/{first['user']['id']}/invitation")
     assert second.status_code == 200
+    second_token = await edge.mailbox.link_token(email, "invitation")
+    assert second_token != first_token
     old = await edge.anonymous().post(
-        "/api/v1/auth/accept-invite", json={"invitation": first["invitation"], "password": PASSWORD}
+        "/api/v1/auth/accept-invite", json={"invitation": first_token, "password": PASSWORD}
     )
     assert old.status_code == 401
     new = await edge.anonymous().post(
         "/api/v1/auth/accept-invite",
-        json={"invitation": second.json()["invitation"], "password": PASSWORD},
+        json={"invitation": second_token, "password": PASSWORD},
     )
     assert new.status_code == 200
     # Once accepted, there is nothing to reissue.
@@ -220,9 +384,9 @@ async def test_a_reissued_invitation_replaces_the_old_one(edge) -> None:
 
 async def test_a_forged_invitation_is_refused(edge) -> None:
     owner = await edge.sign_up()
-    real = (
-        await owner.post("/api/v1/users", json={"email": _email(), "name": "N", "role": "agent"})
-    ).json()["invitation"]
+    email = _email()
+    await owner.post("/api/v1/users", json={"email": email, "name": "N", "role": "agent"})
+    real = await edge.mailbox.link_token(email, "invitation")
     forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
     for invitation in (forged, "inv_garbage", "x" * 300):
         response = await edge.anonymous().post(

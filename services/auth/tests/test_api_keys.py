@@ -140,3 +140,60 @@ async def test_an_expired_or_forged_key_is_refused(edge) -> None:
         response = await edge.client(candidate).get("/api/v1/me")
         assert response.status_code == 401, candidate
     assert (await edge.client(secret).get("/api/v1/me")).status_code == 200
+
+
+async def test_a_demoted_creators_keys_drop_to_their_new_role_at_once(settings_factory) -> None:
+    # A cache far longer than the test: the change must not wait for it.
+    async with serve_edge(settings_factory, gateway={"api_key_cache_ttl_s": 3600}) as edge:
+        owner = await edge.sign_up()
+        admin = await edge.add_user(owner, "admin")
+        created = await admin.post(
+            "/api/v1/api-keys",
+            json={"name": "sync", "role": "admin", "scopes": ["users:read", "teams:write"]},
+        )
+        assert created.status_code == 201, created.text
+        key = edge.client(created.json()["key"])
+        assert (await key.post("/api/v1/teams", json={"name": "Before"})).status_code == 201
+
+        demoted = await owner.patch(f"/api/v1/users/{admin.user_id}", json={"role": "agent"})
+        assert demoted.status_code == 200
+
+        # At once: the key acts as an agent; what agents may do still works.
+        assert (await key.post("/api/v1/teams", json={"name": "After"})).status_code == 403
+        me = (await key.get("/api/v1/me")).json()
+        assert me["role"] == "agent" and me["scopes"] == ["users:read"]
+        assert (await key.get("/api/v1/users")).status_code == 200
+        listed = (await owner.get(f"/api/v1/api-keys/{created.json()['id']}")).json()
+        assert listed["role"] == "admin" and listed["scopes"] == ["teams:write", "users:read"]
+        assert listed["effective_role"] == "agent" and listed["effective_scopes"] == ["users:read"]
+
+
+async def test_a_deactivated_creators_keys_stop_at_once_until_reactivation(
+    settings_factory,
+) -> None:
+    async with serve_edge(settings_factory, gateway={"api_key_cache_ttl_s": 3600}) as edge:
+        owner = await edge.sign_up()
+        admin = await edge.add_user(owner, "admin")
+        created = (
+            await admin.post("/api/v1/api-keys", json={"name": "k", "scopes": ["users:read"]})
+        ).json()
+        key = edge.client(created["key"])
+        assert (await key.get("/api/v1/users")).status_code == 200  # cached at the gateway
+
+        assert (
+            await owner.patch(f"/api/v1/users/{admin.user_id}", json={"active": False})
+        ).status_code == 200
+        assert (await key.get("/api/v1/users")).status_code == 401
+        listed = (await owner.get(f"/api/v1/api-keys/{created['id']}")).json()
+        assert listed["effective_role"] is None and listed["revoked_at"] is None
+
+        # Reactivating the creator brings the key back (revoking it is the way to end it),
+        # once the gateway's memory of the refusal (5 s) has passed.
+        assert (
+            await owner.patch(f"/api/v1/users/{admin.user_id}", json={"active": True})
+        ).status_code == 200
+
+        async def works_again() -> bool:
+            return (await key.get("/api/v1/users")).status_code == 200
+
+        await eventually(works_again, timeout_s=10)

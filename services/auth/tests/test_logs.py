@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from parley.auth.v1 import auth_pb2
+from parley_devstack.seeding import WhatsAppNumber
 from parley_platform.context import tenant_scope
 from parley_platform.logging import configure_logging
 from parley_testing.edge import PASSWORD
@@ -69,6 +70,7 @@ async def test_a_full_flow_logs_no_secret(debug_logs, edge, channel_body, grpc_a
 
     owner = await edge.sign_up()
     secrets += [owner.credential, owner.refresh_token]
+    secrets.append(await edge.mailbox.link_token(str(owner.email), "signup_confirmation"))
     wrong = await anonymous.post(
         "/api/v1/auth/login", json={"email": owner.email, "password": "wrong-password-123"}
     )
@@ -97,16 +99,13 @@ async def test_a_full_flow_logs_no_secret(debug_logs, edge, channel_body, grpc_a
     owner.credential = again["access_token"]
     secrets += [again["access_token"], again["refresh_token"]]
 
-    invited = (
-        await owner.post(
-            "/api/v1/users",
-            json={"email": f"a-{uuid.uuid4().hex[:8]}@example.com", "name": "A", "role": "agent"},
-        )
-    ).json()
-    secrets.append(invited["invitation"])
+    invitee = f"a-{uuid.uuid4().hex[:8]}@example.com"
+    await owner.post("/api/v1/users", json={"email": invitee, "name": "A", "role": "agent"})
+    invitation = await edge.mailbox.link_token(invitee, "invitation")
+    secrets.append(invitation)
     await anonymous.post(
         "/api/v1/auth/accept-invite",
-        json={"invitation": invited["invitation"], "password": "agent password 123"},
+        json={"invitation": invitation, "password": "agent password 123"},
     )
     secrets.append("agent password 123")
 
@@ -119,14 +118,23 @@ async def test_a_full_flow_logs_no_secret(debug_logs, edge, channel_body, grpc_a
     assert (await edge.client(forged_key).get("/api/v1/users")).status_code == 401
     await owner.delete(f"/api/v1/api-keys/{key['id']}")
 
-    body = channel_body(app_secret="app-secret-" + uuid.uuid4().hex, verify_token="vt-" + "q" * 20)
+    body = await channel_body(
+        app_secret="app-secret-" + uuid.uuid4().hex, verify_token="vt-" + "q" * 20
+    )
     secrets += [body["access_token"], body["app_secret"], body["verify_token"]]
     channel = (await owner.post("/api/v1/channels/whatsapp", json=body)).json()
     new_token = "EAAGrotated" + uuid.uuid4().hex
     secrets.append(new_token)
-    await owner.patch(
+    # The business makes a new token at Meta, then gives it to Parley (verified with Meta).
+    await edge.meta.serve(
+        WhatsAppNumber(
+            str(body["phone_number_id"]), str(body["waba_id"]), "1555", access_token=new_token
+        )
+    )
+    rotated = await owner.patch(
         f"/api/v1/channels/whatsapp/{channel['id']}", json={"access_token": new_token}
     )
+    assert rotated.status_code == 200, rotated.text
     bad = await owner.post("/api/v1/channels/whatsapp", json={**body, "app_secret": "x y"})
     assert bad.status_code == 422
     await grpc_as("gateway").ResolveChannel(

@@ -41,7 +41,7 @@ async def test_an_agent_cannot_do_anything_an_admin_does(two_tenants, channel_bo
     world, _ = two_tenants
     ids = {**world.ids(), "user": str(world.admin.user_id)}
     for method, template, body in ADMIN_ENDPOINTS:
-        values = {**ids, "nonce": uuid.uuid4().hex[:8], "channel_body": channel_body()}
+        values = {**ids, "nonce": uuid.uuid4().hex[:8], "channel_body": await channel_body()}
         path = _fill(template, values)
         response = await world.agent.request(method, path, json=_fill(body, values))
         assert response.status_code == 403, (method, path, response.text)
@@ -121,7 +121,7 @@ async def test_body_fields_never_choose_the_tenant_the_id_or_a_higher_role(
         (a.admin, "POST", "/api/v1/api-keys", {"name": "k", "scopes": ["api-keys:write"]}, 400),
         (a.admin, "POST", "/api/v1/api-keys", {"name": "k", "role": "agent",
                                                "scopes": ["users:write"]}, 400),
-        (a.owner, "POST", "/api/v1/channels/whatsapp", {**channel_body(), **foreign}, 422),
+        (a.owner, "POST", "/api/v1/channels/whatsapp", {**await channel_body(), **foreign}, 422),
         (a.owner, "PATCH", f"/api/v1/channels/whatsapp/{a.channel['id']}",
          {"phone_number_id": b.channel["phone_number_id"]}, 422),
     ]  # fmt: skip

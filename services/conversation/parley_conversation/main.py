@@ -13,7 +13,7 @@ from parley_platform.events.topics import (
 from parley_platform.http import create_service_app
 from parley_platform.runtime import Resources, ServiceRuntime
 
-from parley_conversation.api import analytics, contacts, conversations, stream
+from parley_conversation.api import analytics, contacts, conversations, internal, stream
 from parley_conversation.api.dependencies import Services
 from parley_conversation.config import Settings
 from parley_conversation.events.handlers import GROUP, ConversationEvents
@@ -64,5 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime,
         title="Parley conversation",
         description=DESCRIPTION,
-        routers=[conversations.router, contacts.router, stream.router, analytics.router],
+        routers=[
+            conversations.router,
+            contacts.router,
+            stream.router,
+            analytics.router,
+            internal.router,
+        ],
     )

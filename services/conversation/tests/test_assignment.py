@@ -76,6 +76,50 @@ async def test_assignment_decides_who_sees_and_who_holds_a_conversation(platform
     ]
 
 
+async def test_a_held_conversation_is_reassigned_or_closed_only_by_its_holder_or_an_admin(
+    platform,
+) -> None:
+    edge, harness = platform.edge, platform.harness
+    owner = await edge.sign_up("Acme")
+    bob = await edge.add_user(owner, "agent")
+    carol = await edge.add_user(owner, "agent")
+    team = (await owner.post("/api/v1/teams", json={"name": "Support"})).json()
+    for member in (bob, carol):
+        await owner.put(f"/api/v1/teams/{team['id']}/members/{member.user_id}")
+    bob, carol = await platform.signed_in_again(bob), await platform.signed_in_again(carol)
+    ana = harness.customer(owner.tenant_id)
+    await harness.customer_says(ana, "help please")
+    conversation = (await harness.conversation_of(harness.admin(owner.tenant_id), ana))["id"]
+    path = f"/api/v1/conversations/{conversation}"
+    await owner.post(f"{path}/assign", json={"team_id": team["id"]})
+    assert (await bob.post(f"{path}/takeover")).status_code == 200  # Bob holds it
+
+    # Carol sees it (her team's), but cannot take it by assigning it to herself, nor close
+    # or release it: each is 409 and changes nothing.
+    for action, body in (
+        ("assign", {"user_id": str(carol.user_id), "team_id": team["id"]}),
+        ("assign", {"user_id": None, "team_id": None}),
+        ("close", None),
+        ("release", None),
+    ):
+        refused = await carol.post(f"{path}/{action}", json=body)
+        assert refused.status_code == 409, (action, refused.text)
+        assert refused.json()["error"]["code"] == "conversation_owned"
+    current = (await owner.get(path)).json()
+    assert (current["state"], current["assignee_user_id"]) == ("human", str(bob.user_id))
+
+    # The holder hands it to Carol; an admin (the owner here) may reassign or close it.
+    handed = await bob.post(
+        f"{path}/assign", json={"user_id": str(carol.user_id), "team_id": team["id"]}
+    )
+    assert handed.status_code == 200 and handed.json()["assignee_user_id"] == str(carol.user_id)
+    taken_back = await owner.post(
+        f"{path}/assign", json={"user_id": str(bob.user_id), "team_id": team["id"]}
+    )
+    assert taken_back.status_code == 200
+    assert (await owner.post(f"{path}/close")).json()["state"] == "closed"
+
+
 async def test_another_tenants_user_or_team_cannot_be_assigned(platform) -> None:
     edge, harness = platform.edge, platform.harness
     owner = await edge.sign_up("Acme")

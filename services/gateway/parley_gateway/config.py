@@ -8,6 +8,8 @@ from typing import ClassVar
 from parley_platform.settings import Environment, ServiceSettings, service_config
 from pydantic import Field, SecretStr, model_validator
 
+from parley_gateway.limits.plans import DEFAULT_PLANS, ApiPlan
+
 
 class Settings(ServiceSettings):
     """The public edge: webhook ingress and the REST API."""
@@ -28,6 +30,24 @@ class Settings(ServiceSettings):
     # Bound on waiting for an upstream's answer (streams such as /api/v1/events excepted).
     upstream_timeout_s: float = Field(default=30.0, gt=0)
     upstream_connect_timeout_s: float = Field(default=2.0, gt=0)
+    # Connections to the services: API calls and live streams have separate pools, so that
+    # streams (each holds a connection while open) can never starve API calls. A stream
+    # finding its pool full waits this long, then gets 503.
+    api_pool_size: int = Field(default=500, ge=1)
+    stream_pool_size: int = Field(default=2000, ge=1)
+    stream_pool_wait_s: float = Field(default=1.0, gt=0)
+    # An open live stream's credential is verified again this often (and at its expiry).
+    stream_recheck_interval_s: float = Field(default=15.0, gt=0)
+    # A stream's slot (per tenant and per caller caps) lapses this long after its gateway
+    # last renewed it (a gateway that died without closing its streams).
+    stream_slot_lease_s: float = Field(default=60.0, gt=0)
+
+    # Request limits by plan (limits.plans): the plans (JSON: {"name": {...}}) and the one
+    # that applies when a tenant's plan is not among them. A tenant's plan is re-read from
+    # auth this often.
+    api_plans: dict[str, ApiPlan] = Field(default_factory=lambda: dict(DEFAULT_PLANS))
+    default_api_plan: str = "standard"
+    plan_cache_ttl_s: float = Field(default=60.0, ge=0)
     # Request bodies: API calls, and document uploads (/api/v1/knowledge/documents...).
     api_body_limit_bytes: int = Field(default=1024 * 1024, gt=0)
     upload_body_limit_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
@@ -71,6 +91,15 @@ class Settings(ServiceSettings):
     dashboard_dir: Path | None = None
     session_cookie_secure: bool | None = None
     session_max_age_s: int = Field(default=30 * 24 * 3600, gt=0)
+
+    @model_validator(mode="after")
+    def _default_plan_exists(self) -> Settings:
+        if self.default_api_plan not in self.api_plans:
+            raise ValueError(
+                f"{self.env_name('default_api_plan')}={self.default_api_plan!r} is not one of "
+                f"{self.env_name('api_plans')}: {', '.join(sorted(self.api_plans))}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhooks_publish_in_production(self) -> Settings:

@@ -3,7 +3,8 @@ and slow services, and Server-Sent Events streamed through without buffering.
 
 The service behind the gateway here is a small Parley service app built for the test (the
 platform's app, internal-token checks included) on the conversation service's route, so
-that the test can see exactly what arrives upstream and when the stream is closed.
+that the test can see exactly what arrives upstream and when the stream is closed
+(`probed_edge_factory`, conftest.py).
 """
 
 from __future__ import annotations
@@ -11,92 +12,25 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any
 
 import pytest
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
-from parley_platform.http import create_service_app
-from parley_platform.http.internal import CurrentPrincipal, InternalCallDep
-from parley_platform.runtime import Resources, ServiceRuntime
-from parley_platform.settings import ServiceSettings, service_config
-from parley_testing.edge import Edge, serve_edge
+from parley_testing.edge import Edge
 from parley_testing.polling import eventually
-from parley_testing.services import serve_app
-
-
-class ConversationProbeSettings(ServiceSettings):
-    model_config = service_config("probe")
-    service_name: ClassVar[str] = "conversation"  # the audience the gateway addresses
-
-
-@dataclass
-class Probe:
-    """What the upstream observed."""
-
-    stream_closed: asyncio.Event = field(default_factory=asyncio.Event)
-    streams_opened: int = 0
-
-
-def probe_app(settings: ServiceSettings, probe: Probe):
-    router = APIRouter()
-
-    @router.api_route("/api/v1/conversations/echo", methods=["GET", "POST"])
-    async def echo(request: Request, call: InternalCallDep) -> dict:
-        body = await request.body()
-        return {
-            "headers": dict(request.headers),
-            "caller": call.caller,
-            "principal": call.principal.to_claims() if call.principal else None,
-            "body_length": len(body),
-            "query": str(request.url.query),
-        }
-
-    @router.get("/api/v1/conversations/slow")
-    async def slow(principal: CurrentPrincipal) -> dict:
-        await asyncio.sleep(5)
-        return {}
-
-    @router.get("/api/v1/events")
-    async def events(principal: CurrentPrincipal) -> StreamingResponse:
-        async def stream() -> AsyncIterator[bytes]:
-            probe.streams_opened += 1
-            try:
-                yield f"data: hello {principal.tenant_id}\n\n".encode()
-                await asyncio.sleep(3600)  # an idle live stream
-                yield b"data: never\n\n"
-            finally:
-                probe.stream_closed.set()
-
-        return StreamingResponse(stream(), media_type="text/event-stream")
-
-    async def wire(resources: Resources) -> None:
-        return None
-
-    runtime = ServiceRuntime(settings, wire)
-    return create_service_app(runtime, title="probe", routers=[router])
 
 
 @pytest.fixture
-async def probed_edge(settings_factory, service_token_secret) -> AsyncIterator[tuple[Edge, Probe]]:
-    probe = Probe()
-    settings = ConversationProbeSettings(
-        environment="test", service_token_secret=service_token_secret
-    )
-    async with serve_app(probe_app(settings, probe)) as upstream:
-        async with serve_edge(
-            settings_factory,
-            gateway={
-                "conversation_http_url": upstream.base_url,
-                "api_body_limit_bytes": 1000,
-                "upload_body_limit_bytes": 5000,
-                # Well below the slow route's 5 s, well above a sign-up on a busy machine
-                # (0.5 s failed a CI run: sign-up goes through the same bound).
-                "upstream_timeout_s": 2.0,
-            },
-        ) as edge:
-            yield edge, probe
+async def probed_edge(probed_edge_factory) -> AsyncIterator[tuple[Edge, Any]]:
+    async with probed_edge_factory(
+        gateway={
+            "api_body_limit_bytes": 1000,
+            "upload_body_limit_bytes": 5000,
+            # Well below the slow route's 5 s, well above a sign-up on a busy machine
+            # (0.5 s failed a CI run: sign-up goes through the same bound).
+            "upstream_timeout_s": 2.0,
+        }
+    ) as running:
+        yield running
 
 
 async def test_the_gateway_forwards_the_verified_principal_and_nothing_of_the_clients(

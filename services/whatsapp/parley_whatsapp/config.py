@@ -17,6 +17,10 @@ class Settings(ServiceSettings):
     http_port: int = 8084
 
     auth_grpc_target: str = "127.0.0.1:50051"
+    # The conversation service decides who may see a conversation, so who may open its
+    # media (asked on each download).
+    conversation_http_url: str = "http://127.0.0.1:8082"
+    conversation_timeout_s: float = Field(default=3.0, gt=0)
 
     # The Cloud API (the sandbox is just another base URL). The version is pinned, never
     # discovered at run time.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from parley_platform.events.topics import WHATSAPP_MEDIA, WHATSAPP_OUTCOME
+from parley_platform.grpc.credentials import ServiceTokenIssuer
 from parley_platform.http import create_service_app
 from parley_platform.ratelimit import RateLimiter
 from parley_platform.runtime import Resources, ServiceRuntime
@@ -12,6 +13,7 @@ from parley_whatsapp.api.dependencies import Components
 from parley_whatsapp.api.media import router as media_router
 from parley_whatsapp.cloud_api import CloudApi
 from parley_whatsapp.config import Settings
+from parley_whatsapp.conversation_access import ConversationAccess
 from parley_whatsapp.credentials import CredentialStore
 from parley_whatsapp.events.handlers import subscribe
 from parley_whatsapp.service.media import MediaFetcher
@@ -41,7 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sender = Sender(s, resources.database, credentials, cloud, limiter)
         media = MediaFetcher(s, resources.database, credentials, cloud)
         subscribe(resources, sender, media)
-        return Components(database=resources.database, sender=sender, media=media)
+        conversations = ConversationAccess(
+            s.conversation_http_url,
+            ServiceTokenIssuer(s.service_token_secret.get_secret_value(), s.service_name),
+            timeout_s=s.conversation_timeout_s,
+        )
+        resources.on_stop(conversations.close)
+        return Components(
+            database=resources.database, sender=sender, media=media, conversations=conversations
+        )
 
     runtime = ServiceRuntime(
         settings,

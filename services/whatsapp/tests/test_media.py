@@ -1,5 +1,6 @@
 """A customer sends a file: it travels sandbox -> gateway -> Kafka -> whatsapp, is fetched
-with the channel's token, stored, announced, and an agent of that tenant (only) can open it."""
+with the channel's token, stored, announced, and an agent of that tenant (only) who may see
+the conversation (the conversation service, running here, says who) can open it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from parley_platform.events.topics import WHATSAPP_MEDIA
 from parley_platform.identity import Principal, Role
 from parley_sandbox import meta
 from parley_testing.kafka import new_marker, read_until_marker
+from parley_testing.polling import eventually
 from parley_testing.services import RunningApp, principal_headers
 from parley_testing.whatsapp import (
     TenantChannel,
@@ -21,6 +23,7 @@ from parley_testing.whatsapp import (
     new_tenant_with_channel,
     post_signed,
     running_auth,
+    running_conversation,
     running_gateway,
     running_sandbox,
     running_whatsapp,
@@ -36,6 +39,7 @@ class Stack:
     gateway: RunningApp
     whatsapp: RunningApp
     channel: TenantChannel
+    conversation: RunningApp | None = None
 
     async def customer_sends(self, kind: str, content: bytes, mime_type: str, **media) -> dict:
         response = await self.sandbox.client.post(
@@ -72,6 +76,21 @@ class Stack:
         headers = principal_headers(self.whatsapp.runtime.settings, principal)
         return await self.whatsapp.client.get(f"/api/v1/media/{storage_id}", headers=headers)
 
+    async def opened(self, storage_id: str, principal: Principal):
+        """The file as `principal` opens it, once the conversation service has the message
+        (it consumes the same webhook the file came with)."""
+
+        async def served():
+            response = await self.open(storage_id, principal)
+            return response if response.status_code != 404 else None
+
+        return await eventually(served, timeout_s=30)
+
+    async def conversation_call(self, method: str, path: str, principal: Principal):
+        assert self.conversation is not None
+        headers = principal_headers(self.conversation.runtime.settings, principal)
+        return await self.conversation.client.request(method, path, headers=headers)
+
 
 @asynccontextmanager
 async def open_stack(settings_factory, **whatsapp_overrides) -> AsyncIterator[Stack]:
@@ -79,11 +98,18 @@ async def open_stack(settings_factory, **whatsapp_overrides) -> AsyncIterator[St
         running_auth(settings_factory) as auth,
         running_sandbox(status_webhooks=False) as sandbox,
         running_gateway(settings_factory, auth) as gateway,
-        running_whatsapp(settings_factory, auth, sandbox, **whatsapp_overrides) as whatsapp,
+        running_conversation(settings_factory, auth) as conversation,
+        running_whatsapp(
+            settings_factory,
+            auth,
+            sandbox,
+            conversation_http_url=conversation.base_url,
+            **whatsapp_overrides,
+        ) as whatsapp,
     ):
         channel = await new_tenant_with_channel(auth)
         await connect_sandbox_to_gateway(sandbox, channel, gateway)
-        yield Stack(sandbox, gateway, whatsapp, channel)
+        yield Stack(sandbox, gateway, whatsapp, channel, conversation)
 
 
 def agent_of(tenant: uuid.UUID) -> Principal:
@@ -100,7 +126,7 @@ async def test_an_agent_opens_the_picture_a_customer_sent(settings_factory) -> N
         assert (stored.mime_type, stored.size_bytes) == ("image/png", len(PICTURE))
         assert stored.kind == "image"
 
-        response = await s.open(stored.storage_id, agent_of(s.channel.tenant_id))
+        response = await s.opened(stored.storage_id, agent_of(s.channel.tenant_id))
         assert response.status_code == 200
         assert response.content == PICTURE
         assert response.headers["content-type"] == "image/png"
@@ -123,13 +149,35 @@ async def test_an_agent_opens_the_picture_a_customer_sent(settings_factory) -> N
         assert (await s.open("not-a-uuid", agent_of(s.channel.tenant_id))).status_code == 404
 
 
+async def test_only_who_may_see_the_conversation_opens_its_files(settings_factory) -> None:
+    async with open_stack(settings_factory) as s:
+        await s.customer_sends("image", PICTURE, "image/png")
+        [stored] = await s.stored()
+        tenant = s.channel.tenant_id
+        admin = Principal(tenant_id=tenant, role=Role.ADMIN, user_id=uuid.uuid4())
+        bea, carl = agent_of(tenant), agent_of(tenant)
+        assert (await s.opened(stored.storage_id, bea)).status_code == 200  # unassigned yet
+        listed = await s.conversation_call("GET", "/api/v1/conversations", admin)
+        [conversation] = listed.json()["items"]
+        taken = await s.conversation_call(
+            "POST", f"/api/v1/conversations/{conversation['id']}/takeover", bea
+        )
+        assert taken.status_code == 200, taken.text
+
+        # Bea holds the conversation now: Carl no longer sees it, nor its files.
+        hidden = await s.open(stored.storage_id, carl)
+        assert hidden.status_code == 404 and PICTURE not in hidden.content
+        assert (await s.open(stored.storage_id, bea)).content == PICTURE
+        assert (await s.open(stored.storage_id, admin)).content == PICTURE
+
+
 async def test_a_document_is_offered_as_a_download_not_rendered(settings_factory) -> None:
     async with open_stack(settings_factory) as s:
         html = b"<html><script>alert(1)</script></html>"
         await s.customer_sends("document", html, "text/html", filename='x"; evil=.html')
         [stored] = await s.stored()
         assert (stored.kind, stored.filename) == ("document", 'x"; evil=.html')
-        response = await s.open(stored.storage_id, agent_of(s.channel.tenant_id))
+        response = await s.opened(stored.storage_id, agent_of(s.channel.tenant_id))
         assert response.content == html
         disposition = response.headers["content-disposition"]
         assert disposition.startswith("attachment;") and '"; evil' not in disposition

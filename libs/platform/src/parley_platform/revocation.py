@@ -56,6 +56,19 @@ class RevocationList:
         """Mark an API key revoked for `keep_s` seconds (longer than any credential cache)."""
         await self._redis.set(api_key_marker_key(tenant_id, api_key_id), "1", ex=max(1, keep_s))
 
+    async def api_key_standing(
+        self, tenant_id: UUID, api_key_id: UUID, created_by: UUID | None
+    ) -> tuple[bool, int | None]:
+        """In one round trip: whether the key is revoked, and the time of its creator's marker
+        (None without one). An API key's authority follows its creator's role, so a key
+        verified before that time must be verified again."""
+        keys = [api_key_marker_key(tenant_id, api_key_id)]
+        if created_by is not None:
+            keys.append(user_marker_key(tenant_id, created_by))
+        values = await self._redis.mget(keys)
+        creator_marker = values[1] if len(values) > 1 else None
+        return values[0] is not None, int(creator_marker) if creator_marker is not None else None
+
     async def is_revoked(self, principal: Principal, issued_at_s: int | None = None) -> bool:
         """True when `principal`'s credential was voided after it was issued."""
         if principal.api_key_id is not None:

@@ -1,9 +1,12 @@
 """Parley's public edge for tests: the auth service and the gateway served for real, the
-gateway pointing at auth's actual HTTP and gRPC ports, plus a small client of the public API.
+gateway pointing at auth's actual HTTP and gRPC ports, plus a small client of the public API;
+and the WhatsApp sandbox as the Meta that auth verifies numbers with (posting customers'
+webhooks to this gateway).
 
     async with serve_edge(settings_factory) as edge:
         owner = await edge.sign_up()
         response = await owner.get("/api/v1/me")
+        number = await edge.new_number()  # created at "Meta", with the token it issued
 
 Other services' tests can put their own service behind the same gateway with
 `gateway={"conversation_http_url": running.base_url}`.
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -21,12 +24,20 @@ from uuid import UUID
 import httpx
 from parley_auth.config import Settings as AuthSettings
 from parley_auth.main import create_app as create_auth
-from parley_devstack.seeding import AuthApi, Owner, sign_up_owner
+from parley_devstack.seeding import (
+    AuthApi,
+    Mailbox,
+    Owner,
+    Sandbox,
+    WhatsAppNumber,
+    sign_up_owner,
+)
 from parley_gateway.config import Settings as GatewaySettings
 from parley_gateway.main import create_app as create_gateway
 
 from parley_testing.plugin import SettingsFactory
 from parley_testing.services import RunningApp, serve_app
+from parley_testing.whatsapp import running_sandbox
 
 # Cheap argon2id parameters and throttles high enough that a whole test session, which
 # signs up and in from one loopback address, is never throttled unless a test asks for it.
@@ -35,7 +46,7 @@ AUTH_TEST_DEFAULTS: dict[str, Any] = {
     "password_hash_memory_kib": 8 * 1024,
     "password_hash_parallelism": 1,
     "signups_per_address_per_hour": 1_000_000,
-    "login_attempts_per_address": 1_000_000,
+    "login_failures_per_address": 1_000_000,
     "signing_key_publish_delay_s": 0,
 }
 GATEWAY_TEST_DEFAULTS: dict[str, Any] = {
@@ -90,12 +101,27 @@ class ApiClient:
 
 @dataclass
 class Edge:
-    """Auth and the gateway, running."""
+    """Auth and the gateway, running, and the sandbox that stands in for Meta."""
 
     auth: RunningApp
     gateway: RunningApp
     auth_settings: AuthSettings
     gateway_settings: GatewaySettings
+    sandbox: RunningApp
+
+    @property
+    def meta(self) -> Sandbox:
+        """The sandbox's control API, its numbers' webhooks posted to this gateway and signed
+        with the gateway's (the platform's) app secret."""
+        return Sandbox(
+            self.sandbox.client,
+            webhook_url=f"{self.gateway.base_url}/webhooks/whatsapp",
+            app_secret=self.gateway_settings.whatsapp_app_secret.get_secret_value(),
+        )
+
+    async def new_number(self, **kw: Any) -> WhatsAppNumber:
+        """A new business number created at Meta (the sandbox), with the token it issued."""
+        return await self.meta.serve(WhatsAppNumber.random(**kw))
 
     @property
     def auth_grpc_target(self) -> str:
@@ -110,12 +136,21 @@ class Edge:
     async def sign_up(self, company: str = "Acme") -> ApiClient:
         """A new tenant (signed up through the gateway); returns its owner, signed in."""
         owner = await sign_up_owner(
-            AuthApi(self.gateway.client),
+            self.auth_api(),
             company=company,
             email=f"owner-{uuid.uuid4().hex[:12]}@example.com",
             password=PASSWORD,
         )
         return self.client_of(owner)
+
+    def auth_api(self) -> AuthApi:
+        """Seeding's view of this edge: through the gateway, reading auth's mailbox."""
+        return AuthApi(self.gateway.client, mailbox=self.auth.client)
+
+    @property
+    def mailbox(self) -> Mailbox:
+        """What Parley emailed (auth's local mailbox)."""
+        return Mailbox(self.auth.client)
 
     def client_of(self, owner: Owner) -> ApiClient:
         """The public API as `owner` (seeded by parley_devstack.seeding) sees it."""
@@ -138,7 +173,10 @@ class Edge:
         assert invited.status_code == 201, invited.text
         accepted = await self.gateway.client.post(
             "/api/v1/auth/accept-invite",
-            json={"invitation": invited.json()["invitation"], "password": PASSWORD},
+            json={
+                "invitation": await self.mailbox.link_token(email, "invitation"),
+                "password": PASSWORD,
+            },
         )
         assert accepted.status_code == 200, accepted.text
         body = accepted.json()
@@ -159,9 +197,32 @@ async def serve_edge(
     *,
     auth: dict[str, Any] | None = None,
     gateway: dict[str, Any] | None = None,
+    sandbox: RunningApp | None = None,
 ) -> AsyncIterator[Edge]:
-    """Serve auth, then a gateway wired to it (settings overrides per service)."""
-    auth_settings = await settings_factory("auth", **{**AUTH_TEST_DEFAULTS, **(auth or {})})
+    """Serve auth (verifying numbers with `sandbox`, a new one by default), then a gateway
+    wired to it (settings overrides per service)."""
+    async with AsyncExitStack() as stack:
+        if sandbox is None:
+            sandbox = await stack.enter_async_context(
+                running_sandbox(status_webhooks=False, webhook_retry_delays_s=[])
+            )
+        edge = await stack.enter_async_context(
+            _serve_edge(settings_factory, sandbox, auth=auth or {}, gateway=gateway or {})
+        )
+        yield edge
+
+
+@asynccontextmanager
+async def _serve_edge(
+    settings_factory: SettingsFactory,
+    sandbox: RunningApp,
+    *,
+    auth: dict[str, Any],
+    gateway: dict[str, Any],
+) -> AsyncIterator[Edge]:
+    auth_settings = await settings_factory(
+        "auth", **{**AUTH_TEST_DEFAULTS, "graph_api_base_url": sandbox.base_url, **auth}
+    )
     assert isinstance(auth_settings, AuthSettings)
     auth_app = create_auth(auth_settings)
     async with serve_app(auth_app) as running_auth:
@@ -171,10 +232,10 @@ async def serve_edge(
                 **GATEWAY_TEST_DEFAULTS,
                 "auth_http_url": running_auth.base_url,
                 "auth_grpc_target": f"127.0.0.1:{running_auth.runtime.grpc_port}",
-                **(gateway or {}),
+                **gateway,
             },
         )
         assert isinstance(gateway_settings, GatewaySettings)
         gateway_app = create_gateway(gateway_settings)
         async with serve_app(gateway_app) as running_gateway:
-            yield Edge(running_auth, running_gateway, auth_settings, gateway_settings)
+            yield Edge(running_auth, running_gateway, auth_settings, gateway_settings, sandbox)

@@ -5,13 +5,15 @@ for Meta) serving that channel's number."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from parley_auth.config import Settings as AuthSettings
 from parley_auth.main import create_app as create_auth
+from parley_conversation.config import Settings as ConversationSettings
+from parley_conversation.main import create_app as create_conversation
 from parley_devstack.seeding import AuthApi, Sandbox, WhatsAppNumber, seed_tenant_with_channel
 from parley_gateway.config import Settings as GatewaySettings
 from parley_gateway.main import create_app as create_gateway
@@ -31,10 +33,12 @@ SettingsFactory = Callable[..., Awaitable[ServiceSettings]]
 
 @dataclass
 class AuthService:
-    """The auth service running in the test's event loop."""
+    """The auth service running in the test's event loop, and the sandbox it verifies
+    numbers with (the Meta it asks when a number is registered)."""
 
     running: RunningApp
     settings: ServiceSettings
+    meta: Sandbox
 
     @property
     def grpc_target(self) -> str:
@@ -72,22 +76,30 @@ class TenantChannel:
 
 @asynccontextmanager
 async def running_auth(
-    settings_factory: SettingsFactory, **overrides: Any
+    settings_factory: SettingsFactory, *, sandbox: RunningApp | None = None, **overrides: Any
 ) -> AsyncIterator[AuthService]:
-    """The auth service (HTTP and gRPC) on loopback ports."""
-    settings = await settings_factory(
-        "auth",
-        # Every test signs a business up; the per-address sign-up limit is not under test.
-        # (The encryption key is the session's, from settings_factory: the session's auth
-        # database outlives each test's auth service.)
-        **{
-            "signups_per_address_per_hour": 1_000_000,
-            **overrides,
-        },
-    )
-    assert isinstance(settings, AuthSettings)
-    async with serve_app(create_auth(settings)) as running:
-        yield AuthService(running, settings)
+    """The auth service (HTTP and gRPC) on loopback ports, verifying numbers with `sandbox`
+    (one of its own by default: a test's other sandbox, serving the same number for sending
+    and webhooks, is then another view of the same Meta)."""
+    async with AsyncExitStack() as stack:
+        if sandbox is None:
+            sandbox = await stack.enter_async_context(
+                running_sandbox(status_webhooks=False, webhook_retry_delays_s=[])
+            )
+        settings = await settings_factory(
+            "auth",
+            # Every test signs a business up; the per-address sign-up limit is not under
+            # test. (The encryption key is the session's, from settings_factory: the session's
+            # auth database outlives each test's auth service.)
+            **{
+                "signups_per_address_per_hour": 1_000_000,
+                "graph_api_base_url": sandbox.base_url,
+                **overrides,
+            },
+        )
+        assert isinstance(settings, AuthSettings)
+        running = await stack.enter_async_context(serve_app(create_auth(settings)))
+        yield AuthService(running, settings, Sandbox(sandbox.client))
 
 
 async def new_tenant_with_channel(
@@ -98,15 +110,19 @@ async def new_tenant_with_channel(
     sandbox: Sandbox | None = None,
 ) -> TenantChannel:
     """Sign a new business up and register a random WhatsApp number for it, through auth's
-    API as the gateway would forward the calls (parley_devstack.seeding); with `sandbox`, the
-    sandbox serves the number first."""
+    API as the gateway would forward the calls (parley_devstack.seeding), the number created
+    first at the Meta auth verifies with (which issues its token); with `sandbox`, that
+    sandbox serves the number too."""
     issuer = ServiceTokenIssuer(auth.settings.service_token_secret.get_secret_value(), "gateway")
     number = WhatsAppNumber.random(
         messages_per_second=messages_per_second, app_secret=own_app_secret
     )
     seeded = await seed_tenant_with_channel(
-        AuthApi(auth.running.client, as_gateway=issuer), number, sandbox=sandbox
+        AuthApi(auth.running.client, as_gateway=issuer), number, sandbox=auth.meta
     )
+    number = seeded.number
+    if sandbox is not None:
+        await sandbox.serve(number)
     return TenantChannel(
         tenant_id=seeded.tenant_id,
         owner=seeded.owner.principal,
@@ -162,6 +178,21 @@ async def running_gateway(
     )
     assert isinstance(settings, GatewaySettings)
     async with serve_app(create_gateway(settings)) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_conversation(
+    settings_factory: SettingsFactory, auth: AuthService, **overrides: Any
+) -> AsyncIterator[RunningApp]:
+    """The conversation service (its consumers assigned), asking `auth` about users."""
+    settings = await settings_factory(
+        "conversation", **{"auth_grpc_target": auth.grpc_target, **overrides}
+    )
+    assert isinstance(settings, ConversationSettings)
+    async with serve_app(create_conversation(settings)) as running:
+        for consumer in running.runtime.consumers:
+            await consumer.wait_until_assigned()
         yield running
 
 

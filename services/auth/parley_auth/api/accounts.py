@@ -10,17 +10,20 @@ from parley_auth.api.schemas import (
     AcceptInvitationIn,
     ApiKeyOut,
     ChangePasswordIn,
+    ConfirmSignupIn,
     LoginIn,
     MeOut,
     RefreshIn,
     SessionOut,
     SignupIn,
     SignupOut,
+    SignupRequestedOut,
     TenantOut,
     UserOut,
     errors,
 )
 from parley_auth.service import accounts
+from parley_auth.service.api_keys import ApiKeyView
 from parley_auth.service.sessions import IssuedSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -37,14 +40,15 @@ def _session_out(issued: IssuedSession) -> SessionOut:
 
 @router.post(
     "/signup",
-    status_code=status.HTTP_201_CREATED,
-    summary="Sign a business up: creates the tenant and its owner, and signs the owner in",
-    responses=errors(400, 409, 422, 429),
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Sign a business up: a link is emailed to confirm the address (nothing is created "
+    "before); the same answer whether or not the address has an account",
+    responses=errors(400, 422, 429),
 )
 async def sign_up(
     body: SignupIn, ctx: AuthContextDep, address: ClientAddressDep, _: InternalCallDep
-) -> SignupOut:
-    tenant, issued = await accounts.sign_up(
+) -> SignupRequestedOut:
+    sent_to = await accounts.request_sign_up(
         ctx,
         company_name=body.company_name,
         name=body.name,
@@ -52,6 +56,20 @@ async def sign_up(
         password=body.password,
         client_address=address,
     )
+    return SignupRequestedOut(email=sent_to)
+
+
+@router.post(
+    "/signup/confirm",
+    status_code=status.HTTP_201_CREATED,
+    summary="Confirm a sign-up with the emailed link's token: creates the tenant and its "
+    "owner, and signs the owner in",
+    responses=errors(401, 409, 422),
+)
+async def confirm_sign_up(
+    body: ConfirmSignupIn, ctx: AuthContextDep, _: InternalCallDep
+) -> SignupOut:
+    tenant, issued = await accounts.confirm_sign_up(ctx, body.token)
     return SignupOut(**_session_out(issued).model_dump(), tenant=TenantOut.of(tenant))
 
 
@@ -92,7 +110,7 @@ async def log_out(body: RefreshIn, ctx: AuthContextDep, _: InternalCallDep) -> R
 @router.post(
     "/auth/accept-invite",
     summary="Accept an invitation: choose a password and sign in",
-    responses=errors(401, 422),
+    responses=errors(401, 409, 422),
 )
 async def accept_invitation(
     body: AcceptInvitationIn, ctx: AuthContextDep, _: InternalCallDep
@@ -132,5 +150,9 @@ async def me(principal: CurrentPrincipal, ctx: AuthContextDep) -> MeOut:
         role=principal.role.value,
         scopes=sorted(principal.scopes),
         user=UserOut.of(found.user) if found.user else None,
-        api_key=ApiKeyOut.of(found.api_key) if found.api_key else None,
+        api_key=(
+            ApiKeyOut.of(ApiKeyView(found.api_key, (principal.role, principal.scopes)))
+            if found.api_key
+            else None
+        ),
     )

@@ -15,7 +15,8 @@ from uuid import UUID
 from parley_platform.identity import Role
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from parley_auth.domain.models import ApiKey, Team, Tenant, User, UserStatus
+from parley_auth.domain.models import Team, Tenant, User, UserStatus
+from parley_auth.service.api_keys import ApiKeyView
 from parley_auth.service.channels import ChannelView
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -69,6 +70,16 @@ class SignupIn(Request):
     password: Password
 
 
+class SignupRequestedOut(BaseModel):
+    status: Literal["confirmation_sent"] = "confirmation_sent"
+    email: str = Field(description="Where the confirmation link was sent")
+    message: str = "We sent a link to this address: open it to create your account. It works once."
+
+
+class ConfirmSignupIn(Request):
+    token: OpaqueToken = Field(description="The `su_...` token of the emailed link")
+
+
 class LoginIn(Request):
     email: Email
     password: Password
@@ -93,10 +104,11 @@ class TenantOut(BaseModel):
     id: UUID
     name: str
     created_at: datetime
+    plan: str = Field(description="The plan, which sets the API's request limits")
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantOut:
-        return cls(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
+        return cls(id=tenant.id, name=tenant.name, created_at=tenant.created_at, plan=tenant.plan)
 
 
 class UserOut(BaseModel):
@@ -146,6 +158,10 @@ class ApiKeyIn(Request):
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
+def _key_role(role: Role) -> Literal["agent", "admin"]:
+    return "admin" if role is Role.ADMIN else "agent"  # keys are never owners
+
+
 class ApiKeyOut(BaseModel):
     id: UUID
     name: str
@@ -155,18 +171,29 @@ class ApiKeyOut(BaseModel):
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    effective_role: Literal["agent", "admin"] | None = Field(
+        description="What the key acts as now: never above its creator's current role; null "
+        "while the creator is deactivated (the key is refused until they are reactivated)"
+    )
+    effective_scopes: list[str] = Field(
+        description="The key's scopes that its effective role still allows"
+    )
 
     @classmethod
-    def of(cls, key: ApiKey) -> ApiKeyOut:
+    def of(cls, view: ApiKeyView) -> ApiKeyOut:
+        key = view.key
+        role, scopes = view.authority or (None, frozenset[str]())
         return cls(
             id=key.id,
             name=key.name,
-            role="admin" if key.role is Role.ADMIN else "agent",  # keys are never owners
+            role=_key_role(key.role),
             scopes=sorted(key.scopes),
             created_by=key.created_by,
             created_at=key.created_at,
             expires_at=key.expires_at,
             revoked_at=key.revoked_at,
+            effective_role=_key_role(role) if role else None,
+            effective_scopes=sorted(scopes),
         )
 
 
@@ -199,8 +226,9 @@ class UpdateUserIn(Request):
 
 class InvitationOut(BaseModel):
     user: UserOut
-    invitation: str = Field(
-        description="One-time token for POST /api/v1/auth/accept-invite; shown only here."
+    sent_to: str = Field(
+        description="The invitation (a one-time link) was emailed to this address, and only "
+        "there: accepting it proves the invitee receives its mail"
     )
     expires_at: datetime
 

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 def _invitation_out(invitation: Invitation) -> InvitationOut:
     return InvitationOut(
         user=UserOut.of(invitation.user),
-        invitation=invitation.token,
+        sent_to=invitation.user.email,
         expires_at=invitation.expires_at,
     )
 
@@ -39,8 +39,8 @@ async def list_users(principal: CurrentPrincipal, ctx: AuthContextDep) -> list[U
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    summary="Invite a user (owner/admin); the invitation is shown once",
-    responses=errors(400, 401, 403, 409, 422),
+    summary="Invite a user (owner/admin): a one-time link is emailed to the address",
+    responses=errors(400, 401, 403, 409, 422, 429),
 )
 async def invite_user(
     body: InviteUserIn, principal: CurrentPrincipal, ctx: AuthContextDep
@@ -81,8 +81,8 @@ async def update_user(
 
 @router.post(
     "/{user_id}/invitation",
-    summary="Issue a new invitation to a user who has not accepted yet (owner/admin)",
-    responses=errors(401, 403, 404, 409),
+    summary="Email a new invitation to a user who has not accepted yet (owner/admin)",
+    responses=errors(401, 403, 404, 409, 429),
 )
 async def reissue_invitation(
     user_id: UUID, principal: CurrentPrincipal, ctx: AuthContextDep

@@ -1,4 +1,5 @@
-"""Opaque credentials Parley hands out: API keys, refresh tokens and invitations.
+"""Opaque credentials Parley hands out: API keys, refresh tokens, invitations and sign-up
+confirmations.
 
 Each reads `<prefix>_<id>_<secret>`. The id (32 hex digits) is not secret: it finds the
 stored record (and, through a narrow look-up, its tenant). The secret is 256 random bits;
@@ -29,6 +30,7 @@ class CredentialKind(StrEnum):
     API_KEY = "pk"
     REFRESH_TOKEN = "rt"  # noqa: S105 - a prefix
     INVITATION = "inv"
+    SIGNUP = "su"  # confirms a sign-up's email address
 
 
 @dataclass(frozen=True)

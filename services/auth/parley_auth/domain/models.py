@@ -9,12 +9,17 @@ from uuid import UUID
 
 from parley_platform.identity import Role
 
+# Every tenant starts on this plan; the gateway maps plan names to request limits.
+DEFAULT_PLAN = "standard"
+PLAN_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
 
 @dataclass(frozen=True)
 class Tenant:
     id: UUID
     name: str
     created_at: datetime
+    plan: str = DEFAULT_PLAN
 
 
 class UserStatus(StrEnum):

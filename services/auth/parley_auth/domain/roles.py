@@ -46,6 +46,21 @@ API_KEY_SCOPES = frozenset(ROLE_PERMISSIONS[Role.ADMIN] - _NOT_FOR_API_KEYS)
 API_KEY_ROLES = (Role.AGENT, Role.ADMIN)
 
 
+_RANKED = (Role.AGENT, Role.ADMIN, Role.OWNER)
+
+
+def api_key_authority(
+    key_role: Role, key_scopes: frozenset[str], creator_role: Role, creator_active: bool
+) -> tuple[Role, frozenset[str]] | None:
+    """What an API key may do now: never more than its creator may do now. A key made by an
+    admin later demoted to agent acts as an agent (its admin-only scopes lapse); a key whose
+    creator is deactivated does nothing (None) until the creator is reactivated."""
+    if not creator_active:
+        return None
+    role = min(key_role, creator_role, key=_RANKED.index)
+    return role, frozenset(key_scopes & ROLE_PERMISSIONS[role])
+
+
 def role_allows(role: Role, permission: str) -> bool:
     return permission in ROLE_PERMISSIONS[role]
 

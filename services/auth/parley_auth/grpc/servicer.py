@@ -38,6 +38,7 @@ ALLOWED_CALLERS: dict[str, set[str]] = {
     _method("MarkChannelDisconnected"): {"whatsapp"},
     _method("GetUser"): {"conversation", "gateway"},
     _method("GetTeam"): {"conversation", "gateway"},
+    _method("GetTenant"): {"gateway"},
     # CheckPermission and GetJwks: any authenticated Parley service.
 }
 
@@ -62,7 +63,9 @@ def _uuid(value: str, what: str) -> UUID:
         raise InvalidRequest(f"{what} is not a valid id") from None
 
 
-def _principal(principal: Principal, expires_at: datetime | None) -> auth_pb2.Principal:
+def _principal(
+    principal: Principal, expires_at: datetime | None, created_by: UUID | None = None
+) -> auth_pb2.Principal:
     return auth_pb2.Principal(
         tenant_id=str(principal.tenant_id),
         user_id=str(principal.user_id) if principal.user_id else "",
@@ -71,6 +74,7 @@ def _principal(principal: Principal, expires_at: datetime | None) -> auth_pb2.Pr
         scopes=sorted(principal.scopes),
         team_ids=sorted(str(t) for t in principal.team_ids),
         expires_at_unix=int(expires_at.timestamp()) if expires_at else 0,
+        created_by_user_id=str(created_by) if created_by else "",
     )
 
 
@@ -124,7 +128,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.VerifyCredentialRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.Principal:
         verified = await credentials.verify_credential(self._ctx(), request.credential)
-        return _principal(verified.principal, verified.expires_at)
+        return _principal(verified.principal, verified.expires_at, verified.created_by)
 
     async def ResolveChannel(
         self, request: auth_pb2.ResolveChannelRequest, context: grpc.aio.ServicerContext
@@ -201,3 +205,11 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         tenant = _tenant()
         async with self._ctx().database.tenant_session(tenant) as session:
             return _team(await directory.find_team(session, tenant, team_id))
+
+    async def GetTenant(
+        self, request: auth_pb2.GetTenantRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.Tenant:
+        tenant_id = _tenant()
+        async with self._ctx().database.tenant_session(tenant_id) as session:
+            tenant = await directory.find_tenant(session, tenant_id)
+        return auth_pb2.Tenant(tenant_id=str(tenant.id), name=tenant.name, plan=tenant.plan)

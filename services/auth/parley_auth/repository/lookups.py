@@ -53,6 +53,9 @@ class CrossTenantLookups:
     async def tenant_of_invitation(self, user_id: UUID) -> UUID | None:
         return await self._tenant_of("auth_tenant_of_invitation", user_id)
 
+    async def tenant_of_signup_request(self, request_id: UUID) -> UUID | None:
+        return await self._tenant_of("auth_tenant_of_signup_request", request_id)
+
     async def tenant_of_channel(self, channel_id: UUID) -> UUID | None:
         return await self._tenant_of("auth_tenant_of_channel", channel_id)
 
@@ -73,6 +76,11 @@ class CrossTenantLookups:
                 {"days": keep_days},
             )
         ).scalar()
+        return int(value or 0)
+
+    async def prune_signup_requests(self) -> int:
+        """Delete sign-ups nobody confirmed in time (every tenant's)."""
+        value = (await self._session.execute(text("SELECT auth_prune_signup_requests()"))).scalar()
         return int(value or 0)
 
     async def _tenant_of(self, function: str, key: object) -> UUID | None:

@@ -38,6 +38,7 @@ tenants = Table(
     tenant_id_column(),
     Column("name", Text, nullable=False),
     timestamp_column("created_at", nullable=False),
+    Column("plan", Text, nullable=False, server_default="standard"),
 )
 
 users = Table(
@@ -57,8 +58,15 @@ users = Table(
     timestamp_column("created_at", nullable=False),
     timestamp_column("updated_at", nullable=False),
     _tenant_foreign_key(),
-    # Global on purpose: one email address is one account across Parley.
-    Index("users_email_key", "email", unique=True),
+    # Global on purpose: one email address is one account across Parley, once its owner
+    # proved it (a password set on confirming a sign-up or accepting an invitation).
+    Index(
+        "users_email_key",
+        "email",
+        unique=True,
+        postgresql_where=text("password_hash IS NOT NULL"),
+    ),
+    Index("users_tenant_email_key", "tenant_id", "email", unique=True),
     Index("users_tenant_role", "tenant_id", "role", postgresql_where=text("active")),
 )
 
@@ -162,4 +170,19 @@ signing_keys = Table(
     Column("private_key_sealed", LargeBinary, nullable=False),
     timestamp_column("created_at", nullable=False),
     timestamp_column("active_from", nullable=False),
+)
+
+# Sign-ups waiting for their email address to be confirmed, under the tenant id they create.
+signup_requests = Table(
+    "signup_requests",
+    metadata,
+    tenant_id_column(),
+    Column("id", Uuid, primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("company_name", Text, nullable=False),
+    Column("owner_name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("secret_digest", LargeBinary, nullable=False),
+    timestamp_column("expires_at", nullable=False),
+    timestamp_column("created_at", nullable=False),
 )

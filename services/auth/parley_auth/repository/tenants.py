@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_auth.domain.models import Tenant
@@ -13,7 +13,7 @@ from parley_auth.repository.tables import tenants
 
 
 def _tenant(row: Any) -> Tenant:
-    return Tenant(id=row.tenant_id, name=row.name, created_at=row.created_at)
+    return Tenant(id=row.tenant_id, name=row.name, created_at=row.created_at, plan=row.plan)
 
 
 class TenantRepository:
@@ -39,6 +39,16 @@ class TenantRepository:
             )
         ).first()
         return _tenant(row) if row else None
+
+    async def change_plan(self, plan: str) -> bool:
+        """Put the tenant on `plan`; False when the tenant does not exist."""
+        changed = await self._session.scalar(
+            update(tenants)
+            .where(tenants.c.tenant_id == self._tenant_id)
+            .values(plan=plan)
+            .returning(tenants.c.tenant_id)
+        )
+        return changed is not None
 
     async def lock(self) -> None:
         """Hold the tenant row until the transaction ends, which serialises changes that must

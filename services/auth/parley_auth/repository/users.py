@@ -16,7 +16,8 @@ from parley_auth.domain.models import User
 from parley_auth.repository.errors import violated_constraint
 from parley_auth.repository.tables import team_members, users
 
-EMAIL_TAKEN = "users_email_key"
+# An address bound to an account anywhere (it has a password), or present in this tenant.
+EMAIL_TAKEN = frozenset({"users_email_key", "users_tenant_email_key"})
 
 _team_ids = (
     select(func.array_agg(team_members.c.team_id))
@@ -72,25 +73,10 @@ class UserRepository:
             user_id, email=email, name=name, role=Role.OWNER, password_hash=password_hash
         )
 
-    async def add_invited(
-        self,
-        user_id: UUID,
-        *,
-        email: str,
-        name: str,
-        role: Role,
-        invitation_digest: bytes,
-        invitation_expires_at: datetime,
-    ) -> User:
-        """A user who will choose a password when accepting the invitation."""
-        return await self._add(
-            user_id,
-            email=email,
-            name=name,
-            role=role,
-            invitation_digest=invitation_digest,
-            invitation_expires_at=invitation_expires_at,
-        )
+    async def add_invited(self, user_id: UUID, *, email: str, name: str, role: Role) -> User:
+        """A user who will choose a password when accepting an invitation (`renew_invitation`
+        gives them one)."""
+        return await self._add(user_id, email=email, name=name, role=role)
 
     async def _add(self, user_id: UUID, *, role: Role, **columns: Any) -> User:
         try:
@@ -101,7 +87,7 @@ class UserRepository:
                     )
                 )
         except IntegrityError as exc:
-            if violated_constraint(exc) == EMAIL_TAKEN:
+            if violated_constraint(exc) in EMAIL_TAKEN:
                 raise EmailTaken(columns["email"]) from None
             raise
         user = await self.get(user_id)
@@ -150,15 +136,22 @@ class UserRepository:
         await self._change(user_id, password_hash=password_hash)
 
     async def accept_invitation(self, user_id: UUID, password_hash: str, name: str | None) -> None:
-        """The invitee's chosen password (and name, if given); the invitation is used up."""
+        """The invitee's chosen password (and name, if given); the invitation is used up.
+        EmailTaken when the address is already bound to an account elsewhere."""
         named = {"name": name} if name else {}
-        await self._change(
-            user_id,
-            password_hash=password_hash,
-            invitation_digest=None,
-            invitation_expires_at=None,
-            **named,
-        )
+        try:
+            async with self._session.begin_nested():
+                await self._change(
+                    user_id,
+                    password_hash=password_hash,
+                    invitation_digest=None,
+                    invitation_expires_at=None,
+                    **named,
+                )
+        except IntegrityError as exc:
+            if violated_constraint(exc) in EMAIL_TAKEN:
+                raise EmailTaken() from None
+            raise
 
     async def renew_invitation(
         self, user_id: UUID, invitation_digest: bytes, expires_at: datetime

@@ -6,17 +6,16 @@ transaction of that tenant, under row-level security. They own those transaction
 
 Every failure to sign in answers the same way, whether the email is unknown, the password
 wrong, the account deactivated or not yet activated; an unknown email costs the same
-argon2id work as a wrong password. Attempts are throttled per account and per client address
-before any of that work is done.
+argon2id work as a wrong password. Failed attempts are throttled (service.throttling) before
+any of that work is done; successful ones do not count.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from parley_platform.errors import (
     Conflict,
@@ -26,16 +25,18 @@ from parley_platform.errors import (
     Unauthenticated,
 )
 from parley_platform.identity import Principal
-from parley_platform.ratelimit import Limit
+from parley_platform.ratelimit import Limit, address_bucket
 from prometheus_client import Counter
 
-from parley_auth.domain.credentials import CredentialKind, parse_credential
+from parley_auth import email as emails
+from parley_auth.domain.credentials import CredentialKind, new_credential, parse_credential
 from parley_auth.domain.emails import canonical_email
 from parley_auth.domain.models import ApiKey, Tenant, User
 from parley_auth.domain.passwords import check_password_policy
 from parley_auth.repository.api_keys import ApiKeyRepository
 from parley_auth.repository.lookups import CrossTenantLookups
 from parley_auth.repository.refresh_tokens import RefreshTokenRepository
+from parley_auth.repository.signup_requests import SignupRequestRepository
 from parley_auth.repository.tenants import TenantRepository
 from parley_auth.repository.users import EmailTaken, UserRepository
 from parley_auth.service.context import AuthContext
@@ -45,14 +46,11 @@ from parley_auth.service.sessions import (
     issue_session,
     void_access_tokens,
 )
+from parley_auth.service.throttling import PLATFORM_PREFIX, Admission, email_digest
 
 log = logging.getLogger(__name__)
 
 SIGN_INS = Counter("parley_auth_sign_ins_total", "Sign-in attempts by outcome", ["outcome"])
-
-# Throttle keys exist before any tenant is known, so they live under a platform prefix
-# (the only Redis keys of auth that do not start with a tenant id).
-_PLATFORM = "platform"
 
 
 def _invalid_login() -> Unauthenticated:
@@ -80,32 +78,15 @@ async def _take(ctx: AuthContext, key: str, limit: Limit, what: str) -> None:
         raise RateLimited(f"too many {what}; try again later", retry_after_s=decision.retry_after_s)
 
 
-def _account_key(email: str) -> str:
-    # A digest, so that Redis never holds the address itself.
-    return f"{_PLATFORM}:login:account:{hashlib.sha256(email.encode()).hexdigest()}"
-
-
-async def _throttle_login(ctx: AuthContext, email: str, client_address: str) -> None:
-    s = ctx.settings
+async def _admit_sign_in(ctx: AuthContext, email: str, client_address: str) -> Admission:
     try:
-        await _take(
-            ctx,
-            f"{_PLATFORM}:login:address:{client_address}",
-            Limit.per(s.login_attempts_per_address, s.login_window_s),
-            "sign-in attempts from this address",
-        )
-        await _take(
-            ctx,
-            _account_key(email),
-            Limit.per(s.login_attempts_per_account, s.login_window_s),
-            "sign-in attempts for this account",
-        )
+        return await ctx.sign_in_throttle.admit(email, client_address)
     except RateLimited:
         SIGN_INS.labels("throttled").inc()
         raise
 
 
-async def sign_up(
+async def request_sign_up(
     ctx: AuthContext,
     *,
     company_name: str,
@@ -113,27 +94,86 @@ async def sign_up(
     email: str,
     password: str,
     client_address: str,
-) -> tuple[Tenant, IssuedSession]:
-    """Create a tenant and its owner, and sign the owner in."""
+) -> str:
+    """Ask to sign a business up: nothing is created until the address is confirmed. A link
+    goes to the address (or, if it already has an account, a note saying so); the caller
+    gets the same answer either way, so sign-up says nothing about which addresses have
+    accounts. Returns the address written to."""
     email = canonical_email(email)
     check_password_policy(password, email=email)
     await _take(
         ctx,
-        f"{_PLATFORM}:signup:address:{client_address}",
+        f"{PLATFORM_PREFIX}:signup:address:{address_bucket(client_address)}",
         Limit.per(ctx.settings.signups_per_address_per_hour, 3600),
         "sign-ups from this address",
     )
+    await _take(
+        ctx,
+        f"{PLATFORM_PREFIX}:signup:email:{email_digest(email)}",
+        Limit.per(ctx.settings.signups_per_email_per_hour, 3600),
+        "sign-ups for this email address",
+    )
+    # Hashed either way, so that both answers cost the same.
     password_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
+    async with ctx.database.system_session() as session:
+        existing = await CrossTenantLookups(session).account_of_email(email)
+    base = ctx.settings.public_base_url.rstrip("/")
+    if existing is not None:
+        await ctx.email.send(emails.signup_existing_account(email, f"{base}/signin"))
+        return email
     tenant_id = uuid.uuid4()
+    confirmation = new_credential(CredentialKind.SIGNUP)
     async with ctx.database.tenant_session(tenant_id) as session:
-        tenant = await TenantRepository(session, tenant_id).create(company_name)
+        await SignupRequestRepository(session, tenant_id).add(
+            confirmation.id,
+            email=email,
+            company_name=company_name,
+            owner_name=name,
+            password_hash=password_hash,
+            secret_digest=confirmation.digest(),
+            expires_at=datetime.now(UTC)
+            + timedelta(seconds=ctx.settings.signup_confirmation_ttl_s),
+        )
+    # The token travels in the fragment, which no server or log sees.
+    link = f"{base}/verify-email#{confirmation}"
+    await ctx.email.send(emails.signup_confirmation(email, company_name, link))
+    return email
+
+
+async def confirm_sign_up(ctx: AuthContext, token: str) -> tuple[Tenant, IssuedSession]:
+    """The link of a sign-up confirmation was opened: create the tenant and its owner (with
+    the password chosen when asking) and sign the owner in."""
+    invalid = Unauthenticated(
+        "this confirmation link is not valid or has expired; sign up again",
+        code="invalid_confirmation",
+    )
+    credential = parse_credential(token, CredentialKind.SIGNUP)
+    if credential is None:
+        raise invalid
+    async with ctx.database.system_session() as session:
+        tenant_id = await CrossTenantLookups(session).tenant_of_signup_request(credential.id)
+    if tenant_id is None:
+        raise invalid
+    async with ctx.database.tenant_session(tenant_id) as session:
+        requests = SignupRequestRepository(session, tenant_id)
+        request = await requests.get_for_update(credential.id)
+        if request is None or not credential.matches(request.secret_digest):
+            raise invalid
+        if request.expires_at <= datetime.now(UTC):
+            raise invalid
+        await requests.remove(credential.id)
+        tenant = await TenantRepository(session, tenant_id).create(request.company_name)
         try:
             owner = await UserRepository(session, tenant_id).add_owner(
-                uuid.uuid4(), email=email, name=name, password_hash=password_hash
+                uuid.uuid4(),
+                email=request.email,
+                name=request.owner_name,
+                password_hash=request.password_hash,
             )
         except EmailTaken:
+            # Confirmed by the address's owner (they hold the link), so it may be said.
             raise Conflict(
-                "an account with this email address already exists; sign in instead",
+                "this address has had a Parley account since you asked; sign in instead",
                 code="email_taken",
             ) from None
         issued = await issue_session(ctx, session, owner, None)
@@ -149,7 +189,7 @@ async def log_in(
         email = canonical_email(email)
     except InvalidRequest:
         raise _invalid_login() from None
-    await _throttle_login(ctx, email, client_address)
+    admission = await _admit_sign_in(ctx, email, client_address)
     async with ctx.database.system_session() as session:
         account = await CrossTenantLookups(session).account_of_email(email)
     if account is None:
@@ -168,7 +208,7 @@ async def log_in(
             new_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
             await users.set_password(account.user_id, new_hash)
         issued = await issue_session(ctx, session, credentials.user, credentials.tokens_valid_after)
-    await ctx.login_limiter.reset(_account_key(email))
+    await ctx.sign_in_throttle.succeeded(admission)
     SIGN_INS.labels("signed_in").inc()
     return issued
 
@@ -276,7 +316,15 @@ async def accept_invitation(
             raise invalid
         check_password_policy(password, email=credentials.user.email)
         password_hash = await ctx.hashing(lambda: ctx.passwords.hash(password))
-        await users.accept_invitation(credential.id, password_hash, name)
+        try:
+            await users.accept_invitation(credential.id, password_hash, name)
+        except EmailTaken:
+            # The invitee holds the link sent to the address, so this may be said to them.
+            raise Conflict(
+                "this address already has a Parley account (one address is one account); "
+                "ask to be invited with another address",
+                code="email_taken",
+            ) from None
         user = await users.get(credential.id)
         assert user is not None
         return await issue_session(ctx, session, user, credentials.tokens_valid_after)
@@ -299,10 +347,11 @@ async def change_password(
         if credentials is None or not credentials.user.can_sign_in:
             raise Unauthenticated("authentication required")
         user = credentials.user
-        await _throttle_login(ctx, user.email, client_address)
+        admission = await _admit_sign_in(ctx, user.email, client_address)
         stored_hash = credentials.password_hash
         if not await ctx.hashing(lambda: ctx.passwords.verify(stored_hash, current_password)):
             raise InvalidRequest("the current password is not correct", code="wrong_password")
+        await ctx.sign_in_throttle.succeeded(admission)
         check_password_policy(new_password, email=user.email)
         new_hash = await ctx.hashing(lambda: ctx.passwords.hash(new_password))
         await users.set_password(user.id, new_hash)

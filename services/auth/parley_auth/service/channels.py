@@ -1,5 +1,14 @@
 """The WhatsApp channel registry: a tenant's business numbers and their secrets.
 
+A number is connected the way Meta's Embedded Signup does it, and only then stored: the
+Graph API must confirm that the given token can read the number and that the number belongs
+to the given WhatsApp Business Account, and the token's app is subscribed to that account's
+webhooks. The same check runs again whenever the token, the account or the app (Parley's or
+the business's own) of a channel changes. Whoever cannot prove control of a number with
+Meta gets one answer, whether or not the number exists or is registered with Parley; a
+number that another tenant registered is refused (409) only to someone who proved control of
+it, and without saying by whom.
+
 The access token, the business's own app secret and the verify token are sealed (AES-GCM,
 bound to tenant, channel and field) before they reach the database, and opened only for the
 callers that need them: the gateway (app secret and verify token, to check webhooks) and the
@@ -9,18 +18,20 @@ app secret. A phone_number_id belongs to one tenant across Parley.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from parley_platform.errors import Conflict, InvalidRequest, NotFound
+from parley_platform.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from parley_platform.identity import Principal, Role
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_auth.domain.models import WhatsAppChannel
+from parley_auth.graph_api import GraphRefusal, GraphUnreachable
 from parley_auth.repository.channels import (
     ChannelRepository,
     NewChannel,
@@ -29,6 +40,8 @@ from parley_auth.repository.channels import (
 )
 from parley_auth.repository.lookups import CrossTenantLookups
 from parley_auth.service.context import AuthContext
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MESSAGES_PER_SECOND = 80
 
@@ -61,6 +74,40 @@ class ChannelSecrets:
 
 def _not_found(channel_id: UUID | str) -> NotFound:
     return NotFound(f"channel {channel_id} not found")
+
+
+def _not_verified() -> InvalidRequest:
+    return InvalidRequest(
+        "Meta did not confirm that this access token can manage this phone number in this "
+        "WhatsApp Business Account; check the three and that the token has the "
+        "whatsapp_business_management and whatsapp_business_messaging permissions",
+        code="channel_not_verified",
+    )
+
+
+async def verify_with_meta(
+    ctx: AuthContext, *, phone_number_id: str, waba_id: str, access_token: str
+) -> None:
+    """Embedded Signup's checks, in its order: the token reads the number, the number is one
+    of the WABA's, and the token's app is subscribed to the WABA's webhooks. Any refusal is
+    the same answer (channel_not_verified), so that nobody learns from it which numbers
+    exist; Meta unreachable is 503."""
+    graph = ctx.graph
+    try:
+        number = await graph.phone_number(access_token, phone_number_id)
+        if number.id != phone_number_id:
+            raise _not_verified()
+        if phone_number_id not in await graph.waba_phone_number_ids(access_token, waba_id):
+            raise _not_verified()
+        await graph.subscribe_app(access_token, waba_id)
+    except GraphRefusal as exc:
+        log.info("channel not verified by Meta (Graph error %s)", exc.code)
+        raise _not_verified() from None
+    except GraphUnreachable as exc:
+        log.warning("Meta unreachable while verifying a channel: %s", exc)
+        raise Unavailable(
+            "Meta could not be reached to verify the number; try again shortly"
+        ) from None
 
 
 def _context(tenant_id: UUID, channel_id: UUID, field: str) -> str:
@@ -127,6 +174,11 @@ async def register_channel(
     messages_per_second: int,
 ) -> ChannelView:
     _may_change_channels(actor)
+    # Meta first: until the caller proved control of the number, nothing about it (not even
+    # whether another tenant registered it) is said.
+    await verify_with_meta(
+        ctx, phone_number_id=phone_number_id, waba_id=waba_id, access_token=access_token
+    )
     channels = ChannelRepository(session, actor.tenant_id)
     channel_id = uuid.uuid4()
     box = ctx.channel_secrets
@@ -154,7 +206,9 @@ async def register_channel(
         )
     except PhoneNumberTaken:
         raise Conflict(
-            "this phone_number_id is already registered with Parley", code="phone_number_taken"
+            "this number is already connected to a Parley account (yours or another "
+            "business's); if it should be yours, remove it there or contact support",
+            code="phone_number_taken",
         ) from None
     return await _view(ctx, channels, await _channel(channels, channel_id))
 
@@ -191,7 +245,8 @@ async def update_channel(
     changes: dict[str, Any],
 ) -> ChannelView:
     """Apply the fields present in `changes` (an absent field is left as it is; an
-    `app_secret` of None switches the channel back to the platform's app)."""
+    `app_secret` of None switches the channel back to the platform's app). A new access
+    token, WABA or app is verified with Meta first (`verify_with_meta`)."""
     _may_change_channels(actor)
     channels = ChannelRepository(session, actor.tenant_id)
     channel = await _channel(channels, channel_id, lock=True)
@@ -208,6 +263,17 @@ async def update_channel(
     }
     access_token = _kept(changes, "access_token") if "access_token" in changes else None
     verify_token = _kept(changes, "verify_token") if "verify_token" in changes else None
+    switches_app = "app_secret" in changes and bool(changes["app_secret"]) != channel.uses_own_app
+    if access_token is not None or "waba_id" in details or switches_app:
+        # A new token, another account, or a switch between Parley's app and the
+        # business's own: Meta must confirm it all again, and the (other) app subscribes.
+        token = access_token or (await open_secrets(ctx, channels, channel)).access_token
+        await verify_with_meta(
+            ctx,
+            phone_number_id=channel.phone_number_id,
+            waba_id=details.get("waba_id", channel.waba_id),
+            access_token=token,
+        )
     await channels.change_number_details(channel_id, **details)
     if access_token is not None:
         # A new token is the fix for a disconnected channel.

@@ -1,18 +1,21 @@
 """Verifying a bearer credential for another service: an access token or an API key.
 
 The gateway verifies access tokens itself (against the JWKS) and asks here only about API
-keys; this answers both, from the database, so it is also the authoritative check.
+keys; this answers both, from the database, so it is also the authoritative check. An API
+key never does more than the user who created it may do now (domain.roles.api_key_authority).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import UUID
 
 from parley_platform.access_tokens import InvalidAccessToken, verify_access_token
 from parley_platform.errors import Unauthenticated
 from parley_platform.identity import Principal
 
+from parley_auth.domain import roles
 from parley_auth.domain.credentials import CredentialKind, parse_credential
 from parley_auth.repository.api_keys import ApiKeyRepository
 from parley_auth.repository.lookups import CrossTenantLookups
@@ -24,6 +27,8 @@ from parley_auth.service.context import AuthContext
 class VerifiedCredential:
     principal: Principal
     expires_at: datetime | None
+    # The user an API key acts for: its authority follows theirs (None for access tokens).
+    created_by: UUID | None = None
 
 
 def _invalid() -> Unauthenticated:
@@ -46,15 +51,21 @@ async def _verify_api_key(ctx: AuthContext, text: str) -> VerifiedCredential:
         raise _invalid()
     async with ctx.database.tenant_session(tenant_id) as session:
         found = await ApiKeyRepository(session, tenant_id).get_with_digest(credential.id)
-    if found is None:
+        if found is None:
+            raise _invalid()
+        key, digest = found
+        if not credential.matches(digest) or not key.usable_at(datetime.now(UTC)):
+            raise _invalid()
+        creator = await UserRepository(session, tenant_id).get(key.created_by)
+    assert creator is not None  # the foreign key guarantees it
+    authority = roles.api_key_authority(key.role, key.scopes, creator.role, creator.active)
+    if authority is None:
         raise _invalid()
-    key, digest = found
-    if not credential.matches(digest) or not key.usable_at(datetime.now(UTC)):
-        raise _invalid()
-    principal = Principal(
-        tenant_id=key.tenant_id, role=key.role, api_key_id=key.id, scopes=key.scopes
+    role, scopes = authority
+    principal = Principal(tenant_id=key.tenant_id, role=role, api_key_id=key.id, scopes=scopes)
+    return VerifiedCredential(
+        principal=principal, expires_at=key.expires_at, created_by=key.created_by
     )
-    return VerifiedCredential(principal=principal, expires_at=key.expires_at)
 
 
 async def _verify_access_token(ctx: AuthContext, token: str) -> VerifiedCredential:

@@ -1,4 +1,5 @@
-"""What other services may ask about a tenant's people: a user, a team, a permission.
+"""What other services may ask about a tenant and its people: the tenant (its plan), a user,
+a team, a permission.
 
 Every question runs in the calling tenant's transaction, so another tenant's id is simply
 not found."""
@@ -10,10 +11,18 @@ from uuid import UUID
 from parley_platform.errors import NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_auth.domain.models import Team, User
+from parley_auth.domain.models import Team, Tenant, User
 from parley_auth.domain.roles import role_allows
 from parley_auth.repository.teams import TeamRepository
+from parley_auth.repository.tenants import TenantRepository
 from parley_auth.repository.users import UserRepository
+
+
+async def find_tenant(session: AsyncSession, tenant_id: UUID) -> Tenant:
+    tenant = await TenantRepository(session, tenant_id).get()
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id} not found")
+    return tenant
 
 
 async def find_user(session: AsyncSession, tenant_id: UUID, user_id: UUID) -> User:

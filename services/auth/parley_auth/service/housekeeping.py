@@ -1,5 +1,6 @@
-"""Periodic clean-up: refresh tokens long past their expiry are deleted (every tenant's,
-through a SECURITY DEFINER function). Scheduled by the runtime (`resources.every`)."""
+"""Periodic clean-up: refresh tokens long past their expiry and sign-ups nobody confirmed in
+time are deleted (every tenant's, through SECURITY DEFINER functions). Scheduled by the
+runtime (`resources.every`)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,9 @@ async def prune_refresh_tokens(ctx: AuthContext) -> int:
     """Delete refresh tokens expired more than KEEP_EXPIRED_DAYS ago; returns how many."""
     async with ctx.database.system_session() as session:
         return await CrossTenantLookups(session).prune_refresh_tokens(KEEP_EXPIRED_DAYS)
+
+
+async def prune_signup_requests(ctx: AuthContext) -> int:
+    """Delete sign-up requests whose confirmation link expired; returns how many."""
+    async with ctx.database.system_session() as session:
+        return await CrossTenantLookups(session).prune_signup_requests()

@@ -1,8 +1,11 @@
 """Managing a tenant's people: invite, change role or name, deactivate and reactivate.
 
-New users are invited, never given a password by an admin: the admin receives a one-time
-invitation (shown once, valid `invitation_ttl_s`) to hand over, and the invitee chooses a
-password when accepting it. Changes that affect what a user may do (role, deactivation) void
+New users are invited, never given a password by an admin: a one-time invitation (valid
+`invitation_ttl_s`) is emailed to the address, and only there, so accepting it proves the
+invitee receives that address's mail; the invitee chooses a password when accepting. Until
+then the address is not bound: the same answer comes whether or not it has an account
+elsewhere (accepting then says so, to the address's owner only). Invitations are throttled
+per tenant and per address. Changes that affect what a user may do (role, deactivation) void
 the user's access tokens at once; deactivation also ends every session. Changes that touch
 owners lock the tenant row, so two concurrent changes cannot both remove "the other" owner.
 """
@@ -14,10 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from parley_platform.errors import Conflict, NotFound, PreconditionFailed
+from parley_platform.errors import Conflict, NotFound, PreconditionFailed, RateLimited
 from parley_platform.identity import Principal, Role
+from parley_platform.ratelimit import Limit, tenant_key
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_auth import email as emails
 from parley_auth.domain import roles
 from parley_auth.domain.credentials import CredentialKind, new_credential
 from parley_auth.domain.emails import canonical_email
@@ -27,14 +32,14 @@ from parley_auth.repository.tenants import TenantRepository
 from parley_auth.repository.users import EmailTaken, UserRepository
 from parley_auth.service.context import AuthContext
 from parley_auth.service.sessions import void_access_tokens
+from parley_auth.service.throttling import PLATFORM_PREFIX, email_digest
 
 
 @dataclass(frozen=True)
 class Invitation:
-    """A user waiting to accept, and the one-time token that lets them (shown once)."""
+    """A user waiting to accept an invitation emailed to them."""
 
     user: User
-    token: str
     expires_at: datetime
 
 
@@ -55,6 +60,50 @@ async def get_user(session: AsyncSession, actor: Principal, user_id: UUID) -> Us
     return user
 
 
+async def _throttle_invitation(ctx: AuthContext, actor: Principal, email: str) -> None:
+    limiter = ctx.login_limiter
+    decision = await limiter.try_acquire_all(
+        [
+            (
+                tenant_key(actor.tenant_id, "invitations"),
+                Limit.per(ctx.settings.invitations_per_tenant_per_hour, 3600),
+            ),
+            (
+                f"{PLATFORM_PREFIX}:invitations:email:{email_digest(email)}",
+                Limit.per(ctx.settings.invitations_per_email_per_hour, 3600),
+            ),
+        ]
+    )
+    if not decision.allowed:
+        raise RateLimited(
+            "too many invitations; try again later", retry_after_s=decision.retry_after_s
+        )
+
+
+async def _send_invitation(
+    ctx: AuthContext, session: AsyncSession, actor: Principal, user: User
+) -> datetime:
+    """A new one-time invitation for `user`, emailed to their address (the previous one stops
+    working); returns when it expires."""
+    invitation = new_credential(CredentialKind.INVITATION, user.id)
+    expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.invitation_ttl_s)
+    users = UserRepository(session, actor.tenant_id)
+    await users.renew_invitation(user.id, invitation.digest(), expires_at)
+    tenant = await TenantRepository(session, actor.tenant_id).get()
+    inviter = await users.get(actor.user_id) if actor.user_id else None
+    base = ctx.settings.public_base_url.rstrip("/")
+    # The token travels in the fragment, which no server or log sees.
+    await ctx.email.send(
+        emails.invitation(
+            user.email,
+            tenant.name if tenant else "your team",
+            inviter.name if inviter else "An administrator",
+            f"{base}/invitation#{invitation}",
+        )
+    )
+    return expires_at
+
+
 async def invite_user(
     ctx: AuthContext,
     session: AsyncSession,
@@ -67,23 +116,19 @@ async def invite_user(
     actor.require_scope("users:write")
     roles.check_may_grant(actor, role)
     email = canonical_email(email)
-    user_id = uuid.uuid4()
-    invitation = new_credential(CredentialKind.INVITATION, user_id)
-    expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.invitation_ttl_s)
+    await _throttle_invitation(ctx, actor, email)
     try:
         user = await UserRepository(session, actor.tenant_id).add_invited(
-            user_id,
-            email=email,
-            name=name,
-            role=role,
-            invitation_digest=invitation.digest(),
-            invitation_expires_at=expires_at,
+            uuid.uuid4(), email=email, name=name, role=role
         )
     except EmailTaken:
+        # Only this tenant's own users can collide here (an invitation binds no address).
         raise Conflict(
-            "an account with this email address already exists", code="email_taken"
+            "someone with this email address is already a user of your organisation",
+            code="email_taken",
         ) from None
-    return Invitation(user=user, token=str(invitation), expires_at=expires_at)
+    expires_at = await _send_invitation(ctx, session, actor, user)
+    return Invitation(user=user, expires_at=expires_at)
 
 
 async def reissue_invitation(
@@ -101,10 +146,9 @@ async def reissue_invitation(
             "this user has already accepted the invitation, or is deactivated",
             code="not_invited",
         )
-    invitation = new_credential(CredentialKind.INVITATION, user_id)
-    expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.invitation_ttl_s)
-    await users.renew_invitation(user_id, invitation.digest(), expires_at)
-    return Invitation(user=user, token=str(invitation), expires_at=expires_at)
+    await _throttle_invitation(ctx, actor, user.email)
+    expires_at = await _send_invitation(ctx, session, actor, user)
+    return Invitation(user=user, expires_at=expires_at)
 
 
 async def update_user(

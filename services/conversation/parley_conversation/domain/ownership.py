@@ -8,7 +8,9 @@
     closed ──(an agent reopens it, or sends a message)──▶ human
 
 Assignment (a user and/or a team) is orthogonal to the state: it says who is responsible
-and decides visibility; in `human` the assigned user is the agent who holds it. Every
+and decides visibility; in `human` the assigned user is the agent who holds it. A held
+conversation is taken, released, reassigned or closed only by its holder or by an owner or
+admin: a teammate who can see it cannot take it away by any of these. Every
 change is a `Transition` (before, after, who, why) that the caller records. A request that
 changes nothing returns None (idempotent: taking over twice records one transition).
 """
@@ -169,6 +171,7 @@ def release_to_ai(current: Ownership, actor: Actor) -> Transition | None:
 
 def close(current: Ownership, actor: Actor) -> Transition | None:
     """Close the conversation; a new customer message reopens it."""
+    _refuse_if_held_by_another(current, actor)
     return _change(current, replace(current, state=State.CLOSED), actor, "closed")
 
 
@@ -203,7 +206,9 @@ def assign(
     current: Ownership, actor: Actor, user_id: UUID | None, team_id: UUID | None
 ) -> Transition | None:
     """Make a user and/or a team responsible (both None: unassigned). In `human` the
-    assigned user is the agent who holds the conversation."""
+    assigned user is the agent who holds the conversation, so only they (or an owner or
+    admin) may hand it to someone else."""
+    _refuse_if_held_by_another(current, actor)
     after = replace(current, assignee_user_id=user_id, assignee_team_id=team_id)
     if user_id is not None and team_id is not None:
         reason = f"assigned to user {user_id} in team {team_id}"

@@ -169,6 +169,10 @@ class MessageRepository:
 
     async def lock_by_wamid(self, wamid: str) -> Message | None:
         """The message a WhatsApp id belongs to, locked."""
+        return await self.by_wamid(wamid, lock=True)
+
+    async def by_wamid(self, wamid: str, *, lock: bool = False) -> Message | None:
+        """The message a WhatsApp id belongs to (locked, with `lock`)."""
         statement = (
             select(messages)
             .join(
@@ -177,8 +181,9 @@ class MessageRepository:
                 & (message_wamids.c.message_id == messages.c.id),
             )
             .where(message_wamids.c.tenant_id == self._tenant_id, message_wamids.c.wamid == wamid)
-            .with_for_update(of=messages)
         )
+        if lock:
+            statement = statement.with_for_update(of=messages)
         row = (await self._session.execute(statement)).mappings().first()
         return Message.from_row(row) if row else None
 

@@ -64,6 +64,15 @@ class Inbox:
             raise NotFound(f"message {message_id} not found")
         return found
 
+    async def message_with_wamid(self, wamid: str) -> Message:
+        """The message a WhatsApp id belongs to, if its conversation is visible to the
+        caller (other services ask before serving what belongs to a message: its media)."""
+        found = await self._messages.by_wamid(wamid)
+        if found is None:
+            raise NotFound("message not found")
+        await self.conversation(found.conversation_id)
+        return found
+
     async def transitions(
         self, conversation_id: UUID, *, after_id: int | None, limit: int
     ) -> list[TransitionRecord]:

@@ -107,10 +107,29 @@ def test_an_agent_cannot_take_or_release_what_another_agent_holds_but_an_admin_c
         with pytest.raises(Conflict) as refused:
             rule(carls, AGENT_BEA)
         assert refused.value.code == "conversation_owned"
+    # Nor by assigning it (to themself or anyone), nor by closing it.
+    for user in (BEA, None):
+        with pytest.raises(Conflict):
+            ownership.assign(carls, AGENT_BEA, user, SUPPORT)
+    with pytest.raises(Conflict):
+        ownership.close(carls, AGENT_BEA)
+    with pytest.raises(Conflict):
+        ownership.assign(carls, API_KEY, BEA, SUPPORT)  # an agent-role API key neither
     taken = ownership.take_over(carls, ADMIN)
     assert taken is not None and taken.after.assignee_user_id == ADMIN.id
     released = ownership.release_to_ai(carls, ADMIN)
     assert released is not None and released.after == held_by(CARL, State.AI)
+    reassigned = ownership.assign(carls, ADMIN, BEA, SUPPORT)
+    assert reassigned is not None and reassigned.after == held_by(BEA)
+    closed = ownership.close(carls, ADMIN)
+    assert closed is not None and closed.after == held_by(CARL, State.CLOSED)
+
+
+def test_the_holder_may_hand_over_or_close_what_they_hold() -> None:
+    handed = ownership.assign(held_by(CARL), AGENT_CARL, BEA, SUPPORT)
+    assert handed is not None and handed.after == held_by(BEA)
+    closed = ownership.close(held_by(CARL), AGENT_CARL)
+    assert closed is not None and closed.after == held_by(CARL, State.CLOSED)
 
 
 def test_a_conversation_nobody_holds_can_be_taken_by_any_agent() -> None:
@@ -133,8 +152,8 @@ def test_releasing_to_the_ai_keeps_the_assignment_for_follow_up() -> None:
     assert ownership.release_to_ai(held_by(BEA, State.AI), AGENT_BEA) is None
 
 
-@pytest.mark.parametrize("state", OPEN_STATES)
-def test_any_open_conversation_can_be_closed_by_anyone_who_sees_it(state) -> None:
+@pytest.mark.parametrize("state", [State.AI, State.WAITING_HUMAN])
+def test_a_conversation_nobody_holds_can_be_closed_by_anyone_who_sees_it(state) -> None:
     transition = ownership.close(held_by(CARL, state), AGENT_BEA)
     assert transition is not None
     assert transition.after == held_by(CARL, State.CLOSED)

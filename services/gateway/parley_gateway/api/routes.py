@@ -50,6 +50,7 @@ UPSTREAMS = (
 PUBLIC_ROUTES = frozenset(
     {
         ("POST", "/api/v1/signup"),
+        ("POST", "/api/v1/signup/confirm"),
         ("POST", "/api/v1/auth/login"),
         ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/logout"),

@@ -2,14 +2,17 @@
 
 `Bearer <access token>`: verified here (EdDSA pinned, kid from the cached JWKS, iss, aud,
 exp). `Bearer pk_...`: an API key, verified by auth with a short cache. Either way the
-principal's revocation marker is then checked in Redis (one GET): a deactivated user's
-token or a revoked key fails at once. If Redis cannot answer, the request fails with 503
-rather than skipping the check.
+principal's revocation marker is then checked in Redis (one round trip): a deactivated
+user's token or a revoked key fails at once. An API key acts with at most its creator's
+current role, so when the creator's marker is newer than the cached verification (the
+creator was demoted or deactivated), auth is asked again at once. If Redis cannot answer,
+the request fails with 503 rather than skipping the check.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from uuid import UUID
 
 import grpc
@@ -44,6 +47,20 @@ _ROLES = {
 }
 
 
+# How long after a creator's change (its revocation marker's time) auth's answers about the
+# creator's keys are still verified again rather than trusted from the cache.
+CREATOR_CHANGE_MARGIN_S = 3
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """A verified principal and the end of its credential's validity (Unix seconds; None
+    for an API key without an expiry)."""
+
+    principal: Principal
+    expires_at: int | None
+
+
 def _invalid() -> Unauthenticated:
     return Unauthenticated("the credential is not valid", code="invalid_credential")
 
@@ -67,7 +84,11 @@ def remote_api_key_check(channel: grpc.aio.Channel) -> RemoteVerify:
             api_key_id=UUID(reply.api_key_id),
             scopes=frozenset(reply.scopes),
         )
-        return VerifiedKey(principal=principal, expires_at_unix=reply.expires_at_unix)
+        return VerifiedKey(
+            principal=principal,
+            expires_at_unix=reply.expires_at_unix,
+            created_by=UUID(reply.created_by_user_id) if reply.created_by_user_id else None,
+        )
 
     return verify
 
@@ -92,6 +113,11 @@ class Authenticator:
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The verified principal behind `authorization`, or Unauthenticated/Unavailable."""
+        return (await self.verify(authorization)).principal
+
+    async def verify(self, authorization: str | None) -> Authenticated:
+        """The verified principal behind `authorization` and until when its credential is
+        valid, or Unauthenticated/Unavailable."""
         scheme, _, credential = (authorization or "").partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
@@ -99,35 +125,62 @@ class Authenticator:
             raise Unauthenticated(
                 "authentication required: send Authorization: Bearer <access token or API key>"
             )
-        issued_at: int | None = None
-        if credential.startswith(API_KEY_PREFIX):
-            try:
-                principal = await self._api_keys.verify(credential)
-            except Unauthenticated:
-                REJECTIONS.labels("invalid_api_key").inc()
-                raise
-        else:
-            try:
-                keys = await self._jwks.keys_for(unverified_key_id(credential))
-                token = verify_access_token(
-                    credential,
-                    keys,
-                    issuer=self._issuer,
-                    audience=self._audience,
-                    leeway_s=self._leeway_s,
-                )
-            except InvalidAccessToken as exc:
-                REJECTIONS.labels("invalid_token").inc()
-                log.debug("access token rejected: %s", exc)
-                raise _invalid() from None
-            principal, issued_at = token.principal, token.issued_at
         try:
-            revoked = await self._revocations.is_revoked(principal, issued_at)
+            if credential.startswith(API_KEY_PREFIX):
+                return await self._verify_api_key(credential)
+            return await self._verify_access_token(credential)
         except RedisError as exc:
             raise Unavailable("authentication is unavailable; try again shortly") from exc
-        if revoked:
-            REJECTIONS.labels("revoked").inc()
-            raise Unauthenticated(
-                "this credential has been revoked; sign in again", code="credential_revoked"
+
+    async def _verify_access_token(self, credential: str) -> Authenticated:
+        try:
+            keys = await self._jwks.keys_for(unverified_key_id(credential))
+            token = verify_access_token(
+                credential,
+                keys,
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway_s=self._leeway_s,
             )
-        return principal
+        except InvalidAccessToken as exc:
+            REJECTIONS.labels("invalid_token").inc()
+            log.debug("access token rejected: %s", exc)
+            raise _invalid() from None
+        if await self._revocations.is_revoked(token.principal, token.issued_at):
+            raise _revoked()
+        return Authenticated(token.principal, token.expires_at)
+
+    async def _verify_api_key(self, credential: str) -> Authenticated:
+        try:
+            verified = await self._api_keys.verify(credential)
+            key_id = verified.principal.api_key_id
+            assert key_id is not None
+            tenant_id = verified.principal.tenant_id
+            revoked, creator_changed_at = await self._revocations.api_key_standing(
+                tenant_id, key_id, verified.created_by
+            )
+            if not revoked and _stale(verified, creator_changed_at):
+                self._api_keys.forget(credential)
+                verified = await self._api_keys.verify(credential)
+        except Unauthenticated:
+            REJECTIONS.labels("invalid_api_key").inc()
+            raise
+        if revoked:
+            raise _revoked()
+        return Authenticated(verified.principal, verified.expires_at_unix or None)
+
+
+def _stale(verified: VerifiedKey, creator_changed_at: int | None) -> bool:
+    """Whether auth's answer may predate a change of the key's creator. The marker is written
+    just before the change commits, so answers within a few seconds after it are not
+    trusted either."""
+    if creator_changed_at is None:
+        return False
+    return verified.verified_at < creator_changed_at + CREATOR_CHANGE_MARGIN_S
+
+
+def _revoked() -> Unauthenticated:
+    REJECTIONS.labels("revoked").inc()
+    return Unauthenticated(
+        "this credential has been revoked; sign in again", code="credential_revoked"
+    )

@@ -36,7 +36,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 # Routes of the single-page app (the script decides what each shows).
-APP_SHELL_PATHS = ("/signin", "/signup", "/invitation", "/app", "/app/{rest:path}")
+APP_SHELL_PATHS = (
+    "/signin",
+    "/signup",
+    "/verify-email",
+    "/invitation",
+    "/app",
+    "/app/{rest:path}",
+)
 _NOT_BUILT = (
     "<!doctype html><title>Parley</title><h1>The dashboard is not built</h1>"
     "<p>Run <code>make web</code> (or <code>make run</code>, which builds it) and reload.</p>"

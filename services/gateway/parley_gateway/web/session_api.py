@@ -1,5 +1,6 @@
-"""`/session/...`: the dashboard signs in, up and out, accepts an invitation, refreshes its
-session and changes a password here, and gets cookies instead of tokens.
+"""`/session/...`: the dashboard signs in, up (asks, then confirms the emailed link) and out,
+accepts an invitation, refreshes its session and changes a password here, and gets cookies
+instead of tokens.
 
 Each route calls the auth service's own API (the same one `/api/v1/auth/...` reaches), moves
 the tokens of its answer into HttpOnly cookies (parley_gateway.web.cookies) and returns the
@@ -58,6 +59,10 @@ def session_router() -> APIRouter:
     @router.post("/signup")
     async def sign_up(request: Request, components: ComponentsDep) -> Response:
         return await forward(request, components, "/api/v1/signup")
+
+    @router.post("/signup/confirm")
+    async def confirm_sign_up(request: Request, components: ComponentsDep) -> Response:
+        return await forward(request, components, "/api/v1/signup/confirm")
 
     @router.post("/invitation")
     async def accept_invitation(request: Request, components: ComponentsDep) -> Response:

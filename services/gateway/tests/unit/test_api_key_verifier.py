@@ -50,8 +50,8 @@ def verifier(auth: Auth) -> ApiKeyVerifier:
 async def test_a_valid_key_is_verified_once_for_many_requests(auth, verifier) -> None:
     key, principal = auth.issue()
     results = await asyncio.gather(*(verifier.verify(key) for _ in range(20)))
-    assert results == [principal] * 20
-    assert await verifier.verify(key) == principal
+    assert [r.principal for r in results] == [principal] * 20
+    assert (await verifier.verify(key)).principal == principal
     assert auth.calls == [key]
 
 
@@ -64,7 +64,7 @@ async def test_a_rejected_key_is_remembered_too(auth, verifier) -> None:
 
 async def test_a_key_past_its_expiry_is_never_served_from_the_cache(auth, verifier) -> None:
     key, principal = auth.issue(expires_at_unix=int(time.time()) - 1)
-    assert await verifier.verify(key) == principal  # auth said yes (its own clock)
+    assert (await verifier.verify(key)).principal == principal  # auth said yes (its own clock)
     await verifier.verify(key)
     assert auth.calls == [key, key]
 
@@ -72,6 +72,16 @@ async def test_a_key_past_its_expiry_is_never_served_from_the_cache(auth, verifi
 async def test_keys_are_told_apart(auth, verifier) -> None:
     first, first_principal = auth.issue()
     second, second_principal = auth.issue()
-    assert await verifier.verify(first) == first_principal
-    assert await verifier.verify(second) == second_principal
+    assert (await verifier.verify(first)).principal == first_principal
+    assert (await verifier.verify(second)).principal == second_principal
     assert auth.calls == [first, second]
+
+
+async def test_a_forgotten_key_is_asked_about_again_and_the_answer_is_dated(auth, verifier) -> None:
+    key, _ = auth.issue()
+    before = time.time()
+    first = await verifier.verify(key)
+    assert first.verified_at >= before
+    verifier.forget(key)
+    second = await verifier.verify(key)
+    assert auth.calls == [key, key] and second.verified_at >= first.verified_at

@@ -53,6 +53,7 @@ def test_paths_no_service_owns_resolve_to_nothing(path: str) -> None:
 def test_only_the_credential_making_routes_are_public_and_only_for_post() -> None:
     candidates = [
         "/api/v1/signup",
+        "/api/v1/signup/confirm",
         "/api/v1/auth/login",
         "/api/v1/auth/refresh",
         "/api/v1/auth/logout",
@@ -73,6 +74,7 @@ def test_only_the_credential_making_routes_are_public_and_only_for_post() -> Non
         == PUBLIC_ROUTES
         == {
             ("POST", "/api/v1/signup"),
+            ("POST", "/api/v1/signup/confirm"),
             ("POST", "/api/v1/auth/login"),
             ("POST", "/api/v1/auth/refresh"),
             ("POST", "/api/v1/auth/logout"),

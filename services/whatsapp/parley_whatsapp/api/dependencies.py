@@ -9,6 +9,7 @@ from fastapi import Depends
 from parley_platform.db import Database
 from parley_platform.http import component_dependency
 
+from parley_whatsapp.conversation_access import ConversationAccess
 from parley_whatsapp.service.media import MediaFetcher
 from parley_whatsapp.service.sender import Sender
 
@@ -20,6 +21,7 @@ class Components:
     database: Database
     sender: Sender
     media: MediaFetcher
+    conversations: ConversationAccess
 
 
 ComponentsDep = Annotated[Components, Depends(component_dependency(Components))]

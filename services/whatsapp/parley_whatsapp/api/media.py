@@ -1,7 +1,10 @@
 """`GET /api/v1/media/{storage_id}`: an agent opens a file a customer sent.
 
 Only requests the gateway forwarded with a verified principal pass; the file is looked up in
-that principal's tenant session, so another tenant's id is simply not found.
+that principal's tenant session, so another tenant's id is simply not found; and the
+conversation service must confirm that the principal may see the conversation of the
+message the file came with (the same visibility as the conversation itself), or the file
+is not found either.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ async def download_media(
         media = await MediaRepository(session, principal.tenant_id).get(key)
     if media is None:
         raise NotFound("media not found")
+    await components.conversations.require_visible(principal, media.wamid)
     if media.content is None:
         raise PreconditionFailed(
             f"the file could not be fetched from WhatsApp: {media.error}", code="media_unavailable"

@@ -20,6 +20,7 @@ class StoredMedia:
 
     storage_id: UUID
     meta_media_id: str
+    wamid: str  # the customer's message it came with (its conversation decides who sees it)
     kind: str
     mime_type: str
     filename: str
@@ -48,6 +49,7 @@ class FetchedMedia:
 _DESCRIPTION = (
     media.c.storage_id,
     media.c.meta_media_id,
+    media.c.wamid,
     media.c.kind,
     media.c.mime_type,
     media.c.filename,
