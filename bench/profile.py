@@ -78,7 +78,7 @@ class Profile:
             samples += count
             function, file = parsed[-1]
             own_lib[library(file)] += count
-            short = file.split("site-packages/")[-1].split("/src/")[-1]
+            short = file.split("site-packages/")[-1].split("/src/")[-1].split("/services/")[-1]
             own_fn[f"{function} ({short})"] += count
             for name in {library(f) for _, f in parsed}:
                 incl_lib[name] += count
@@ -114,6 +114,7 @@ async def record(pid: int, seconds: float, output: Path) -> Profile | None:
         "--rate",
         "100",
         "--nonblocking",
+        "--full-filenames",
         "--format",
         "raw",
         "--output",

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from parley_platform.db import driver
 from parley_platform.identity import Principal, Role
 from sqlalchemy import ColumnElement, Text, and_, case, func, literal, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_conversation.domain.ownership import Ownership, State, Transition
@@ -21,6 +21,59 @@ from parley_conversation.repository.keyset import beyond
 from parley_conversation.repository.tables import contacts, conversations
 
 _CONTACT_COLUMNS = [c.label(f"contact__{c.name}") for c in contacts.c if c.name != "tenant_id"]
+
+# The statements of every customer message and AI answer, in plain SQL through asyncpg
+# (prepared once per connection; parley_platform.db.driver says why): the conversation with
+# its contact's columns, as `Conversation.from_row` reads them.
+_RETURNED = (
+    f"{driver.columns(conversations, 'c')}, "
+    f"{driver.columns(contacts, 'k', label_prefix='contact__', skip=['tenant_id'])}"
+)
+# On conflict, the update locks the existing row and returns it in the same round trip; it
+# keeps the channel's business number id current (replies use it).
+_OPEN = f"""
+    INSERT INTO conversations AS c (tenant_id, id, contact_id, channel_id, phone_number_id,
+                                    customer_key, state, last_activity_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT ON CONSTRAINT conversations_one_per_contact
+    DO UPDATE SET phone_number_id = EXCLUDED.phone_number_id
+    RETURNING {driver.columns(conversations)}
+"""  # noqa: S608
+_LOCK = f"""
+    SELECT {_RETURNED} FROM conversations c
+      JOIN contacts k ON k.tenant_id = c.tenant_id AND k.id = c.contact_id
+     WHERE c.tenant_id = $1 AND c.id = $2
+       FOR UPDATE OF c
+"""  # noqa: S608
+
+
+def _change_sql(assignments: str) -> str:
+    """One UPDATE of a (locked) conversation ($1 tenant, $2 conversation) that bumps its
+    version and returns it with its contact; `assignments` may use $3 onwards and read the
+    row as it was (`c.<column>`)."""
+    return f"""
+        UPDATE conversations AS c
+           SET {assignments}, version = c.version + 1, updated_at = now()
+          FROM contacts AS k
+         WHERE c.tenant_id = $1 AND c.id = $2
+           AND k.tenant_id = c.tenant_id AND k.id = c.contact_id
+        RETURNING {_RETURNED}
+    """  # noqa: S608
+
+
+# Activity at $3 (timestamptz): the last activity moves forward to it, and the preview becomes
+# $4 when this is the newest message (both read the row as it was before the UPDATE).
+_ACTIVITY = """
+    last_message_preview = CASE WHEN c.last_activity_at <= $3::timestamptz THEN $4::text
+                                ELSE c.last_message_preview END,
+    last_activity_at = greatest(c.last_activity_at, $3::timestamptz)
+"""
+_RECORD_CUSTOMER_MESSAGE = _change_sql(
+    f"unread_count = c.unread_count + 1, "
+    f"last_inbound_at = greatest(c.last_inbound_at, $3::timestamptz), {_ACTIVITY}"
+)
+_RECORD_AI_ANSWER = _change_sql(f"ai_request_id = NULL, ai_request_message_id = NULL, {_ACTIVITY}")
+_EXPECT_AI_ANSWER = _change_sql("ai_request_id = $3, ai_request_message_id = $4")
 
 
 @dataclass(frozen=True)
@@ -129,40 +182,25 @@ class ConversationRepository:
     ) -> Conversation:
         """The conversation with `contact` on a channel (created on first contact, with the
         customer id its events are keyed by), locked for this transaction."""
-        statement = insert(conversations).values(
-            tenant_id=self._tenant_id,
-            id=uuid.uuid4(),
-            contact_id=contact.id,
-            channel_id=channel_id,
-            phone_number_id=phone_number_id,
-            customer_key=customer_key,
-            state=State.AI.value,
-            last_activity_at=at,
-        )
-        # On conflict, the update locks the existing row and returns it in the same round
-        # trip; it keeps the channel's business number id current (replies use it).
-        row = (
-            (
-                await self._session.execute(
-                    statement.on_conflict_do_update(
-                        constraint="conversations_one_per_contact",
-                        set_={"phone_number_id": statement.excluded.phone_number_id},
-                    ).returning(conversations)
-                )
-            )
-            .mappings()
-            .one()
+        row = await driver.fetch_one(
+            self._session,
+            _OPEN,
+            self._tenant_id,
+            uuid.uuid4(),
+            contact.id,
+            channel_id,
+            phone_number_id,
+            customer_key,
+            State.AI.value,
+            at,
         )
         return Conversation.from_row(row, contact)
 
     async def lock(self, conversation_id: UUID) -> Conversation | None:
         """The conversation, locked until the transaction ends (every change goes through
         this, so API calls and events touching one conversation take turns)."""
-        return await self._one(
-            self._select()
-            .where(conversations.c.id == conversation_id)
-            .with_for_update(of=conversations)
-        )
+        row = await driver.fetch_one(self._session, _LOCK, self._tenant_id, conversation_id)
+        return Conversation.from_row(row) if row else None
 
     async def get(
         self, conversation_id: UUID, principal: Principal | None = None
@@ -191,6 +229,13 @@ class ConversationRepository:
             raise LookupError(f"conversation {conversation_id} is gone")
         return changed
 
+    async def _change_by(self, sql: str, conversation_id: UUID, *args: Any) -> Conversation:
+        """`_change` by one of the plain-SQL statements above."""
+        row = await driver.fetch_one(self._session, sql, self._tenant_id, conversation_id, *args)
+        if row is None:
+            raise LookupError(f"conversation {conversation_id} is gone")
+        return Conversation.from_row(row)
+
     async def change_ownership(self, conversation_id: UUID, transition: Transition) -> Conversation:
         """Give the conversation the state and assignment `transition` leads to. Leaving
         `ai` forgets the AI request in flight (its reply will not be sent); closing stamps
@@ -215,13 +260,7 @@ class ConversationRepository:
         """A customer message sent at `at` arrived: one more unread, the customer service
         window runs from the customer's latest message, and the activity and preview follow
         the newest message (a late, older one changes neither)."""
-        c = conversations.c
-        return await self._change(
-            conversation_id,
-            unread_count=c.unread_count + 1,
-            last_inbound_at=func.greatest(c.last_inbound_at, self._timestamp(at)),
-            **self._activity(at, preview),
-        )
+        return await self._change_by(_RECORD_CUSTOMER_MESSAGE, conversation_id, at, preview)
 
     async def record_reply(
         self, conversation_id: UUID, at: datetime, preview: str | None
@@ -234,12 +273,7 @@ class ConversationRepository:
     ) -> Conversation:
         """The AI's answer to the request in flight is stored and will be sent: the request
         is over (activity and preview as for any reply)."""
-        return await self._change(
-            conversation_id,
-            ai_request_id=None,
-            ai_request_message_id=None,
-            **self._activity(at, preview),
-        )
+        return await self._change_by(_RECORD_AI_ANSWER, conversation_id, at, preview)
 
     async def record_note(self, conversation_id: UUID, at: datetime) -> Conversation:
         """The team wrote a private note at `at`: activity, but no preview (customers'
@@ -254,9 +288,7 @@ class ConversationRepository:
     ) -> Conversation:
         """The AI was asked (request `request_id`) to answer the customer's message
         `message_id`; a reply to any earlier request is now stale."""
-        return await self._change(
-            conversation_id, ai_request_id=request_id, ai_request_message_id=message_id
-        )
+        return await self._change_by(_EXPECT_AI_ANSWER, conversation_id, request_id, message_id)
 
     async def mark_read(self, conversation_id: UUID) -> Conversation:
         """The team read the conversation: nothing is unread any more."""
