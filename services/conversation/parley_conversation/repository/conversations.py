@@ -29,14 +29,26 @@ _RETURNED = (
     f"{driver.columns(conversations, 'c')}, "
     f"{driver.columns(contacts, 'k', label_prefix='contact__', skip=['tenant_id'])}"
 )
-# On conflict, the update locks the existing row and returns it in the same round trip; it
-# keeps the channel's business number id current (replies use it).
-_OPEN = f"""
+# A customer's message arrives: the conversation is created on first contact, else locked and
+# brought up to date, in one round trip: one more unread, the customer service window runs
+# from the customer's latest message, the activity and preview follow the newest message (a
+# late, older one changes neither), and the channel's business number id stays current
+# (replies use it). The `c.` columns read the row as it was.
+_OPEN_FOR_MESSAGE = f"""
     INSERT INTO conversations AS c (tenant_id, id, contact_id, channel_id, phone_number_id,
-                                    customer_key, state, last_activity_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                    customer_key, state, unread_count, last_inbound_at,
+                                    last_activity_at, last_message_preview)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9)
     ON CONFLICT ON CONSTRAINT conversations_one_per_contact
-    DO UPDATE SET phone_number_id = EXCLUDED.phone_number_id
+    DO UPDATE SET phone_number_id = EXCLUDED.phone_number_id,
+                  unread_count = c.unread_count + 1,
+                  last_inbound_at = greatest(c.last_inbound_at, EXCLUDED.last_inbound_at),
+                  last_message_preview = CASE WHEN c.last_activity_at <= EXCLUDED.last_activity_at
+                                              THEN EXCLUDED.last_message_preview
+                                              ELSE c.last_message_preview END,
+                  last_activity_at = greatest(c.last_activity_at, EXCLUDED.last_activity_at),
+                  version = c.version + 1,
+                  updated_at = now()
     RETURNING {driver.columns(conversations)}
 """  # noqa: S608
 _LOCK = f"""
@@ -68,10 +80,6 @@ _ACTIVITY = """
                                 ELSE c.last_message_preview END,
     last_activity_at = greatest(c.last_activity_at, $3::timestamptz)
 """
-_RECORD_CUSTOMER_MESSAGE = _change_sql(
-    f"unread_count = c.unread_count + 1, "
-    f"last_inbound_at = greatest(c.last_inbound_at, $3::timestamptz), {_ACTIVITY}"
-)
 _RECORD_AI_ANSWER = _change_sql(f"ai_request_id = NULL, ai_request_message_id = NULL, {_ACTIVITY}")
 _EXPECT_AI_ANSWER = _change_sql("ai_request_id = $3, ai_request_message_id = $4")
 
@@ -171,7 +179,7 @@ class ConversationRepository:
         row = (await self._session.execute(statement)).mappings().first()
         return Conversation.from_row(row) if row else None
 
-    async def open_with(
+    async def open_for_message(
         self,
         contact: Contact,
         *,
@@ -179,12 +187,16 @@ class ConversationRepository:
         phone_number_id: str,
         customer_key: str,
         at: datetime,
+        preview: str | None,
     ) -> Conversation:
         """The conversation with `contact` on a channel (created on first contact, with the
-        customer id its events are keyed by), locked for this transaction."""
+        customer id its events are keyed by), locked for this transaction, with the customer's
+        message sent at `at` recorded: one more unread, the customer service window runs from
+        the customer's latest message, and the activity and preview follow the newest message
+        (a late, older one changes neither)."""
         row = await driver.fetch_one(
             self._session,
-            _OPEN,
+            _OPEN_FOR_MESSAGE,
             self._tenant_id,
             uuid.uuid4(),
             contact.id,
@@ -193,6 +205,7 @@ class ConversationRepository:
             customer_key,
             State.AI.value,
             at,
+            preview,
         )
         return Conversation.from_row(row, contact)
 
@@ -253,14 +266,6 @@ class ConversationRepository:
         elif transition.state_changed and transition.before.state == State.CLOSED:
             values["closed_at"] = None
         return await self._change(conversation_id, **values)
-
-    async def record_customer_message(
-        self, conversation_id: UUID, at: datetime, preview: str | None
-    ) -> Conversation:
-        """A customer message sent at `at` arrived: one more unread, the customer service
-        window runs from the customer's latest message, and the activity and preview follow
-        the newest message (a late, older one changes neither)."""
-        return await self._change_by(_RECORD_CUSTOMER_MESSAGE, conversation_id, at, preview)
 
     async def record_reply(
         self, conversation_id: UUID, at: datetime, preview: str | None

@@ -109,22 +109,15 @@ class OutboxRelay(BackgroundWork):
     async def relay_once(self) -> int:
         """Publish up to one batch of pending rows; returns how many were published."""
         async with self._database.system_session() as session:
-            rows = (
-                (
-                    await session.execute(
-                        text("SELECT * FROM parley_outbox_claim(:n)"), {"n": self._batch_size}
-                    )
-                )
-                .mappings()
-                .all()
+            rows = await driver.fetch_all(
+                session, "SELECT * FROM parley_outbox_claim($1)", self._batch_size
             )
             if not rows:
                 return 0
             records = [self._record(row) for row in rows]
             await self._producer.publish_raw(records, label="outbox")
-            await session.execute(
-                text("SELECT parley_outbox_delete(CAST(:ids AS bigint[]))"),
-                {"ids": [row["id"] for row in rows]},
+            await driver.execute(
+                session, "SELECT parley_outbox_delete($1::bigint[])", [row["id"] for row in rows]
             )
         for row in rows:
             metrics.OUTBOX_RELAYED.labels(row["topic"]).inc()
