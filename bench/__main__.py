@@ -13,6 +13,7 @@ BENCHMARKS = (
     "conversation_pipeline",
     "api_edge",
     "ai_latency",
+    "e2e",
 )
 
 
