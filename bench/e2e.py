@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import secrets
 import sys
 import time
@@ -44,6 +45,7 @@ from pathlib import Path
 
 import httpx
 import uvloop
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from parley_devstack.demo_knowledge import load_demo_knowledge
 from parley_devstack.services import SERVICES, service
 from parley_testing.services import free_port
@@ -83,6 +85,8 @@ class Phase:
     cpu_s: dict[str, float] = field(default_factory=dict)
     load: str = ""
     answered_at: list[float] = field(default_factory=list)
+    customers: list[str] = field(default_factory=list)
+    hops_ms: dict[str, float] = field(default_factory=dict)  # median of each hop
 
     @property
     def throughput(self) -> float:
@@ -106,6 +110,7 @@ class Platform:
         self.grpc_ports = {"auth": free_port(), "knowledge": free_port()}
         self.sandbox_port = free_port()
         self.phone_number_id = ""
+        self.tenant = ""
 
     def wiring(self, name: str) -> dict[str, str]:
         """Environment pointing service `name` at the others (as parley_devstack wires them)."""
@@ -189,6 +194,7 @@ class Platform:
                 email=f"{self.stack.tag}@example.com",
             )
         self.phone_number_id = number.phone_number_id
+        self.tenant = str(seeded.tenant_id)
         headers = {"Authorization": f"Bearer {seeded.owner.access_token}"}
         with httpx.Client(base_url=gateway_url, timeout=30) as client:
             await asyncio.to_thread(load_demo_knowledge, client, headers)
@@ -276,6 +282,7 @@ async def run_phase(customers: Customers, stack: BenchStack, rate: float, second
             await customers.collect()
     await asyncio.gather(*tasks)
     mine = [str(c) for c in range(first, first + count) if str(c) in customers.sent_at]
+    phase.customers = mine
     deadline = time.monotonic() + SETTLE_S
     while customers.outstanding(mine) and time.monotonic() < deadline:
         await customers.collect()
@@ -293,6 +300,64 @@ async def run_phase(customers: Customers, stack: BenchStack, rate: float, second
         else:
             phase.lost += 1
     return phase
+
+
+# The hops of one message, by the Kafka records each step wrote (their producer timestamps):
+# webhook handed over -> the gateway's inbound event -> conversation's AI request (through
+# its outbox) -> ai's reply (through its outbox) -> conversation's send command -> the Cloud
+# API request's arrival at the sandbox.
+HOP_TOPICS = (
+    ("gateway: webhook -> inbound event", "whatsapp.inbound.v1"),
+    ("conversation: -> AI request", "conversation.ai-requested.v1"),
+    ("ai + knowledge: -> reply", "ai.reply.v1"),
+    ("conversation: -> send command", "whatsapp.outbound.v1"),
+)
+LAST_HOP = "whatsapp: -> Cloud API request arrives"
+
+
+async def last_timestamps(bootstrap: str, topic: str) -> dict[str, float]:
+    """The latest record timestamp (s) of each key of `topic`, read from the beginning."""
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await reader.start()
+    try:
+        await reader.topics()  # metadata of every topic
+        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return {}
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        ends = await reader.end_offsets(partitions)
+        latest: dict[str, float] = {}
+        while any(await reader.position(tp) < ends[tp] for tp in partitions):
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                for record in records:
+                    key = (record.key or b"").decode()
+                    latest[key] = max(latest.get(key, 0.0), record.timestamp / 1000)
+        return latest
+    finally:
+        await reader.stop()
+
+
+async def hop_breakdown(
+    stack: BenchStack, tenant: str, customers: Customers, phase: Phase
+) -> dict[str, float]:
+    """Median time of each hop for the phase's answered messages (ms)."""
+    stamps = []
+    for _, topic in HOP_TOPICS:
+        stamps.append(await last_timestamps(stack.kafka_bootstrap, stack.topic_prefix + topic))
+    hops: dict[str, list[float]] = {}
+    for customer in phase.customers:
+        if customer not in customers.answered_at:
+            continue
+        key = f"{tenant}:{customer}"
+        times = [customers.sent_at[customer], *(s.get(key) for s in stamps)]
+        times.append(customers.answered_at[customer])
+        if any(t is None for t in times):
+            continue
+        names = [*(name for name, _ in HOP_TOPICS), LAST_HOP]
+        for name, (a, b) in zip(names, itertools.pairwise(times), strict=True):
+            hops.setdefault(name, []).append((b - a) * 1000)  # type: ignore[operator]
+    return {name: percentile(values, 50) for name, values in hops.items()}
 
 
 def _ms(seconds: float) -> str:
@@ -320,6 +385,11 @@ def report(baseline: Phase, phases: list[Phase], describe: str) -> tuple[str, bo
             f"p99 {_ms(phase.p(99))} ms, max {_ms(max(phase.latencies_s, default=float('nan')))} ms"
             f"; load generator behind schedule p99 {_ms(percentile(phase.late_sends_s, 99))} ms"
         )
+        if phase.hops_ms:
+            out.append(
+                "    median of each hop (ms): "
+                + "; ".join(f"{name} {value:.0f}" for name, value in phase.hops_ms.items())
+            )
         out.append(
             "    CPU per message (ms): "
             + ", ".join(f"{name} {value:.1f}" for name, value in per_message.items())
@@ -453,10 +523,14 @@ async def run(
             # Warm up: consumer groups formed, caches filled, connections open.
             await run_phase(customers, stack, 5, 4)
             baseline = await run_phase(customers, stack, baseline_rate, seconds)
+            baseline.hops_ms = await hop_breakdown(stack, platform.tenant, customers, baseline)
             sys.stdout.write(report(baseline, [], describe)[0] + "\n")
             phases = []
             for rate in rates:
                 phases.append(await run_phase(customers, stack, rate, seconds))
+                phases[-1].hops_ms = await hop_breakdown(
+                    stack, platform.tenant, customers, phases[-1]
+                )
                 sys.stdout.write(report(baseline, phases[-1:], describe)[0] + "\n")
                 sys.stdout.flush()
     text, all_met = report(baseline, phases, describe)
