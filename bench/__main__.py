@@ -14,6 +14,7 @@ BENCHMARKS = (
     "api_edge",
     "ai_latency",
     "e2e",
+    "notify_commit",
 )
 
 

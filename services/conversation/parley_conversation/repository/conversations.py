@@ -15,9 +15,11 @@ from parley_platform.identity import Principal, Role
 from sqlalchemy import ColumnElement, Text, and_, case, func, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_conversation.domain.delivery import MessageStatus
 from parley_conversation.domain.ownership import Ownership, State, Transition
 from parley_conversation.repository.contacts import Contact, matches_contact
 from parley_conversation.repository.keyset import beyond
+from parley_conversation.repository.messages import Author, Direction, Message, Said
 from parley_conversation.repository.tables import contacts, conversations
 
 _CONTACT_COLUMNS = [c.label(f"contact__{c.name}") for c in contacts.c if c.name != "tenant_id"]
@@ -59,17 +61,17 @@ _LOCK = f"""
 """  # noqa: S608
 
 
-def _change_sql(assignments: str) -> str:
+def _change_sql(assignments: str, *, also_returning: str = "") -> str:
     """One UPDATE of a (locked) conversation ($1 tenant, $2 conversation) that bumps its
-    version and returns it with its contact; `assignments` may use $3 onwards and read the
-    row as it was (`c.<column>`)."""
+    version and returns it with its contact (and `also_returning`); `assignments` may use $3
+    onwards and read the row as it was (`c.<column>`)."""
     return f"""
         UPDATE conversations AS c
            SET {assignments}, version = c.version + 1, updated_at = now()
           FROM contacts AS k
          WHERE c.tenant_id = $1 AND c.id = $2
            AND k.tenant_id = c.tenant_id AND k.id = c.contact_id
-        RETURNING {_RETURNED}
+        RETURNING {_RETURNED}{", " + also_returning if also_returning else ""}
     """  # noqa: S608
 
 
@@ -81,7 +83,24 @@ _ACTIVITY = """
     last_activity_at = greatest(c.last_activity_at, $3::timestamptz)
 """
 _RECORD_AI_ANSWER = _change_sql(f"ai_request_id = NULL, ai_request_message_id = NULL, {_ACTIVITY}")
-_EXPECT_AI_ANSWER = _change_sql("ai_request_id = $3, ai_request_message_id = $4")
+# The AI is asked to answer message $4 (sent at $5, seq $6): the request in flight becomes $3,
+# and the same round trip returns what the customer saw or wrote before that message (up to
+# $7 of them, oldest first; private notes, discarded and failed replies left out).
+_HISTORY_BEFORE = f"""
+    (SELECT coalesce(json_agg(json_build_object('author', h.author, 'text', h.text,
+                                                'at', h.occurred_at)
+                              ORDER BY h.occurred_at, h.seq), '[]'::json)
+       FROM (SELECT m.author, m.text, m.occurred_at, m.seq FROM messages m
+              WHERE m.tenant_id = $1 AND m.conversation_id = $2
+                AND m.direction <> '{Direction.INTERNAL}'
+                AND m.status NOT IN ('{MessageStatus.DISCARDED}', '{MessageStatus.FAILED}')
+                AND (m.occurred_at, m.seq) < ($5::timestamptz, $6::bigint)
+              ORDER BY m.occurred_at DESC, m.seq DESC
+              LIMIT $7) AS h) AS history
+"""  # noqa: S608
+_EXPECT_AI_ANSWER = _change_sql(
+    "ai_request_id = $3, ai_request_message_id = $4", also_returning=_HISTORY_BEFORE
+)
 
 
 @dataclass(frozen=True)
@@ -289,11 +308,30 @@ class ConversationRepository:
         )
 
     async def expect_ai_answer(
-        self, conversation_id: UUID, request_id: UUID, message_id: UUID
-    ) -> Conversation:
-        """The AI was asked (request `request_id`) to answer the customer's message
-        `message_id`; a reply to any earlier request is now stale."""
-        return await self._change_by(_EXPECT_AI_ANSWER, conversation_id, request_id, message_id)
+        self, conversation_id: UUID, request_id: UUID, question: Message, history_size: int
+    ) -> tuple[Conversation, list[Said]]:
+        """The AI was asked (request `request_id`) to answer the customer's `question`; a
+        reply to any earlier request is now stale. Returns the conversation and up to
+        `history_size` messages the customer saw or wrote before the question, oldest first
+        (in the same round trip)."""
+        row = await driver.fetch_one(
+            self._session,
+            _EXPECT_AI_ANSWER,
+            self._tenant_id,
+            conversation_id,
+            request_id,
+            question.id,
+            question.occurred_at,
+            question.seq,
+            max(0, history_size),
+        )
+        if row is None:
+            raise LookupError(f"conversation {conversation_id} is gone")
+        history = [
+            Said(Author(h["author"]), h["text"], datetime.fromisoformat(h["at"]))
+            for h in row["history"]
+        ]
+        return Conversation.from_row(row), history
 
     async def mark_read(self, conversation_id: UUID) -> Conversation:
         """The team read the conversation: nothing is unread any more."""

@@ -97,6 +97,15 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Said:
+    """One message of a conversation's history as the AI is given it."""
+
+    author: Author
+    text: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class NewMessage:
     """A message to store."""
 
@@ -114,18 +123,6 @@ class NewMessage:
     failure_reason: str | None = None
     ai_request_id: UUID | None = None
     id: UUID | None = None
-
-
-# What the customer saw or wrote before a message, newest first (the timeline index).
-_HISTORY = f"""
-    SELECT {_MESSAGE} FROM messages
-     WHERE tenant_id = $1 AND conversation_id = $2
-       AND direction <> '{Direction.INTERNAL}'
-       AND status NOT IN ('{MessageStatus.DISCARDED}', '{MessageStatus.FAILED}')
-       AND (occurred_at, seq) < ($3::timestamptz, $4::bigint)
-     ORDER BY occurred_at DESC, seq DESC
-     LIMIT $5
-"""  # noqa: S608
 
 
 class MessageRepository:
@@ -319,19 +316,3 @@ class MessageRepository:
             .first()
         )
         return Message.from_row(row) if row else None
-
-    async def history_before(self, message: Message, limit: int) -> list[Message]:
-        """Up to `limit` messages the customer saw or wrote before `message`, oldest first
-        (private notes, discarded and failed replies left out)."""
-        if limit <= 0:
-            return []
-        rows = await driver.fetch_all(
-            self._session,
-            _HISTORY,
-            self._tenant_id,
-            message.conversation_id,
-            message.occurred_at,
-            message.seq,
-            limit,
-        )
-        return [Message.from_row(r) for r in reversed(rows)]

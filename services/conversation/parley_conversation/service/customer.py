@@ -128,9 +128,10 @@ async def request_ai_answer(
             conversation.id, excluding_types=sorted(NO_ANSWER_TYPES)
         )
     assert newest is not None  # called right after storing a message that wants an answer
-    history = await work.messages.history_before(newest, history_size)
     request_id = uuid.uuid4()
-    conversation = await work.conversations.expect_ai_answer(conversation.id, request_id, newest.id)
+    conversation, history = await work.conversations.expect_ai_answer(
+        conversation.id, request_id, newest, history_size
+    )
     work.emit(outgoing.ai_requested(work.tenant_id, conversation, request_id, newest, history))
     if newest.wamid:
         work.emit(

@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -193,10 +191,10 @@ class Sender:
         if credentials.disconnected:
             self._read_receipt_not_sent("channel_disconnected", "the channel must be reconnected")
             return
-        async with self._throughput(tenant, credentials):
-            answer = await self._cloud.send(
-                credentials.phone_number_id, credentials.access_token, request
-            )
+        await self._wait_for_throughput(tenant, credentials)
+        answer = await self._cloud.send(
+            credentials.phone_number_id, credentials.access_token, request
+        )
         if isinstance(answer, Accepted):
             READ_RECEIPTS.labels("sent").inc()
             return
@@ -291,10 +289,10 @@ class Sender:
                 )
             # The number's throughput slot is taken last, just before the request leaves:
             # taken earlier, a slow transaction would let requests bunch up at Meta.
-            async with self._throughput(tenant, credentials):
-                answer = await self._cloud.send(
-                    credentials.phone_number_id, credentials.access_token, request
-                )
+            await self._wait_for_throughput(tenant, credentials)
+            answer = await self._cloud.send(
+                credentials.phone_number_id, credentials.access_token, request
+            )
             if isinstance(answer, Accepted):
                 if record_acceptance:
                     await self._record_part(
@@ -347,10 +345,9 @@ class Sender:
                 return False
         return True
 
-    @asynccontextmanager
-    async def _throughput(self, tenant: UUID, credentials: SendCredentials) -> AsyncIterator[None]:
+    async def _wait_for_throughput(self, tenant: UUID, credentials: SendCredentials) -> None:
         """Wait for the number's next request slot, then for room in the number's window of
-        requests that left; the block sends the request."""
+        requests that left; the request must leave right after."""
         s = self._settings
         mps = credentials.messages_per_second or s.default_messages_per_second
         key = tenant_key(tenant, "throughput", credentials.phone_number_id)
@@ -358,8 +355,7 @@ class Sender:
         await self._limiter.acquire(key, Limit(rate=mps * s.throughput_headroom, burst=1))
         # What Meta counts: however late this request leaves after its slot, no second
         # (plus the way to Meta) may hold more than the limit.
-        async with self._limiter.sliding_window(key, mps, 1.0 + s.throughput_guard_s):
-            yield
+        await self._limiter.sliding_window(key, mps, 1.0 + s.throughput_guard_s)
 
     async def _ending_for(
         self,
