@@ -1,7 +1,10 @@
 """Kafka round trip: publish with Parley's producer (idempotent, acks=all) in this process,
 consume in another process; report p50/p99 of send-to-handler time, for Parley's consumer
 and, as the baseline in the same run, a bare aiokafka consumer (bench/consumers.py) reading
-the same kind of traffic at the same rate.
+the same kind of traffic at the same rate. A third run gives one conversation of the 50 a
+handler that takes 0.5 s per record (an LLM) while it gets 4 records/s: with per-key lanes
+the other conversations' round trips must stay as they were, although they share a
+partition with the slow one.
 
     make bench BENCH_ARGS="kafka_roundtrip --messages 2000 --rate 200"
 """
@@ -19,13 +22,13 @@ from parley_platform.events.admin import ensure_topics
 from parley_platform.events.topics import WHATSAPP_INBOUND
 from parley_testing.infrastructure import test_infrastructure
 
-from bench.consumers import BaselineConsumer, BenchSettings
+from bench.consumers import SLOW_HANDLER_S, SLOW_KEY_SUFFIX, BaselineConsumer, BenchSettings
 from bench.infra import load_average
 from bench.stats import percentile, summary_ms
 
 
 async def one_kind(
-    kind: str, bootstrap: str, messages: int, rate: float
+    kind: str, bootstrap: str, messages: int, rate: float, *, slow_share: int = 0
 ) -> tuple[list[float], list[float]]:
     """Publish `messages` at `rate` to fresh topics read by a `kind` consumer; returns the
     publish latencies and the round trips (seconds)."""
@@ -50,7 +53,8 @@ async def one_kind(
         await producer.publish(
             OutgoingEvent(
                 topic=WHATSAPP_INBOUND,
-                key=conversation_key(tenant, f"c{i % 50}"),
+                key=conversation_key(tenant, f"c{i % 50}")
+                + (SLOW_KEY_SUFFIX if slow_share and i % slow_share == 0 else ""),
                 payload=InboundMessage(type="text", text=Text(body=repr(time.time()))),
                 tenant_id=tenant,
             )
@@ -64,6 +68,9 @@ async def run(messages: int, rate: float) -> None:
     with test_infrastructure() as infra:
         ours_acks, ours = await one_kind("platform", infra.kafka_bootstrap, messages, rate)
         _, bare = await one_kind("bare", infra.kafka_bootstrap, messages, rate)
+        _, beside_slow = await one_kind(
+            "platform", infra.kafka_bootstrap, messages, rate, slow_share=50
+        )
     print(  # noqa: T201
         f"Kafka {infra.source}, {messages} messages at {rate:.0f}/s, 3 partitions, 50 keys; "
         f"{load_average()}"
@@ -74,6 +81,10 @@ async def run(messages: int, rate: float) -> None:
     print(  # noqa: T201
         f"  ratio ours / bare: p50 x{percentile(ours, 50) / percentile(bare, 50):.2f}, "
         f"p99 x{percentile(ours, 99) / percentile(bare, 99):.2f}"
+    )
+    print(  # noqa: T201
+        f"  round trip, Parley's consumer, the 49 other conversations while one takes "
+        f"{SLOW_HANDLER_S:.1f} s per record: {summary_ms(beside_slow)}"
     )
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from parley_platform import metrics
 
@@ -61,8 +64,8 @@ return {allowed, wait_ms}
 # A sliding window over the moments requests *left*. KEYS[1]: sorted set of requests, scored
 # by when they left (Redis server time, us); ARGV: limit, window (us), member, hold (us).
 # A request is let in when fewer than `limit` are in the window, and stays in it, scored
-# `hold` ahead, until it reports that it is leaving (_LEFT_SCRIPT): so requests let in but
-# delayed on their way out are counted from when they left. Returns {allowed (1/0), wait_us}.
+# `hold` ahead, until it reports that it left (_LEFT_SCRIPT): so requests let in but delayed
+# on their way out are counted however late they leave. Returns {allowed (1/0), wait_us}.
 _WINDOW_SCRIPT = """
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -78,7 +81,7 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, math.max(1000, tonumber(oldest[2]) + window - now)}
 """
-# KEYS[1], ARGV[1] member: the request is leaving now; it is scored with this moment.
+# KEYS[1], ARGV[1] member: the request has left (its answer came back); it is scored now.
 _LEFT_SCRIPT = """
 local t = redis.call('TIME')
 redis.call('ZADD', KEYS[1], 'XX', tonumber(t[1]) * 1000000 + tonumber(t[2]), ARGV[1])
@@ -118,7 +121,6 @@ class RateLimiter:
         self._script = redis.register_script(_BUCKET_SCRIPT)
         self._window_script = redis.register_script(_WINDOW_SCRIPT)
         self._left_script = redis.register_script(_LEFT_SCRIPT)
-        self._leaving: set[asyncio.Task[object]] = set()  # kept until done (not collected)
 
     def _key(self, key: str) -> str:
         return f"{key}:ratelimit:{self._namespace}"
@@ -158,18 +160,19 @@ class RateLimiter:
         metrics.RATE_LIMIT_STEP.labels(self._namespace, "late_wake").observe(max(0.0, late))
         return wait_s
 
+    @asynccontextmanager
     async def sliding_window(
         self, key: str, limit: int, window_s: float, *, hold_s: float = 60.0
-    ) -> None:
+    ) -> AsyncIterator[None]:
         """Wait until fewer than `limit` requests of `key` left within the last `window_s`
-        (every replica's), then count this one as leaving now; the caller sends it at once.
+        (every replica's), then run the block, which sends the request; the request counts
+        from when the block began until `window_s` after it ended, that is after its answer
+        came back (for `hold_s` if the process dies in between): when exactly the request
+        left the machine is not known, only that it was within the block.
 
-        The request is counted from the moment it is let in, and is scored with the moment
-        this coroutine resumed to send it (a second script, not awaited: the request goes
-        out while Redis records it), so a request delayed after being let in (event-loop lag,
-        a busy machine) is counted from when it really left. What the far side can count in
-        any window shorter than `window_s` by the way there (the caller's guard) is then at
-        most `limit`. A process that dies in between holds its place for `hold_s`.
+        What the far side can count in any window shorter than `window_s` by the longest
+        way there is then at most `limit`, however late requests were scheduled or delayed
+        on their way out (event-loop lag, a busy machine, retries).
         """
         window_key = self._key(f"{key}:window")
         member = f"{uuid.uuid4()}"
@@ -183,19 +186,18 @@ class RateLimiter:
             waited += pause
             await asyncio.sleep(pause)
         metrics.RATE_LIMIT_STEP.labels(self._namespace, "window").observe(waited)
-        leaving = asyncio.create_task(self._left_script(keys=[window_key], args=[member]))
-        self._leaving.add(leaving)
-        leaving.add_done_callback(self._left)
-
-    def _left(self, leaving: asyncio.Task[object]) -> None:
-        self._leaving.discard(leaving)
-        if not leaving.cancelled() and leaving.exception() is not None:
-            # The request keeps its place in the window until the hold runs out: slower,
-            # never above the limit.
-            log.warning(
-                "could not record a request leaving; its place is held until the hold ends",
-                extra={"namespace": self._namespace, "error": type(leaving.exception()).__name__},
-            )
+        try:
+            yield
+        finally:
+            try:
+                await self._left_script(keys=[window_key], args=[member])
+            except RedisError as exc:
+                # The request went; only its place in the window is held until the hold
+                # runs out: slower for a while, never above the limit.
+                log.warning(
+                    "could not record a request that left; its place is held",
+                    extra={"namespace": self._namespace, "error": type(exc).__name__},
+                )
 
     async def reset(self, key: str) -> None:
         """Forget `key`'s bucket (e.g. after a successful login)."""
