@@ -58,7 +58,14 @@ from parley_testing.services import free_port, settings_env
 
 from bench import profile
 from bench.consumers import BaselineConsumer
-from bench.infra import BenchInfrastructure, bench_infrastructure, cpu_seconds, load_average, met
+from bench.infra import (
+    BenchInfrastructure,
+    add_postgres_option,
+    bench_infrastructure,
+    cpu_seconds,
+    load_average,
+    met,
+)
 from bench.stats import summary_ms
 
 TARGET_CPU_PER_EVENT_S = 0.004
@@ -333,11 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="latency: messages per second")
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--partitions", type=int, default=3, help="of every topic")
-    parser.add_argument(
-        "--test-postgres",
-        action="store_true",
-        help="the test profile's PostgreSQL (fsync etc. off) instead of a durable one",
-    )
+    add_postgres_option(parser)
     parser.add_argument("--profile", type=Path, help="drain: write a raw py-spy profile here")
     args = parser.parse_args(argv)
     durable = not args.test_postgres

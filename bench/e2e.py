@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import datetime as dt
 import itertools
+import os
 import secrets
 import sys
 import time
@@ -50,7 +51,7 @@ from parley_devstack.demo_knowledge import load_demo_knowledge
 from parley_devstack.services import SERVICES, service
 from parley_testing.services import free_port
 
-from bench.infra import load_average, met
+from bench.infra import add_postgres_option, load_average, met
 from bench.stats import percentile
 from bench.whatsapp_stack import BenchStack, Process, bench_stack, env_json
 
@@ -65,6 +66,7 @@ TARGET_RATE = 100.0
 TARGET_P50_S = 0.040
 TARGET_P99_S = 0.150
 SETTLE_S = 30.0
+DRAIN_S = 180.0
 NUMBER_RATE = 1000
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 BEGIN_MARK, END_MARK = "<!-- e2e:begin -->", "<!-- e2e:end -->"
@@ -107,38 +109,27 @@ class Platform:
         self.statuses = statuses
         self.app_secret = secrets.token_urlsafe(32)
         self.ports = {spec.name: free_port() for spec in SERVICES}
-        self.grpc_ports = {"auth": free_port(), "knowledge": free_port()}
         self.sandbox_port = free_port()
         self.phone_number_id = ""
         self.tenant = ""
-
-    def wiring(self, name: str) -> dict[str, str]:
-        """Environment pointing service `name` at the others (as parley_devstack wires them)."""
-        spec = service(name)
-        fields = spec.settings_class().model_fields
-        env = {}
-        for other in SERVICES:
-            if f"{other.name}_grpc_target" in fields and other.name in self.grpc_ports:
-                env[f"{spec.env_prefix()}{other.name.upper()}_GRPC_TARGET"] = (
-                    f"127.0.0.1:{self.grpc_ports[other.name]}"
-                )
-            if f"{other.name}_http_url" in fields:
-                env[f"{spec.env_prefix()}{other.name.upper()}_HTTP_URL"] = (
-                    f"http://127.0.0.1:{self.ports[other.name]}"
-                )
-        return env
+        # Free ports for every service, in the variables parley_devstack's wiring reads, so
+        # that each service is pointed at the others as `make run` points them.
+        for spec in SERVICES:
+            os.environ[f"{spec.env_prefix()}HTTP_PORT"] = str(self.ports[spec.name])
+            if spec.port("grpc_port"):
+                os.environ[f"{spec.env_prefix()}GRPC_PORT"] = str(free_port())
 
     async def start_service(self, name: str, extra: dict[str, str] | None = None) -> Process:
-        env = {**self.stack.common_env(name), **self.wiring(name), **(extra or {})}
+        env = {**self.stack.common_env(name), **service(name).wiring(), **(extra or {})}
         if service(name).migrations_dir() is not None:
             env[f"PARLEY_{name.upper()}_DATABASE_URL"] = await self.stack.database_url(name)
         return await self.stack.start(
             name,
             f"parley_{name}",
             env,
-            grpc=name in self.grpc_ports,
+            grpc=bool(service(name).port("grpc_port")),
             http_port=self.ports[name],
-            grpc_port=self.grpc_ports.get(name),
+            grpc_port=service(name).port("grpc_port") or None,
         )
 
     async def start(self) -> None:
@@ -283,22 +274,30 @@ async def run_phase(customers: Customers, stack: BenchStack, rate: float, second
     await asyncio.gather(*tasks)
     mine = [str(c) for c in range(first, first + count) if str(c) in customers.sent_at]
     phase.customers = mine
+    # An answer counts if it came within SETTLE_S of the last message; later ones are lost.
+    horizon = time.time() + SETTLE_S
     deadline = time.monotonic() + SETTLE_S
     while customers.outstanding(mine) and time.monotonic() < deadline:
         await customers.collect()
         await asyncio.sleep(0.5)
     await asyncio.sleep(1.0)  # a duplicate would come right after the first answer
     await customers.collect()
+    phase.lost = customers.outstanding(mine)
+    # Let the backlog of a saturated phase clear (answers after SETTLE_S still count as lost)
+    # before the next phase starts, so that phases do not share it.
+    deadline = time.monotonic() + DRAIN_S
+    while customers.outstanding(mine) and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        await customers.collect()
     cpu_after = stack.cpu_seconds()
     phase.load = load_average()
     phase.cpu_s = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
     for customer in mine:
-        if customer in customers.answered_at:
-            phase.latencies_s.append(customers.answered_at[customer] - customers.sent_at[customer])
-            phase.answered_at.append(customers.answered_at[customer])
-            phase.duplicated += customers.answers[customer] > 1
-        else:
-            phase.lost += 1
+        answered = customers.answered_at.get(customer)
+        if answered is not None and answered <= horizon:
+            phase.latencies_s.append(answered - customers.sent_at[customer])
+            phase.answered_at.append(answered)
+        phase.duplicated += customers.answers[customer] > 1
     return phase
 
 
@@ -320,15 +319,16 @@ async def last_timestamps(bootstrap: str, topic: str) -> dict[str, float]:
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await reader.start()
     try:
-        await reader.topics()  # metadata of every topic
-        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+        # The consumer's own metadata covers only topics it was given; ask for all of them.
+        cluster = await reader._client.fetch_all_metadata()
+        partitions = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or ()]
         if not partitions:
             return {}
         reader.assign(partitions)
         await reader.seek_to_beginning(*partitions)
         ends = await reader.end_offsets(partitions)
         latest: dict[str, float] = {}
-        while any(await reader.position(tp) < ends[tp] for tp in partitions):
+        while any([await reader.position(tp) < ends[tp] for tp in partitions]):
             for records in (await reader.getmany(timeout_ms=500)).values():
                 for record in records:
                     key = (record.key or b"").decode()
@@ -551,11 +551,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[50.0, 100.0, 200.0])
     parser.add_argument("--baseline-rate", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=20.0, help="per rate")
-    parser.add_argument(
-        "--test-postgres",
-        action="store_true",
-        help="the test profile's PostgreSQL (fsync etc. off) instead of a durable one",
-    )
+    add_postgres_option(parser)
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument(
         "--statuses",

@@ -11,6 +11,7 @@ result either way, so a row always says which it used.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import tempfile
@@ -113,6 +114,16 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) process `pid` has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def add_postgres_option(parser: argparse.ArgumentParser) -> None:
+    """`--test-postgres`: the test profile's PostgreSQL instead of a durable one of the
+    benchmark's own (read it as `not args.test_postgres` for `bench_infrastructure`)."""
+    parser.add_argument(
+        "--test-postgres",
+        action="store_true",
+        help="the test profile's PostgreSQL (fsync etc. off) instead of a durable one",
+    )
 
 
 def met(ok: bool) -> str:

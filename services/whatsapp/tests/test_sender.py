@@ -167,11 +167,11 @@ async def open_stack(
     }
     async with AsyncExitStack() as stack:
         auth = await stack.enter_async_context(running_auth(settings_factory))
-        sandbox = await stack.enter_async_context(
-            sandbox_process(**sandbox_config)
-            if separate_sandbox
-            else running_sandbox(**sandbox_config)
-        )
+        sandbox: RunningApp | SandboxProcess
+        if separate_sandbox:
+            sandbox = await stack.enter_async_context(sandbox_process(**sandbox_config))
+        else:
+            sandbox = await stack.enter_async_context(running_sandbox(**sandbox_config))
         channel = await new_tenant_with_channel(auth, messages_per_second=messages_per_second)
         served = channel
         if sandbox_token is not None:  # the sandbox (Meta) accepts another token than ours

@@ -176,7 +176,7 @@ class RateLimiter:
         """
         window_key = self._key(f"{key}:window")
         member = f"{uuid.uuid4()}"
-        args = [limit, int(window_s * 1_000_000), member, int(hold_s * 1_000_000)]
+        args: list[int | str] = [limit, int(window_s * 1_000_000), member, int(hold_s * 1_000_000)]
         waited = 0.0
         while True:
             allowed, wait_us = await self._window_script(keys=[window_key], args=args)
