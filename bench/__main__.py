@@ -15,6 +15,8 @@ BENCHMARKS = (
     "ai_latency",
     "knowledge_search",
     "knowledge_ingest",
+    "e2e",
+    "notify_commit",
 )
 
 

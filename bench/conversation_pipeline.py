@@ -1,17 +1,23 @@
 """The conversation service under load, as the platform drives it: customer messages arrive
 on `whatsapp.inbound.v1` (published here, as the gateway would), the service runs in a child
-process (`python -m parley_conversation`, one consumer) against the test infrastructure with
+process (`python -m parley_conversation`, one consumer, log level INFO as in production) with
 a database of its own, and the AI requests it emits are read back from Kafka here.
 
     make bench BENCH_ARGS="conversation_pipeline latency --messages 1000 --rate 50"
-    make bench BENCH_ARGS="conversation_pipeline drain --messages 5000 --conversations 500"
+    make bench BENCH_ARGS="conversation_pipeline drain --messages 6000 --conversations 500"
 
 latency: inbound event published -> AiRequested read (p50/p99), at a steady rate, each
          message from one of `--conversations` customers.
 drain:   a backlog of `--messages` inbound events for `--conversations` customers is
          published while the service is down; then it starts, and the time for its one
-         consumer to commit past the backlog gives the events per second it sustains (the
-         time for the last AI request to come out of the outbox is reported too).
+         consumer to commit past the backlog gives the events per second it sustains, and
+         the process's CPU time over that span the CPU per event (target: at most 4 ms, so
+         at least 250 events/s per process). Baseline, same run and backlog: the platform
+         consumer alone with a handler that does nothing (bench/consumers.py), in a child
+         process of its own. `--profile` samples the service with py-spy during the drain.
+
+PostgreSQL is a server of the benchmark's own with durable settings (fsync,
+synchronous_commit, full_page_writes on) unless `--test-postgres`; every result says which.
 """
 
 from __future__ import annotations
@@ -48,15 +54,27 @@ from parley_platform.events import (
 )
 from parley_platform.events.admin import ensure_topics
 from parley_platform.events.topics import ALL_TOPICS, CONVERSATION_AI_REQUESTED, WHATSAPP_INBOUND
-from parley_testing.infrastructure import Infrastructure, test_infrastructure
 from parley_testing.services import free_port, settings_env
 
+from bench import profile
+from bench.consumers import BaselineConsumer
+from bench.infra import (
+    BenchInfrastructure,
+    add_postgres_option,
+    bench_infrastructure,
+    cpu_seconds,
+    load_average,
+    met,
+)
 from bench.stats import summary_ms
+
+TARGET_CPU_PER_EVENT_S = 0.004
 
 
 @asynccontextmanager
-async def bench_settings(infra: Infrastructure, partitions: int) -> AsyncIterator[Settings]:
+async def bench_settings(bench: BenchInfrastructure, partitions: int) -> AsyncIterator[Settings]:
     """Settings of a conversation service with its own database and topics."""
+    infra = bench.infra
     spec = service("conversation")
     database = spec.database(
         host=infra.postgres_host,
@@ -73,7 +91,7 @@ async def bench_settings(infra: Infrastructure, partitions: int) -> AsyncIterato
             database_url=database.app_url(),
             redis_url=infra.redis_url,
             http_port=free_port(),
-            log_level="WARNING",
+            log_level="INFO",  # as in production
         )
         await ensure_topics(settings, [t.name for t in ALL_TOPICS])
         yield settings
@@ -90,12 +108,6 @@ def spawn_service(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-
-
-def cpu_seconds(child: subprocess.Popen[bytes]) -> float:
-    """CPU time (user + system) the child has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @asynccontextmanager
@@ -124,6 +136,7 @@ async def conversation_service(
 
 
 def inbound(settings: Settings, tenant: uuid.UUID, customer: int, body: str) -> OutgoingEvent:
+    """A customer's text message as the gateway publishes it."""
     wa_id = f"4477{customer:08d}"
     wamid = f"wamid.bench.{uuid.uuid4().hex}"
     message = InboundMessage(
@@ -161,9 +174,15 @@ async def ai_request_reader(settings: Settings) -> AIOKafkaConsumer:
     return reader
 
 
-async def latency(messages: int, rate: float, conversations: int, partitions: int) -> None:
-    with test_infrastructure() as infra, tempfile.TemporaryDirectory() as tmp:
-        async with bench_settings(infra, partitions) as settings:
+async def latency(
+    messages: int, rate: float, conversations: int, partitions: int, durable: bool
+) -> None:
+    """Inbound published -> AI request read, at a steady rate."""
+    async with (
+        bench_infrastructure(durable=durable) as bench,
+        bench_settings(bench, partitions) as settings,
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
             producer = EventProducer(settings, client_id="bench-gateway")
             await producer.start()
             reader = await ai_request_reader(settings)
@@ -197,47 +216,85 @@ async def latency(messages: int, rate: float, conversations: int, partitions: in
             await producer.stop()
     print(  # noqa: T201
         f"conversation service (1 process, {partitions} partitions), {messages} customer "
-        f"messages at {rate:.0f}/s over {conversations} conversations"
+        f"messages at {rate:.0f}/s over {conversations} conversations; {bench.describe()}; "
+        f"{load_average()}"
     )
     print(f"  inbound published -> AiRequested read: {summary_ms(received)}")  # noqa: T201
 
 
-async def committed(admin: AIOKafkaAdminClient, settings: Settings, topic: str) -> int:
-    offsets = await admin.list_consumer_group_offsets(settings.topic_name(GROUP))
+async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
+    """Records of `topic` the consumer group `group` (full name) committed past."""
+    offsets = await admin.list_consumer_group_offsets(group)
     return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
 
 
-async def drain(messages: int, conversations: int, partitions: int) -> None:
-    with test_infrastructure() as infra, tempfile.TemporaryDirectory() as tmp:
-        async with bench_settings(infra, partitions) as settings:
-            producer = EventProducer(settings, client_id="bench-gateway")
-            await producer.start()
+async def publish_backlog(
+    settings: Settings, tenant: uuid.UUID, messages: int, conversations: int
+) -> None:
+    producer = EventProducer(settings, client_id="bench-gateway")
+    await producer.start()
+    batch = 500
+    for start in range(0, messages, batch):
+        await producer.publish(
+            *(
+                inbound(settings, tenant, i % conversations, f"question {i}")
+                for i in range(start, min(messages, start + batch))
+            )
+        )
+    await producer.stop()
+
+
+async def drain(
+    messages: int, conversations: int, partitions: int, durable: bool, profile_to: Path | None
+) -> None:
+    """A backlog drained by one service process, against the consumer alone."""
+    async with (
+        bench_infrastructure(durable=durable) as bench,
+        bench_settings(bench, partitions) as settings,
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
             tenant = uuid.uuid4()
-            batch = 500
-            for start in range(0, messages, batch):
-                await producer.publish(
-                    *(
-                        inbound(settings, tenant, i % conversations, f"question {i}")
-                        for i in range(start, min(messages, start + batch))
-                    )
-                )
-            await producer.stop()
+            await publish_backlog(settings, tenant, messages, conversations)
+            # Baseline: the platform consumer alone drains the same backlog (its own group).
+            baseline = await BaselineConsumer.start(
+                "platform",
+                bootstrap=settings.kafka_bootstrap,
+                topic_prefix=settings.kafka_topic_prefix,
+                count=messages,
+                group="bench-baseline",
+            )
+            alone = await baseline.result()
+            load_during_baseline = load_average()
             reader = await ai_request_reader(settings)
             topic = settings.topic_name(WHATSAPP_INBOUND.name)
             admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
             await admin.start()
             launched = time.perf_counter()
-            async with conversation_service(settings, Path(tmp) / "conversation.log") as child:
+            log = Path(tmp) / "conversation.log"
+            profiled: profile.Profile | None = None
+            async with conversation_service(settings, log) as child:
                 first_commit = None
                 first_count = 0
                 cpu_at_first = 0.0
-                while (done := await committed(admin, settings, topic)) < messages:
+                profiling: asyncio.Task[profile.Profile | None] | None = None
+                while (
+                    done := await committed(admin, settings.topic_name(GROUP), topic)
+                ) < messages:
                     if first_commit is None and done:
                         first_commit, first_count = time.perf_counter(), done
-                        cpu_at_first = cpu_seconds(child)
+                        cpu_at_first = cpu_seconds(child.pid)
+                        if profile_to is not None:
+                            # Most of the drain, from its first commit (start-up excluded).
+                            seconds = max(3.0, 0.6 * (messages - done) / 250)
+                            profiling = asyncio.create_task(
+                                profile.record(child.pid, seconds, profile_to)
+                            )
                     await asyncio.sleep(0.05)
                 drained = time.perf_counter()
-                cpu_per_event = (cpu_seconds(child) - cpu_at_first) / (messages - first_count)
+                cpu_per_event = (cpu_seconds(child.pid) - cpu_at_first) / (messages - first_count)
+                load_during_drain = load_average()
+                if profiling is not None:
+                    profiled = await profiling
                 requests = 0
                 while requests < messages:
                     got = await reader.getmany(timeout_ms=500)
@@ -247,24 +304,34 @@ async def drain(messages: int, conversations: int, partitions: int) -> None:
             await reader.stop()
     assert first_commit is not None
     rate = (messages - first_count) / (drained - first_commit)
-    print(  # noqa: T201
+    base_rate = alone["records"] / alone["wall_s"]
+    base_cpu = alone["cpu_s"] / alone["records"]
+    out = [
         f"conversation service (1 process, 1 consumer, {partitions} partitions): backlog of "
-        f"{messages} customer messages over {conversations} conversations"
-    )
-    print(  # noqa: T201
+        f"{messages} customer messages over {conversations} conversations; log level INFO; "
+        f"{bench.describe()}",
         f"  consumed: {rate:.0f} events/s (first to last commit), "
-        f"{drained - launched:.1f}s from process start to drained"
-    )
-    print(  # noqa: T201
+        f"{drained - launched:.1f}s from process start to drained; {load_during_drain}",
         f"  all {messages} AI requests out of the outbox {last_request - launched:.1f}s "
-        "after process start"
-    )
-    print(  # noqa: T201
-        f"  service CPU per event: {cpu_per_event * 1000:.1f} ms (user + system, whole process)"
-    )
+        "after process start",
+        f"  service CPU per event: {cpu_per_event * 1000:.2f} ms (user + system, whole process)",
+        f"  baseline, the platform consumer alone (no-op handler), same backlog: "
+        f"{base_rate:.0f} events/s, {base_cpu * 1000:.2f} ms CPU per event; {load_during_baseline}",
+        f"  ratio service / consumer alone: CPU per event x{cpu_per_event / base_cpu:.1f}, "
+        f"throughput x{rate / base_rate:.2f}",
+        f"  target <= {TARGET_CPU_PER_EVENT_S * 1000:.0f} ms CPU per event (>= "
+        f"{1 / TARGET_CPU_PER_EVENT_S:.0f} events/s per process): "
+        f"{met(cpu_per_event <= TARGET_CPU_PER_EVENT_S)}"
+        + ("" if bench.durable else " (not a durable-settings figure)"),
+    ]
+    if profiled is not None:
+        out.append(f"  py-spy profile of the service during the drain ({profile_to}):")
+        out.append("    " + profiled.report(12).replace("\n", "\n    "))
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -273,11 +340,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="latency: messages per second")
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--partitions", type=int, default=3, help="of every topic")
+    add_postgres_option(parser)
+    parser.add_argument("--profile", type=Path, help="drain: write a raw py-spy profile here")
     args = parser.parse_args(argv)
+    durable = not args.test_postgres
     if args.mode == "latency":
-        asyncio.run(latency(args.messages, args.rate, args.conversations, args.partitions))
+        asyncio.run(latency(args.messages, args.rate, args.conversations, args.partitions, durable))
     else:
-        asyncio.run(drain(args.messages, args.conversations, args.partitions))
+        asyncio.run(
+            drain(args.messages, args.conversations, args.partitions, durable, args.profile)
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""The services the WhatsApp benchmarks run, each as its own process (as in production, so the
-load generator never shares an event loop with what it measures), on the test profile's
-PostgreSQL and Redis and a Kafka node of the benchmark's own (the test profile's broker
-carries every test run's topics, thousands of partitions, which no production broker of this
-size would); plus a tenant with a channel registered in auth (parley_devstack.seeding)."""
+"""The services the end-to-end and WhatsApp benchmarks run, each as its own process (as in
+production, so the load generator never shares an event loop with what it measures), at log
+level INFO as in production, on the benchmark's infrastructure (bench/infra.py: by default a
+durable PostgreSQL and a Kafka node of the benchmark's own; the test profile's broker carries
+every test run's topics, thousands of partitions, which no production broker of this size
+would); plus a tenant with a channel registered in auth (parley_devstack.seeding)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ from parley_devstack.seeding import (
 from parley_devstack.services import prepare_database, service
 from parley_platform.db.provision import ServiceDatabase, drop
 from parley_platform.grpc.credentials import ServiceTokenIssuer
-from parley_testing.infrastructure import Infrastructure, disposable_kafka, test_infrastructure
 from parley_testing.services import free_port
+
+from bench.infra import BenchInfrastructure, bench_infrastructure, cpu_seconds
 
 
 @dataclass
@@ -49,10 +51,10 @@ class Process:
 class BenchStack:
     """Starts services as child processes and cleans everything up afterwards."""
 
-    def __init__(self, infra: Infrastructure, kafka_bootstrap: str | None = None) -> None:
-        self.infra = infra
-        # A Kafka node of the benchmark's own, or the session's shared one.
-        self.kafka_bootstrap = kafka_bootstrap or infra.kafka_bootstrap
+    def __init__(self, bench: BenchInfrastructure) -> None:
+        self.bench = bench
+        self.infra = bench.infra
+        self.kafka_bootstrap = bench.infra.kafka_bootstrap
         self.tag = f"bench{uuid.uuid4().hex[:6]}"
         self.topic_prefix = f"{self.tag}."
         self.service_token_secret = secrets.token_urlsafe(32)
@@ -79,7 +81,7 @@ class BenchStack:
         p = f"PARLEY_{name.upper()}_"
         return {
             f"{p}ENVIRONMENT": "development",
-            f"{p}LOG_LEVEL": "WARNING",
+            f"{p}LOG_LEVEL": "INFO",  # as in production
             f"{p}KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             f"{p}KAFKA_TOPIC_PREFIX": self.topic_prefix,
             f"{p}REDIS_URL": self.infra.redis_url,
@@ -87,12 +89,19 @@ class BenchStack:
         }
 
     async def start(
-        self, name: str, module: str, env: dict[str, str], *, grpc: bool = False
+        self,
+        name: str,
+        module: str,
+        env: dict[str, str],
+        *,
+        grpc: bool = False,
+        http_port: int | None = None,
+        grpc_port: int | None = None,
     ) -> Process:
         """Run `python -m module` with `env` and wait until its /readyz (or /healthz) says so."""
         prefix = f"PARLEY_{name.upper()}_"
-        http_port = free_port()
-        grpc_port = free_port() if grpc else None
+        http_port = http_port or free_port()
+        grpc_port = (grpc_port or free_port()) if grpc else None
         full_env = {**os.environ, **env, f"{prefix}HTTP_PORT": str(http_port)}
         if grpc_port:
             full_env[f"{prefix}GRPC_PORT"] = str(grpc_port)
@@ -165,6 +174,19 @@ class BenchStack:
                 email=f"{self.tag}@example.com",
             )
 
+    @property
+    def processes(self) -> list[Process]:
+        """Every process started so far, in start order."""
+        return list(self._processes)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each service (replicas of one service added up)."""
+        used: dict[str, float] = {}
+        for process in self._processes:
+            if process.proc.poll() is None:
+                used[process.name] = used.get(process.name, 0.0) + cpu_seconds(process.proc.pid)
+        return used
+
     async def close(self) -> None:
         """Stop every process and drop the benchmark's databases."""
         for process in reversed(self._processes):
@@ -191,20 +213,11 @@ def env_json(value: Any) -> str:
 
 
 @asynccontextmanager
-async def bench_stack(fresh_kafka: bool = True) -> AsyncIterator[BenchStack]:
-    """The session infrastructure plus, by default, a Kafka node of the benchmark's own."""
-    with test_infrastructure() as infra:
-        if not fresh_kafka:
-            stack = BenchStack(infra)
-            try:
-                yield stack
-            finally:
-                await stack.close()
-            return
-        with tempfile.TemporaryDirectory(prefix="parley-bench-kafka-") as folder:
-            async with disposable_kafka(Path(folder)) as kafka:
-                stack = BenchStack(infra, kafka.bootstrap)
-                try:
-                    yield stack
-                finally:
-                    await stack.close()
+async def bench_stack(fresh_kafka: bool = True, durable: bool = True) -> AsyncIterator[BenchStack]:
+    """The benchmark's infrastructure (bench/infra.py) and the processes started on it."""
+    async with bench_infrastructure(durable=durable, own_kafka=fresh_kafka) as bench:
+        stack = BenchStack(bench)
+        try:
+            yield stack
+        finally:
+            await stack.close()

@@ -168,7 +168,7 @@ async def test_one_customer_message_is_one_trace_and_the_logs_follow_it(platform
         # A business signs up (confirming the link emailed to it: auth's local mailbox here)
         # and connects its number (which the sandbox serves).
         email = f"owner-{tag}@example.com"
-        asked = await api.post(
+        sign_up_asked = await api.post(
             "/api/v1/signup",
             json={
                 "company_name": f"Trace Co {tag}",
@@ -177,7 +177,7 @@ async def test_one_customer_message_is_one_trace_and_the_logs_follow_it(platform
                 "password": PASSWORD,
             },
         )
-        assert asked.status_code == 202, asked.text
+        assert sign_up_asked.status_code == 202, sign_up_asked.text
         confirmation = await Mailbox(auth).link_token(email, "signup_confirmation")
         signup = await api.post("/api/v1/signup/confirm", json={"token": confirmation})
         assert signup.status_code == 201, signup.text

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 import pytest
-from parley_platform.db import Database, UnsafeDatabaseRoleError
+from parley_platform.db import Database, UnsafeDatabaseRoleError, driver
 from parley_platform.db.rls import tables_without_tenant_isolation
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -158,3 +159,28 @@ async def test_a_tenant_snapshot_sees_one_moment_of_its_own_rows_and_writes_noth
             )
     async with database.tenant_snapshot(tenant_a) as later:
         assert (await later.execute(count)).scalar() == 2
+
+
+async def test_plain_sql_on_the_session_connection_obeys_the_tenant_and_the_transaction(
+    database: Database,
+) -> None:
+    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+    await _insert(database, tenant_a, "a's secret")
+    insert = "INSERT INTO effects (tenant_id, event_id, note) VALUES ($1, $2, $3)"
+
+    # The first statement of a transaction may be plain SQL: it runs inside the transaction.
+    with pytest.raises(RuntimeError, match="abandon"):
+        async with database.tenant_session(tenant_b) as session:
+            await driver.execute(session, insert, tenant_b, str(uuid.uuid4()), "rolled back")
+            raise RuntimeError("abandon the transaction")
+    async with database.tenant_session(tenant_b) as session:
+        await driver.execute(session, insert, tenant_b, str(uuid.uuid4()), "kept")
+        seen = [r["note"] for r in await driver.fetch_all(session, "SELECT note FROM effects")]
+    with pytest.raises(asyncpg.PostgresError, match="row-level security"):
+        async with database.tenant_session(tenant_b) as session:
+            await driver.execute(session, insert, tenant_a, str(uuid.uuid4()), "forged")
+
+    assert seen == ["kept"]  # neither A's row nor the rolled-back one
+    async with database.tenant_session(tenant_b) as session:
+        mixed = (await session.execute(text("SELECT note FROM effects"))).scalars().all()
+    assert mixed == ["kept"]

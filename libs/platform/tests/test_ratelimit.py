@@ -87,3 +87,30 @@ async def test_looking_takes_nothing_and_giving_back_never_exceeds_the_burst(red
     assert (await limiter.check_all([(key, limit)])).allowed
     await limiter.give_back([(key, limit)], cost=5)
     assert (await limiter.check_all([(key, limit)])).remaining == (2,)
+
+
+async def test_a_sliding_window_counts_requests_until_they_left_however_late(redis, infra) -> None:
+    other_replica = Redis.from_url(infra.redis_url)
+    try:
+        limiters = [RateLimiter(redis, "send"), RateLimiter(other_replica, "send")]
+        key = tenant_key(uuid.uuid4(), "number", "1555001")
+        left: list[float] = []
+
+        async def send(limiter: RateLimiter, delay_s: float) -> None:
+            async with limiter.sliding_window(key, 3, 0.5):
+                await asyncio.sleep(delay_s)  # delayed on its way out (a busy event loop)
+                left.append(time.monotonic())
+
+        started = time.monotonic()
+        # The first request is let in at once but leaves only after 0.4 s: the fourth and
+        # later requests must wait until half a second after *that*, not after it was let in.
+        await asyncio.gather(
+            send(limiters[0], 0.4),
+            *(send(limiters[i % 2], 0.0) for i in range(1, 7)),
+        )
+    finally:
+        await other_replica.aclose()
+    left.sort()
+    for i, start in enumerate(left):  # never more than 3 left within any 0.5 s
+        assert sum(1 for t in left[i:] if t - start < 0.5) <= 3
+    assert max(left) - started >= 0.9  # the late leaver held its place in the window

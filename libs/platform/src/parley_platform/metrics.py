@@ -68,3 +68,11 @@ RATE_LIMIT_WAIT = Histogram(
     ["limiter"],
     buckets=(0, *LATENCY_BUCKETS, 30, 60),
 )
+PACING_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1)
+RATE_LIMIT_STEP = Histogram(
+    "parley_ratelimit_step_seconds",
+    "Steps of waiting for a rate limit: the Redis round trip of a reservation, how late the "
+    "wait for the slot ended (event-loop and scheduling lag), the wait at the sliding window",
+    ["namespace", "step"],
+    buckets=PACING_BUCKETS,
+)

@@ -9,14 +9,21 @@ start with the tenant id where a tenant owns them (see `tenant_key`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from ipaddress import IPv6Address, ip_address, ip_network
 from uuid import UUID
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from parley_platform import metrics
+
+log = logging.getLogger(__name__)
+
 
 # KEYS: one or more buckets; ARGV[1] cost, ARGV[2] mode, then rate (tokens/s) and burst
 # (capacity) of each bucket in turn. Modes: 0 take the tokens from every bucket only if each
@@ -74,6 +81,34 @@ return result
 _TAKE, _RESERVE, _LOOK, _GIVE_BACK = 0, 1, 2, 3
 
 
+# A sliding window over the moments requests *left*. KEYS[1]: sorted set of requests, scored
+# by when they left (Redis server time, us); ARGV: limit, window (us), member, hold (us).
+# A request is let in when fewer than `limit` are in the window, and stays in it, scored
+# `hold` ahead, until it reports that it left (_LEFT_SCRIPT): so requests let in but delayed
+# on their way out are counted however late they leave. Returns {allowed (1/0), wait_us}.
+_WINDOW_SCRIPT = """
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local hold = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil((window + hold) / 1000) + 1000)
+  return {1, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, math.max(1000, tonumber(oldest[2]) + window - now)}
+"""
+# KEYS[1], ARGV[1] member: the request has left (its answer came back); it is scored now.
+_LEFT_SCRIPT = """
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], 'XX', tonumber(t[1]) * 1000000 + tonumber(t[2]), ARGV[1])
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Limit:
     """`rate` tokens per second, bursts of up to `burst`."""
@@ -124,6 +159,8 @@ class RateLimiter:
         self._redis = redis
         self._namespace = namespace
         self._script = redis.register_script(_BUCKET_SCRIPT)
+        self._window_script = redis.register_script(_WINDOW_SCRIPT)
+        self._left_script = redis.register_script(_LEFT_SCRIPT)
 
     def _key(self, key: str) -> str:
         return f"{key}:ratelimit:{self._namespace}"
@@ -172,14 +209,59 @@ class RateLimiter:
                 return 0.0
             if decision.retry_after_s > max_wait_s:
                 raise TimeoutError(f"rate limit {key}: next slot in {decision.retry_after_s:.2f}s")
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
         _, wait_ms, *_ = await self._script(
             keys=[self._key(key)], args=[cost, _RESERVE, limit.rate, limit.burst]
         )
+        answered = loop.time()
         wait_s = int(wait_ms) / 1000
         metrics.RATE_LIMIT_WAIT.labels(self._namespace).observe(wait_s)
         if wait_s > 0:
             await asyncio.sleep(wait_s)
+        metrics.RATE_LIMIT_STEP.labels(self._namespace, "reservation").observe(answered - asked)
+        late = loop.time() - (answered + wait_s)
+        metrics.RATE_LIMIT_STEP.labels(self._namespace, "late_wake").observe(max(0.0, late))
         return wait_s
+
+    @asynccontextmanager
+    async def sliding_window(
+        self, key: str, limit: int, window_s: float, *, hold_s: float = 60.0
+    ) -> AsyncIterator[None]:
+        """Wait until fewer than `limit` requests of `key` left within the last `window_s`
+        (every replica's), then run the block, which sends the request; the request counts
+        from when the block began until `window_s` after it ended, that is after its answer
+        came back (for `hold_s` if the process dies in between): when exactly the request
+        left the machine is not known, only that it was within the block.
+
+        What the far side can count in any window shorter than `window_s` by the longest
+        way there is then at most `limit`, however late requests were scheduled or delayed
+        on their way out (event-loop lag, a busy machine, retries).
+        """
+        window_key = self._key(f"{key}:window")
+        member = f"{uuid.uuid4()}"
+        args: list[int | str] = [limit, int(window_s * 1_000_000), member, int(hold_s * 1_000_000)]
+        waited = 0.0
+        while True:
+            allowed, wait_us = await self._window_script(keys=[window_key], args=args)
+            if allowed:
+                break
+            pause = int(wait_us) / 1_000_000
+            waited += pause
+            await asyncio.sleep(pause)
+        metrics.RATE_LIMIT_STEP.labels(self._namespace, "window").observe(waited)
+        try:
+            yield
+        finally:
+            try:
+                await self._left_script(keys=[window_key], args=[member])
+            except RedisError as exc:
+                # The request went; only its place in the window is held until the hold
+                # runs out: slower for a while, never above the limit.
+                log.warning(
+                    "could not record a request that left; its place is held",
+                    extra={"namespace": self._namespace, "error": type(exc).__name__},
+                )
 
     async def reset(self, key: str) -> None:
         """Forget `key`'s bucket (e.g. after a successful login)."""

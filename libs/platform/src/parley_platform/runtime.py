@@ -266,7 +266,9 @@ class ServiceRuntime(Generic[C]):
             if s.database_url is None:
                 raise RuntimeError(f"{s.env_name('database_url')} is not set")
             self._database = Database(
-                s.database_url.get_secret_value(), pool_size=s.database_pool_size
+                s.database_url.get_secret_value(),
+                pool_size=s.database_pool_size,
+                instrument=s.trace_database_statements,
             )
             await self._database.verify_role()
             self._checks["database"] = self._database.ping

@@ -100,6 +100,12 @@ class ServiceSettings(BaseSettings):
 
     otlp_endpoint: str | None = None  # e.g. http://otel-collector:4317; unset: no export
     otlp_timeout_s: float = Field(default=2.0, gt=0)
+    # Share of new traces recorded (a trace started upstream keeps its caller's decision);
+    # trace ids still reach logs and Kafka headers when a trace is not recorded.
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    # A span per SQL statement: about a tenth of an event handler's CPU on the busiest paths
+    # (docs/performance.md), so off unless asked for (debugging a slow query).
+    trace_database_statements: bool = False
 
     def secret_fields(self) -> dict[str, SecretStr]:
         """Every secret-typed setting that is set, by name (never logged)."""

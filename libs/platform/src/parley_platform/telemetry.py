@@ -3,7 +3,9 @@
 Spans are exported over OTLP when an endpoint is configured, through a batch processor with
 short timeouts so that a missing collector never blocks a request or a shutdown. Without an
 endpoint, spans are still created (trace ids reach logs and Kafka headers) but not exported.
-HTTP (FastAPI), gRPC, SQLAlchemy, httpx and redis are instrumented here; Kafka spans are made
+HTTP (FastAPI), gRPC, httpx and redis are instrumented here, SQL statements only when
+`trace_database_statements` asks for it (a span per statement costs CPU on every event);
+`trace_sample_ratio` records a share of the traces; Kafka spans are made
 by parley_platform.events itself because the aiokafka instrumentation ends its consumer span
 before the handler runs (STYLE.md, "Known traps").
 """
@@ -20,6 +22,7 @@ from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -49,7 +52,10 @@ def setup_telemetry(
                 "service.name": f"parley-{settings.service_name}",
                 "deployment.environment": settings.environment.value,
             }
-        )
+        ),
+        # A trace begun upstream (a webhook, a Kafka record) keeps its caller's decision, so
+        # one customer message is recorded whole or not at all.
+        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
     )
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter

@@ -4,12 +4,17 @@ for Meta) serving that channel's number."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import httpx
 from parley_auth.config import Settings as AuthSettings
 from parley_auth.main import create_app as create_auth
 from parley_conversation.config import Settings as ConversationSettings
@@ -146,8 +151,61 @@ async def running_sandbox(**settings: Any) -> AsyncIterator[RunningApp]:
         yield running
 
 
+@dataclass
+class SandboxProcess:
+    """The WhatsApp sandbox in a process of its own: its base URL and a client."""
+
+    base_url: str
+    client: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def sandbox_process(**settings: Any) -> AsyncIterator[SandboxProcess]:
+    """The WhatsApp sandbox as a separate process (`python -m parley_sandbox`), for tests
+    whose measurement must not share an event loop with what it measures: when Meta counts
+    requests per second, it counts them on its own machine."""
+    port = free_port()
+    given = {
+        "http_port": port,
+        "public_base_url": f"http://127.0.0.1:{port}",
+        "log_level": "WARNING",
+        **settings,
+    }
+    env = {
+        **os.environ,
+        **{
+            f"PARLEY_SANDBOX_{name.upper()}": json.dumps(value)
+            if isinstance(value, list | dict)
+            else str(value)
+            for name, value in given.items()
+        },
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "parley_sandbox", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                with suppress(httpx.TransportError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                if process.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError("the sandbox process did not start")
+                await asyncio.sleep(0.1)
+            yield SandboxProcess(base_url, client)
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 async def serve_number_in_sandbox(
-    sandbox: RunningApp, channel: TenantChannel, *, webhook_url: str, app_secret: str
+    sandbox: RunningApp | SandboxProcess,
+    channel: TenantChannel,
+    *,
+    webhook_url: str,
+    app_secret: str,
 ) -> None:
     """Make the sandbox answer for `channel`'s number and post its webhooks to `webhook_url`."""
     await Sandbox(sandbox.client, webhook_url=webhook_url, app_secret=app_secret).serve(
@@ -198,7 +256,10 @@ async def running_conversation(
 
 @asynccontextmanager
 async def running_whatsapp(
-    settings_factory: SettingsFactory, auth: AuthService, sandbox: RunningApp, **overrides: Any
+    settings_factory: SettingsFactory,
+    auth: AuthService,
+    sandbox: RunningApp | SandboxProcess,
+    **overrides: Any,
 ) -> AsyncIterator[RunningApp]:
     """The whatsapp service, sending to the sandbox and asking `auth` for credentials."""
     settings = await settings_factory(

@@ -9,11 +9,23 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from parley_platform.db import driver
 from sqlalchemy import and_, case, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_conversation.repository.tables import contacts, conversations
+
+# The statements of every customer message, in plain SQL through asyncpg (prepared once per
+# connection; parley_platform.db.driver says why).
+_CONTACT = driver.columns(contacts)
+_FIND_BY_WA_ID = f"SELECT {_CONTACT} FROM contacts WHERE tenant_id = $1 AND wa_id = $2 FOR UPDATE"  # noqa: S608
+_FIND_BY_BSUID = f"SELECT {_CONTACT} FROM contacts WHERE tenant_id = $1 AND bsuid = $2 FOR UPDATE"  # noqa: S608
+_CREATE = f"""
+    INSERT INTO contacts (tenant_id, id, wa_id, from_wa_id, bsuid, profile_name, username)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT DO NOTHING
+    RETURNING {_CONTACT}
+"""  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -52,43 +64,24 @@ class ContactRepository:
         self._session = session
         self._tenant_id = tenant_id
 
-    async def _find(self, column: Any, value: str) -> Contact | None:
-        row = (
-            (
-                await self._session.execute(
-                    select(contacts)
-                    .where(contacts.c.tenant_id == self._tenant_id, column == value)
-                    .with_for_update()
-                )
-            )
-            .mappings()
-            .first()
-        )
+    async def _find(self, sql: str, value: str) -> Contact | None:
+        row = await driver.fetch_one(self._session, sql, self._tenant_id, value)
         return Contact.from_row(row) if row else None
 
     async def record_sender(self, who: ContactIdentity) -> Contact:
         """The contact who sent a message, created or brought up to date (name, ids)."""
         found = await self._find_sender(who)
         if found is None:
-            inserted = (
-                (
-                    await self._session.execute(
-                        insert(contacts)
-                        .values(
-                            tenant_id=self._tenant_id,
-                            id=uuid.uuid4(),
-                            wa_id=who.wa_id,
-                            from_wa_id=who.from_wa_id,
-                            bsuid=who.bsuid,
-                            profile_name=who.profile_name,
-                            username=who.username,
-                        )
-                        .on_conflict_do_nothing()
-                        .returning(contacts)
-                    )
-                )
-                .mappings()
-                .first()
+            inserted = await driver.fetch_one(
+                self._session,
+                _CREATE,
+                self._tenant_id,
+                uuid.uuid4(),
+                who.wa_id,
+                who.from_wa_id,
+                who.bsuid,
+                who.profile_name,
+                who.username,
             )
             if inserted is not None:
                 return Contact.from_row(inserted)
@@ -102,9 +95,9 @@ class ContactRepository:
     async def _find_sender(self, who: ContactIdentity) -> Contact | None:
         found = None
         if who.wa_id:
-            found = await self._find(contacts.c.wa_id, who.wa_id)
+            found = await self._find(_FIND_BY_WA_ID, who.wa_id)
         if found is None and who.bsuid:
-            found = await self._find(contacts.c.bsuid, who.bsuid)
+            found = await self._find(_FIND_BY_BSUID, who.bsuid)
         return found
 
     async def _bring_up_to_date(self, found: Contact, who: ContactIdentity) -> Contact:

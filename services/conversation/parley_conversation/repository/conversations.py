@@ -10,17 +10,97 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from parley_platform.db import driver
 from parley_platform.identity import Principal, Role
 from sqlalchemy import ColumnElement, Text, and_, case, func, literal, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_conversation.domain.delivery import MessageStatus
 from parley_conversation.domain.ownership import Ownership, State, Transition
 from parley_conversation.repository.contacts import Contact, matches_contact
 from parley_conversation.repository.keyset import beyond
+from parley_conversation.repository.messages import Author, Direction, Message, Said
 from parley_conversation.repository.tables import contacts, conversations
 
 _CONTACT_COLUMNS = [c.label(f"contact__{c.name}") for c in contacts.c if c.name != "tenant_id"]
+
+# The statements of every customer message and AI answer, in plain SQL through asyncpg
+# (prepared once per connection; parley_platform.db.driver says why): the conversation with
+# its contact's columns, as `Conversation.from_row` reads them.
+_RETURNED = (
+    f"{driver.columns(conversations, 'c')}, "
+    f"{driver.columns(contacts, 'k', label_prefix='contact__', skip=['tenant_id'])}"
+)
+# A customer's message arrives: the conversation is created on first contact, else locked and
+# brought up to date, in one round trip: one more unread, the customer service window runs
+# from the customer's latest message, the activity and preview follow the newest message (a
+# late, older one changes neither), and the channel's business number id stays current
+# (replies use it). The `c.` columns read the row as it was.
+_OPEN_FOR_MESSAGE = f"""
+    INSERT INTO conversations AS c (tenant_id, id, contact_id, channel_id, phone_number_id,
+                                    customer_key, state, unread_count, last_inbound_at,
+                                    last_activity_at, last_message_preview)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9)
+    ON CONFLICT ON CONSTRAINT conversations_one_per_contact
+    DO UPDATE SET phone_number_id = EXCLUDED.phone_number_id,
+                  unread_count = c.unread_count + 1,
+                  last_inbound_at = greatest(c.last_inbound_at, EXCLUDED.last_inbound_at),
+                  last_message_preview = CASE WHEN c.last_activity_at <= EXCLUDED.last_activity_at
+                                              THEN EXCLUDED.last_message_preview
+                                              ELSE c.last_message_preview END,
+                  last_activity_at = greatest(c.last_activity_at, EXCLUDED.last_activity_at),
+                  version = c.version + 1,
+                  updated_at = now()
+    RETURNING {driver.columns(conversations)}
+"""  # noqa: S608
+_LOCK = f"""
+    SELECT {_RETURNED} FROM conversations c
+      JOIN contacts k ON k.tenant_id = c.tenant_id AND k.id = c.contact_id
+     WHERE c.tenant_id = $1 AND c.id = $2
+       FOR UPDATE OF c
+"""  # noqa: S608
+
+
+def _change_sql(assignments: str, *, also_returning: str = "") -> str:
+    """One UPDATE of a (locked) conversation ($1 tenant, $2 conversation) that bumps its
+    version and returns it with its contact (and `also_returning`); `assignments` may use $3
+    onwards and read the row as it was (`c.<column>`)."""
+    return f"""
+        UPDATE conversations AS c
+           SET {assignments}, version = c.version + 1, updated_at = now()
+          FROM contacts AS k
+         WHERE c.tenant_id = $1 AND c.id = $2
+           AND k.tenant_id = c.tenant_id AND k.id = c.contact_id
+        RETURNING {_RETURNED}{", " + also_returning if also_returning else ""}
+    """  # noqa: S608
+
+
+# Activity at $3 (timestamptz): the last activity moves forward to it, and the preview becomes
+# $4 when this is the newest message (both read the row as it was before the UPDATE).
+_ACTIVITY = """
+    last_message_preview = CASE WHEN c.last_activity_at <= $3::timestamptz THEN $4::text
+                                ELSE c.last_message_preview END,
+    last_activity_at = greatest(c.last_activity_at, $3::timestamptz)
+"""
+_RECORD_AI_ANSWER = _change_sql(f"ai_request_id = NULL, ai_request_message_id = NULL, {_ACTIVITY}")
+# The AI is asked to answer message $4 (sent at $5, seq $6): the request in flight becomes $3,
+# and the same round trip returns what the customer saw or wrote before that message (up to
+# $7 of them, oldest first; private notes, discarded and failed replies left out).
+_HISTORY_BEFORE = f"""
+    (SELECT coalesce(json_agg(json_build_object('author', h.author, 'text', h.text,
+                                                'at', h.occurred_at)
+                              ORDER BY h.occurred_at, h.seq), '[]'::json)
+       FROM (SELECT m.author, m.text, m.occurred_at, m.seq FROM messages m
+              WHERE m.tenant_id = $1 AND m.conversation_id = $2
+                AND m.direction <> '{Direction.INTERNAL}'
+                AND m.status NOT IN ('{MessageStatus.DISCARDED}', '{MessageStatus.FAILED}')
+                AND (m.occurred_at, m.seq) < ($5::timestamptz, $6::bigint)
+              ORDER BY m.occurred_at DESC, m.seq DESC
+              LIMIT $7) AS h) AS history
+"""  # noqa: S608
+_EXPECT_AI_ANSWER = _change_sql(
+    "ai_request_id = $3, ai_request_message_id = $4", also_returning=_HISTORY_BEFORE
+)
 
 
 @dataclass(frozen=True)
@@ -118,7 +198,7 @@ class ConversationRepository:
         row = (await self._session.execute(statement)).mappings().first()
         return Conversation.from_row(row) if row else None
 
-    async def open_with(
+    async def open_for_message(
         self,
         contact: Contact,
         *,
@@ -126,43 +206,33 @@ class ConversationRepository:
         phone_number_id: str,
         customer_key: str,
         at: datetime,
+        preview: str | None,
     ) -> Conversation:
         """The conversation with `contact` on a channel (created on first contact, with the
-        customer id its events are keyed by), locked for this transaction."""
-        statement = insert(conversations).values(
-            tenant_id=self._tenant_id,
-            id=uuid.uuid4(),
-            contact_id=contact.id,
-            channel_id=channel_id,
-            phone_number_id=phone_number_id,
-            customer_key=customer_key,
-            state=State.AI.value,
-            last_activity_at=at,
-        )
-        # On conflict, the update locks the existing row and returns it in the same round
-        # trip; it keeps the channel's business number id current (replies use it).
-        row = (
-            (
-                await self._session.execute(
-                    statement.on_conflict_do_update(
-                        constraint="conversations_one_per_contact",
-                        set_={"phone_number_id": statement.excluded.phone_number_id},
-                    ).returning(conversations)
-                )
-            )
-            .mappings()
-            .one()
+        customer id its events are keyed by), locked for this transaction, with the customer's
+        message sent at `at` recorded: one more unread, the customer service window runs from
+        the customer's latest message, and the activity and preview follow the newest message
+        (a late, older one changes neither)."""
+        row = await driver.fetch_one(
+            self._session,
+            _OPEN_FOR_MESSAGE,
+            self._tenant_id,
+            uuid.uuid4(),
+            contact.id,
+            channel_id,
+            phone_number_id,
+            customer_key,
+            State.AI.value,
+            at,
+            preview,
         )
         return Conversation.from_row(row, contact)
 
     async def lock(self, conversation_id: UUID) -> Conversation | None:
         """The conversation, locked until the transaction ends (every change goes through
         this, so API calls and events touching one conversation take turns)."""
-        return await self._one(
-            self._select()
-            .where(conversations.c.id == conversation_id)
-            .with_for_update(of=conversations)
-        )
+        row = await driver.fetch_one(self._session, _LOCK, self._tenant_id, conversation_id)
+        return Conversation.from_row(row) if row else None
 
     async def get(
         self, conversation_id: UUID, principal: Principal | None = None
@@ -191,6 +261,13 @@ class ConversationRepository:
             raise LookupError(f"conversation {conversation_id} is gone")
         return changed
 
+    async def _change_by(self, sql: str, conversation_id: UUID, *args: Any) -> Conversation:
+        """`_change` by one of the plain-SQL statements above."""
+        row = await driver.fetch_one(self._session, sql, self._tenant_id, conversation_id, *args)
+        if row is None:
+            raise LookupError(f"conversation {conversation_id} is gone")
+        return Conversation.from_row(row)
+
     async def change_ownership(self, conversation_id: UUID, transition: Transition) -> Conversation:
         """Give the conversation the state and assignment `transition` leads to. Leaving
         `ai` forgets the AI request in flight (its reply will not be sent); closing stamps
@@ -209,20 +286,6 @@ class ConversationRepository:
             values["closed_at"] = None
         return await self._change(conversation_id, **values)
 
-    async def record_customer_message(
-        self, conversation_id: UUID, at: datetime, preview: str | None
-    ) -> Conversation:
-        """A customer message sent at `at` arrived: one more unread, the customer service
-        window runs from the customer's latest message, and the activity and preview follow
-        the newest message (a late, older one changes neither)."""
-        c = conversations.c
-        return await self._change(
-            conversation_id,
-            unread_count=c.unread_count + 1,
-            last_inbound_at=func.greatest(c.last_inbound_at, self._timestamp(at)),
-            **self._activity(at, preview),
-        )
-
     async def record_reply(
         self, conversation_id: UUID, at: datetime, preview: str | None
     ) -> Conversation:
@@ -234,12 +297,7 @@ class ConversationRepository:
     ) -> Conversation:
         """The AI's answer to the request in flight is stored and will be sent: the request
         is over (activity and preview as for any reply)."""
-        return await self._change(
-            conversation_id,
-            ai_request_id=None,
-            ai_request_message_id=None,
-            **self._activity(at, preview),
-        )
+        return await self._change_by(_RECORD_AI_ANSWER, conversation_id, at, preview)
 
     async def record_note(self, conversation_id: UUID, at: datetime) -> Conversation:
         """The team wrote a private note at `at`: activity, but no preview (customers'
@@ -250,13 +308,30 @@ class ConversationRepository:
         )
 
     async def expect_ai_answer(
-        self, conversation_id: UUID, request_id: UUID, message_id: UUID
-    ) -> Conversation:
-        """The AI was asked (request `request_id`) to answer the customer's message
-        `message_id`; a reply to any earlier request is now stale."""
-        return await self._change(
-            conversation_id, ai_request_id=request_id, ai_request_message_id=message_id
+        self, conversation_id: UUID, request_id: UUID, question: Message, history_size: int
+    ) -> tuple[Conversation, list[Said]]:
+        """The AI was asked (request `request_id`) to answer the customer's `question`; a
+        reply to any earlier request is now stale. Returns the conversation and up to
+        `history_size` messages the customer saw or wrote before the question, oldest first
+        (in the same round trip)."""
+        row = await driver.fetch_one(
+            self._session,
+            _EXPECT_AI_ANSWER,
+            self._tenant_id,
+            conversation_id,
+            request_id,
+            question.id,
+            question.occurred_at,
+            question.seq,
+            max(0, history_size),
         )
+        if row is None:
+            raise LookupError(f"conversation {conversation_id} is gone")
+        history = [
+            Said(Author(h["author"]), h["text"], datetime.fromisoformat(h["at"]))
+            for h in row["history"]
+        ]
+        return Conversation.from_row(row), history
 
     async def mark_read(self, conversation_id: UUID) -> Conversation:
         """The team read the conversation: nothing is unread any more."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,13 +11,38 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text, type_coerce, update
+from parley_platform.db import driver
+from sqlalchemy import select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_conversation.domain.delivery import MessageStatus
 from parley_conversation.repository.keyset import beyond
 from parley_conversation.repository.tables import message_wamids, messages
+
+# The statements of every customer message and every AI answer, in plain SQL through asyncpg
+# (prepared once per connection; parley_platform.db.driver says why).
+_MESSAGE = driver.columns(messages)
+_LOCK_WAMID = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+_WAMID_KNOWN = "SELECT 1 FROM message_wamids WHERE tenant_id = $1 AND wamid = $2"
+# The message and its wamid in one round trip (the wamid row's foreign key is checked at the
+# end of the statement, when the message exists).
+_ADD = f"""
+    WITH stored AS (
+        INSERT INTO messages (tenant_id, id, conversation_id, direction, author, author_user_id,
+                              type, content, text, wamid, reply_to_wamid, status, failure_reason,
+                              ai_request_id, occurred_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        RETURNING {_MESSAGE}
+    ), known AS (
+        INSERT INTO message_wamids (tenant_id, wamid, message_id)
+        SELECT tenant_id, wamid, id FROM stored WHERE wamid IS NOT NULL
+        ON CONFLICT DO NOTHING
+    )
+    SELECT {_MESSAGE} FROM stored
+"""  # noqa: S608
+_GET = f"SELECT {_MESSAGE} FROM messages WHERE tenant_id = $1 AND id = $2"  # noqa: S608
+_ANSWERED = "SELECT 1 FROM messages WHERE tenant_id = $1 AND ai_request_id = $2 LIMIT 1"
 
 
 class Direction(StrEnum):
@@ -71,6 +97,15 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Said:
+    """One message of a conversation's history as the AI is given it."""
+
+    author: Author
+    text: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class NewMessage:
     """A message to store."""
 
@@ -106,44 +141,30 @@ class MessageRepository:
         outcome looked for early updates, and never be applied.
         """
         for wamid in sorted(set(wamids)):
-            await self._session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                {"key": f"{self._tenant_id}:wamid:{wamid}"},
-            )
+            await driver.execute(self._session, _LOCK_WAMID, f"{self._tenant_id}:wamid:{wamid}")
 
     async def add(self, new: NewMessage) -> Message:
         """Store a message (and its wamid, if it has one)."""
-        row = (
-            (
-                await self._session.execute(
-                    insert(messages)
-                    .values(
-                        tenant_id=self._tenant_id,
-                        id=new.id or uuid.uuid4(),
-                        conversation_id=new.conversation_id,
-                        direction=new.direction.value,
-                        author=new.author.value,
-                        author_user_id=new.author_user_id,
-                        type=new.type,
-                        content=new.content,
-                        text=new.text,
-                        wamid=new.wamid,
-                        reply_to_wamid=new.reply_to_wamid,
-                        status=new.status.value,
-                        failure_reason=new.failure_reason,
-                        ai_request_id=new.ai_request_id,
-                        occurred_at=new.occurred_at,
-                    )
-                    .returning(messages)
-                )
-            )
-            .mappings()
-            .one()
+        row = await driver.fetch_one(
+            self._session,
+            _ADD,
+            self._tenant_id,
+            new.id or uuid.uuid4(),
+            new.conversation_id,
+            new.direction.value,
+            new.author.value,
+            new.author_user_id,
+            new.type,
+            json.dumps(new.content),
+            new.text,
+            new.wamid,
+            new.reply_to_wamid,
+            new.status.value,
+            new.failure_reason,
+            new.ai_request_id,
+            new.occurred_at,
         )
-        stored = Message.from_row(row)
-        if new.wamid:
-            await self.register_wamids(stored.id, [new.wamid])
-        return stored
+        return Message.from_row(row)
 
     async def register_wamids(self, message_id: UUID, wamids: Sequence[str]) -> None:
         """Record that `wamids` belong to `message_id` (known ones are left alone)."""
@@ -160,12 +181,9 @@ class MessageRepository:
             )
 
     async def wamid_is_known(self, wamid: str) -> bool:
-        found = await self._session.execute(
-            select(message_wamids.c.message_id).where(
-                message_wamids.c.tenant_id == self._tenant_id, message_wamids.c.wamid == wamid
-            )
+        return (
+            await driver.fetch_one(self._session, _WAMID_KNOWN, self._tenant_id, wamid) is not None
         )
-        return found.first() is not None
 
     async def lock_by_wamid(self, wamid: str) -> Message | None:
         """The message a WhatsApp id belongs to, locked."""
@@ -188,6 +206,9 @@ class MessageRepository:
         return Message.from_row(row) if row else None
 
     async def get(self, message_id: UUID, *, lock: bool = False) -> Message | None:
+        if not lock:
+            found = await driver.fetch_one(self._session, _GET, self._tenant_id, message_id)
+            return Message.from_row(found) if found else None
         statement = select(messages).where(
             messages.c.tenant_id == self._tenant_id, messages.c.id == message_id
         )
@@ -245,12 +266,8 @@ class MessageRepository:
 
     async def answered_request(self, request_id: UUID) -> bool:
         """Whether an AI reply to this request is already stored (sent or discarded)."""
-        found = await self._session.execute(
-            select(messages.c.id)
-            .where(messages.c.tenant_id == self._tenant_id, messages.c.ai_request_id == request_id)
-            .limit(1)
-        )
-        return found.first() is not None
+        found = await driver.fetch_one(self._session, _ANSWERED, self._tenant_id, request_id)
+        return found is not None
 
     async def page(
         self,
@@ -304,34 +321,3 @@ class MessageRepository:
             .first()
         )
         return Message.from_row(row) if row else None
-
-    async def history_before(self, message: Message, limit: int) -> list[Message]:
-        """Up to `limit` messages the customer saw or wrote before `message`, oldest first
-        (private notes, discarded and failed replies left out)."""
-        if limit <= 0:
-            return []
-        rows = (
-            (
-                await self._session.execute(
-                    select(messages)
-                    .where(
-                        messages.c.tenant_id == self._tenant_id,
-                        messages.c.conversation_id == message.conversation_id,
-                        messages.c.direction != Direction.INTERNAL.value,
-                        messages.c.status.not_in(
-                            [MessageStatus.DISCARDED.value, MessageStatus.FAILED.value]
-                        ),
-                        beyond(
-                            (messages.c.occurred_at, messages.c.seq),
-                            message.position,
-                            descending=True,
-                        ),
-                    )
-                    .order_by(messages.c.occurred_at.desc(), messages.c.seq.desc())
-                    .limit(limit)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        return [Message.from_row(r) for r in reversed(rows)]

@@ -11,7 +11,7 @@ from parley.whatsapp.v1.events_pb2 import InboundMessage
 from parley_platform.errors import InvalidRequest
 
 from parley_conversation.domain import ownership
-from parley_conversation.domain.content import NO_ANSWER_TYPES, customer_content
+from parley_conversation.domain.content import NO_ANSWER_TYPES, customer_content, preview
 from parley_conversation.domain.delivery import MessageStatus
 from parley_conversation.domain.handoff import requested_person
 from parley_conversation.domain.ownership import State
@@ -74,16 +74,18 @@ async def receive_message(
         return
     contact = await work.contacts.record_sender(who)
     sent_at = inbound.sent_at.ToDatetime(tzinfo=UTC) if inbound.HasField("sent_at") else received_at
-    conversation = await work.conversations.open_with(
+    content = customer_content(inbound)
+    conversation = await work.conversations.open_for_message(
         contact,
         channel_id=inbound.channel_id,
         phone_number_id=inbound.phone_number_id,
         customer_key=customer_key(inbound),
         at=sent_at,
+        preview=preview(content.text),
     )
-    content = customer_content(inbound)
-    newest_before = conversation.last_inbound_at
-    conversation, message = await work.add_message(
+    # The customer's latest message so far (ties count as latest) is what the AI answers.
+    is_newest = conversation.last_inbound_at == sent_at
+    message = await work.add_customer_message(
         conversation,
         NewMessage(
             conversation_id=conversation.id,
@@ -109,7 +111,6 @@ async def receive_message(
             conversation, ownership.customer_asked_for_a_person(conversation.ownership, phrase)
         )
     elif content.wants_answer:
-        is_newest = newest_before is None or message.occurred_at >= newest_before
         await request_ai_answer(
             work, conversation, newest=message if is_newest else None, history_size=history_size
         )
@@ -127,9 +128,10 @@ async def request_ai_answer(
             conversation.id, excluding_types=sorted(NO_ANSWER_TYPES)
         )
     assert newest is not None  # called right after storing a message that wants an answer
-    history = await work.messages.history_before(newest, history_size)
     request_id = uuid.uuid4()
-    conversation = await work.conversations.expect_ai_answer(conversation.id, request_id, newest.id)
+    conversation, history = await work.conversations.expect_ai_answer(
+        conversation.id, request_id, newest, history_size
+    )
     work.emit(outgoing.ai_requested(work.tenant_id, conversation, request_id, newest, history))
     if newest.wamid:
         work.emit(

@@ -27,7 +27,7 @@ from parley_platform.events.topics import (
 
 from parley_conversation.domain.ownership import Ownership, State
 from parley_conversation.repository.conversations import Conversation
-from parley_conversation.repository.messages import Author, Message
+from parley_conversation.repository.messages import Author, Message, Said
 
 Kind = conversation_events.ConversationChanged.Kind
 
@@ -158,7 +158,7 @@ def ai_requested(
     conversation: Conversation,
     request_id: UUID,
     message: Message,
-    history: Sequence[Message],
+    history: Sequence[Said],
 ) -> OutgoingEvent:
     """Ask the AI to answer the customer's `message` given the `history` before it."""
     payload = conversation_events.AiRequested(

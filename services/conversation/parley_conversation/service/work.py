@@ -93,11 +93,21 @@ class Work:
         )
         return conversation, message
 
+    async def add_customer_message(self, conversation: Conversation, new: NewMessage) -> Message:
+        """Store a customer's message in `conversation`, which
+        `conversations.open_for_message` already brought up to date with it."""
+        message = await self.messages.add(new)
+        self.emit(
+            conversation_changed(
+                self.tenant_id, conversation, Kind.KIND_MESSAGE_ADDED, message=message
+            )
+        )
+        return message
+
     async def _record(self, conversation: Conversation, message: Message) -> Conversation:
-        """What `message` changes in its conversation (one UPDATE, or none)."""
+        """What `message` (ours, not the customer's) changes in its conversation (one
+        UPDATE, or none)."""
         at, shown = message.occurred_at, preview(message.text)
-        if message.author == Author.CUSTOMER:
-            return await self.conversations.record_customer_message(conversation.id, at, shown)
         if message.status == MessageStatus.DISCARDED:
             return conversation  # never part of the conversation the customer saw
         if message.direction == Direction.INTERNAL:

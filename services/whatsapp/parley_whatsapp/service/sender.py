@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -191,10 +193,10 @@ class Sender:
         if credentials.disconnected:
             self._read_receipt_not_sent("channel_disconnected", "the channel must be reconnected")
             return
-        await self._wait_for_throughput(tenant, credentials)
-        answer = await self._cloud.send(
-            credentials.phone_number_id, credentials.access_token, request
-        )
+        async with self._throughput(tenant, credentials):
+            answer = await self._cloud.send(
+                credentials.phone_number_id, credentials.access_token, request
+            )
         if isinstance(answer, Accepted):
             READ_RECEIPTS.labels("sent").inc()
             return
@@ -289,10 +291,10 @@ class Sender:
                 )
             # The number's throughput slot is taken last, just before the request leaves:
             # taken earlier, a slow transaction would let requests bunch up at Meta.
-            await self._wait_for_throughput(tenant, credentials)
-            answer = await self._cloud.send(
-                credentials.phone_number_id, credentials.access_token, request
-            )
+            async with self._throughput(tenant, credentials):
+                answer = await self._cloud.send(
+                    credentials.phone_number_id, credentials.access_token, request
+                )
             if isinstance(answer, Accepted):
                 if record_acceptance:
                     await self._record_part(
@@ -345,15 +347,19 @@ class Sender:
                 return False
         return True
 
-    async def _wait_for_throughput(self, tenant: UUID, credentials: SendCredentials) -> None:
-        """Wait for the number's next request slot."""
+    @asynccontextmanager
+    async def _throughput(self, tenant: UUID, credentials: SendCredentials) -> AsyncIterator[None]:
+        """Wait for the number's next request slot, then for room in the number's window of
+        requests that left; the block sends the request."""
         s = self._settings
         mps = credentials.messages_per_second or s.default_messages_per_second
-        # Burst 1: requests are spaced evenly, so no one-second window ever exceeds the rate.
-        await self._limiter.acquire(
-            tenant_key(tenant, "throughput", credentials.phone_number_id),
-            Limit(rate=mps * s.throughput_headroom, burst=1),
-        )
+        key = tenant_key(tenant, "throughput", credentials.phone_number_id)
+        # Burst 1: requests are spaced evenly, at a pace under the limit.
+        await self._limiter.acquire(key, Limit(rate=mps * s.throughput_headroom, burst=1))
+        # What Meta counts: however late this request leaves after its slot, no second
+        # (plus the way to Meta) may hold more than the limit.
+        async with self._limiter.sliding_window(key, mps, 1.0 + s.throughput_guard_s):
+            yield
 
     async def _ending_for(
         self,

@@ -36,9 +36,10 @@ def _bind_transaction_to_tenant(
 ) -> None:
     # Always set it, to '' when there is no tenant: policies read '' as "no tenant" and match
     # nothing, so a pooled connection never carries another transaction's tenant.
-    connection.execute(
-        text("SELECT set_config('app.tenant_id', :tenant_id, true)"),
-        {"tenant_id": session.info.get(TENANT_INFO_KEY, "")},
+    # Driver SQL: runs at the start of every transaction, and needs no compiling.
+    connection.exec_driver_sql(
+        "SELECT set_config('app.tenant_id', $1, true)",
+        (session.info.get(TENANT_INFO_KEY, ""),),
     )
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_platform.db import driver
 from parley_platform.db.session import Database
 from parley_platform.events.consumer import ConsumedEvent
 from parley_platform.events.schema import INBOX_TABLE
 
-_CLAIM = text(
+# Plain SQL through asyncpg: one statement of every handled event (parley_platform.db.driver).
+_CLAIM = (
     f"INSERT INTO {INBOX_TABLE} (tenant_id, consumer, event_id) "
-    "VALUES (:tenant_id, :consumer, :event_id) ON CONFLICT DO NOTHING RETURNING 1"
+    "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1"
 )
 
 
@@ -21,11 +23,8 @@ async def first_delivery(session: AsyncSession, consumer: str, event: ConsumedEv
     Call it inside the tenant transaction that applies the event's effects: if that
     transaction rolls back, the event counts as unseen and will be processed again.
     """
-    result = await session.execute(
-        _CLAIM,
-        {"tenant_id": str(event.tenant_id), "consumer": consumer, "event_id": event.event_id},
-    )
-    return result.first() is not None
+    claimed = await driver.fetch_one(session, _CLAIM, event.tenant_id, consumer, event.event_id)
+    return claimed is not None
 
 
 _SEEN = text(f"SELECT 1 FROM {INBOX_TABLE} WHERE consumer = :consumer AND event_id = :event_id")

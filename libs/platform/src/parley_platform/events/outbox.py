@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_platform import metrics
+from parley_platform.db import driver
 from parley_platform.db.session import Database
 from parley_platform.events.producer import EventProducer, OutgoingEvent, RawRecord
 from parley_platform.events.schema import OUTBOX_CHANNEL, OUTBOX_TABLE
@@ -30,9 +31,13 @@ from parley_platform.settings import ServiceSettings
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
 
-_INSERT = text(
+# One statement (prepared once per connection) for any number of events: plain SQL through
+# asyncpg, since every handled event stages some (parley_platform.db.driver).
+_INSERT = (
     f"INSERT INTO {OUTBOX_TABLE} (tenant_id, event_id, topic, key, payload, headers) "
-    "VALUES (:tenant_id, :event_id, :topic, :key, :payload, CAST(:headers AS jsonb))"
+    "SELECT tenant_id, event_id, topic, key, payload, CAST(headers AS jsonb) "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[]) "
+    "AS staged (tenant_id, event_id, topic, key, payload, headers)"
 )
 _TRACE_HEADERS = ("traceparent", "tracestate")
 # Any constant works: each service has its own database, so locks never collide.
@@ -43,19 +48,15 @@ async def add_to_outbox(session: AsyncSession, *events: OutgoingEvent) -> None:
     """Stage `events` for publishing when (and only if) `session`'s transaction commits."""
     if not events:
         return
-    await session.execute(
+    await driver.execute(
+        session,
         _INSERT,
-        [
-            {
-                "tenant_id": str(event.tenant_id),
-                "event_id": event.event_id,
-                "topic": event.topic.name,
-                "key": event.key.encode(),
-                "payload": event.payload.SerializeToString(),
-                "headers": json.dumps({k: v.decode() for k, v in event.headers()}),
-            }
-            for event in events
-        ],
+        [event.tenant_id for event in events],
+        [event.event_id for event in events],
+        [event.topic.name for event in events],
+        [event.key.encode() for event in events],
+        [event.payload.SerializeToString() for event in events],
+        [json.dumps({k: v.decode() for k, v in event.headers()}) for event in events],
     )
 
 
@@ -109,14 +110,8 @@ class OutboxRelay(BackgroundWork):
     async def relay_once(self) -> int:
         """Publish up to one batch of pending rows; returns how many were published."""
         async with self._database.system_session() as session:
-            rows = (
-                (
-                    await session.execute(
-                        text("SELECT * FROM parley_outbox_claim(:n)"), {"n": self._batch_size}
-                    )
-                )
-                .mappings()
-                .all()
+            rows = await driver.fetch_all(
+                session, "SELECT * FROM parley_outbox_claim($1)", self._batch_size
             )
             if not rows:
                 metrics.OUTBOX_OLDEST_AGE.set(0)
@@ -126,9 +121,8 @@ class OutboxRelay(BackgroundWork):
             metrics.OUTBOX_OLDEST_AGE.set((datetime.now(UTC) - oldest).total_seconds())
             records = [self._record(row) for row in rows]
             await self._producer.publish_raw(records, label="outbox")
-            await session.execute(
-                text("SELECT parley_outbox_delete(CAST(:ids AS bigint[]))"),
-                {"ids": [row["id"] for row in rows]},
+            await driver.execute(
+                session, "SELECT parley_outbox_delete($1::bigint[])", [row["id"] for row in rows]
             )
         acknowledged_at = datetime.now(UTC)
         for row in rows:

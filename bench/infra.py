@@ -1,0 +1,131 @@
+"""The infrastructure a benchmark runs on, and the facts its tables must state about it.
+
+Published figures use PostgreSQL with durable settings (fsync, synchronous_commit and
+full_page_writes on): `bench_infrastructure(durable=True)` starts a PostgreSQL server of the
+benchmark's own (the `run` profile's configuration, data in a temporary folder on the
+machine's disk) and a Kafka node of its own, and shares only Redis with the test profile. With
+`durable=False` it uses the test profile's PostgreSQL (all three off), which flatters every
+database-bound figure: the settings are read back from the server and printed with every
+result either way, so a row always says which it used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from parley_devstack.layout import StackLayout
+from parley_devstack.postgres import Postgres
+from parley_testing.infrastructure import Infrastructure, disposable_kafka, test_infrastructure
+from parley_testing.services import free_port
+
+DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+class _BenchPostgres(Postgres):
+    """The `run` profile's PostgreSQL (durable settings) in a folder and on a port of its own."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(StackLayout("run", state_root=folder))
+        self.port = free_port()
+
+
+@dataclass(frozen=True)
+class BenchInfrastructure:
+    """Where the benchmark's services connect, and PostgreSQL's durability settings."""
+
+    infra: Infrastructure
+    postgres_settings: dict[str, str]
+
+    @property
+    def durable(self) -> bool:
+        return all(self.postgres_settings.get(k) == "on" for k in DURABILITY_SETTINGS)
+
+    def describe(self) -> str:
+        """`PostgreSQL durable (fsync=on, ...)` or `... NOT durable (...)`, for every table."""
+        values = ", ".join(f"{k}={self.postgres_settings.get(k, '?')}" for k in DURABILITY_SETTINGS)
+        return f"PostgreSQL {'durable' if self.durable else 'NOT durable'} ({values})"
+
+
+async def postgres_settings(admin_dsn: str) -> dict[str, str]:
+    """The server's own values of the durability settings."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])",
+            list(DURABILITY_SETTINGS),
+        )
+    finally:
+        await conn.close()
+    return {row["name"]: row["setting"] for row in rows}
+
+
+@asynccontextmanager
+async def bench_infrastructure(
+    *, durable: bool = True, own_kafka: bool = True
+) -> AsyncIterator[BenchInfrastructure]:
+    """PostgreSQL (durable: a server of the benchmark's own), Kafka (own: a node of the
+    benchmark's own; the test broker carries every test run's partitions) and Redis."""
+    with test_infrastructure() as shared:
+        async with _own_parts(shared, durable=durable, own_kafka=own_kafka) as infra:
+            yield BenchInfrastructure(infra, await postgres_settings(infra.postgres_admin_dsn))
+
+
+@asynccontextmanager
+async def _own_parts(
+    shared: Infrastructure, *, durable: bool, own_kafka: bool
+) -> AsyncIterator[Infrastructure]:
+    # On the machine's disk (not a RAM-backed folder), or fsync would prove nothing.
+    root = Path(os.environ.get("PARLEY_BENCH_DIR", tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix="parley-bench-", dir=root) as folder:
+        postgres = _BenchPostgres(Path(folder)) if durable else None
+        if postgres is not None:
+            await asyncio.to_thread(postgres.start)
+        try:
+            admin_dsn = postgres.admin_dsn() if postgres else shared.postgres_admin_dsn
+            if own_kafka:
+                async with disposable_kafka(Path(folder)) as kafka:
+                    yield Infrastructure(
+                        admin_dsn, kafka.bootstrap, shared.redis_url, "benchmark's own"
+                    )
+            else:
+                yield Infrastructure(
+                    admin_dsn, shared.kafka_bootstrap, shared.redis_url, "test profile's Kafka"
+                )
+        finally:
+            if postgres is not None:
+                await asyncio.to_thread(postgres.stop)
+
+
+def load_average() -> str:
+    """The machine's 1/5/15-minute load averages (2 cores: above 2 means waiting for CPU)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} ({os.cpu_count()} cores)"
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def add_postgres_option(parser: argparse.ArgumentParser) -> None:
+    """`--test-postgres`: the test profile's PostgreSQL instead of a durable one of the
+    benchmark's own (read it as `not args.test_postgres` for `bench_infrastructure`)."""
+    parser.add_argument(
+        "--test-postgres",
+        action="store_true",
+        help="the test profile's PostgreSQL (fsync etc. off) instead of a durable one",
+    )
+
+
+def met(ok: bool) -> str:
+    """How every benchmark prints a target's outcome."""
+    return "met" if ok else "NOT MET"
