@@ -1,6 +1,6 @@
 """Conversation service process wiring: the database with its outbox relay, the consumer
 group of the WhatsApp and AI events, the auth client for assignments, the live feed behind
-`/api/v1/events`, housekeeping, and the inbox API."""
+`/api/v1/events` (conversation and knowledge document changes), housekeeping, and the inbox API."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from parley_platform.events.topics import (
     CONVERSATION_AI_REQUESTED,
     CONVERSATION_CHANGED,
+    KNOWLEDGE_DOCUMENT_CHANGED,
     WHATSAPP_OUTBOUND,
 )
 from parley_platform.http import create_service_app
@@ -57,7 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         wire,
         database=True,
         outbox_relay=True,
-        topics=[CONVERSATION_AI_REQUESTED, CONVERSATION_CHANGED, WHATSAPP_OUTBOUND],
+        # The knowledge topic too: the live feed reads it, whichever service starts first.
+        topics=[
+            CONVERSATION_AI_REQUESTED,
+            CONVERSATION_CHANGED,
+            KNOWLEDGE_DOCUMENT_CHANGED,
+            WHATSAPP_OUTBOUND,
+        ],
         grpc_clients={"auth": settings.auth_grpc_target},
     )
     return create_service_app(

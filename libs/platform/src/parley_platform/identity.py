@@ -43,9 +43,14 @@ class Principal:
         if not self.has_role(minimum):
             raise PermissionDenied(f"this needs the {minimum.value} role or higher")
 
+    def has_scope(self, scope: str) -> bool:
+        """Whether `scope` allows the principal: API keys must hold it; users are governed
+        by their role instead."""
+        return not self.is_api_key or scope in self.scopes
+
     def require_scope(self, scope: str) -> None:
         """API keys must hold `scope`; users are governed by their role instead."""
-        if self.is_api_key and scope not in self.scopes:
+        if not self.has_scope(scope):
             raise PermissionDenied(f"this API key lacks the {scope!r} scope")
 
     def to_claims(self) -> dict[str, Any]:

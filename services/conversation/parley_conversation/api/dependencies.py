@@ -21,6 +21,8 @@ from parley_conversation.service.work import Work, conversation_work
 READ_SCOPE = "conversations:read"
 WRITE_SCOPE = "conversations:write"
 CONTACTS_READ_SCOPE = "contacts:read"
+# The knowledge service's read scope: its document changes ride on the live stream.
+DOCUMENTS_READ_SCOPE = "documents:read"
 
 
 @dataclass(frozen=True)

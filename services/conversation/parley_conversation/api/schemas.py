@@ -217,8 +217,9 @@ class ContactDetail(BaseModel):
 LiveKind = Literal["message_added", "message_status", "state_changed", "assigned", "updated"]
 
 
-class LiveEvent(BaseModel):
-    """The `data` of one server-sent event (the SSE `event` field repeats `kind`)."""
+class ConversationLiveEvent(BaseModel):
+    """The `data` of a server-sent event about a conversation (the SSE `event` field
+    repeats `kind`)."""
 
     kind: LiveKind
     conversation_id: UUID
@@ -231,6 +232,36 @@ class LiveEvent(BaseModel):
     unread_count: int
     detail: str = ""
     at: datetime
+
+
+class LiveDocument(BaseModel):
+    """A knowledge document as of a change of its processing state (the knowledge
+    service's `knowledge.document-changed.v1`)."""
+
+    id: UUID
+    state: Literal["queued", "processing", "ready", "failed", "deleted"] = Field(
+        description="Where the document is in processing; `deleted` once it left search"
+    )
+    title: str
+    kind: str = Field(description="text, file, faq or web_page")
+    external_id: str | None
+    failure_reason: str | None = Field(description="Why processing failed, for a person")
+    revision: int = Field(description="Version number: 1, then +1 per replacement")
+    page_count: int
+    chunk_count: int
+    website_id: UUID | None = Field(description="The imported website it is a page of")
+    changed_at: datetime
+
+
+class DocumentLiveEvent(BaseModel):
+    """The `data` of a server-sent event about a knowledge document (only to callers who
+    may read the knowledge base)."""
+
+    kind: Literal["document_changed"]
+    document: LiveDocument
+
+
+LiveEvent = ConversationLiveEvent | DocumentLiveEvent
 
 
 # ------------------------------------------------------------------------------- requests

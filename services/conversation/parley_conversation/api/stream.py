@@ -2,11 +2,13 @@
 
 Each event is one change of a conversation the caller may see (the visibility rule, applied
 to the conversation's assignment as of the change; an assignment change also reaches those
-who could see it before, so their dashboards can drop it). The SSE `id` is the stream's
-position in the live-change topic: a client that reconnects with `Last-Event-ID` gets what
-it missed, from any replica, or a `resync` event when that is no longer possible. An event
-with only an `id` (no data) moves the position on while nothing visible happens; comments
-keep proxies from closing an idle stream.
+who could see it before, so their dashboards can drop it), or one change of a knowledge
+document's processing state, for callers who may read the knowledge base. API keys get each
+kind only with its scope (`conversations:read`, `documents:read`); a stream needs one of
+them. The SSE `id` is the stream's position in the live-change topics: a client that
+reconnects with `Last-Event-ID` gets what it missed, from any replica, or a `resync` event
+when that is no longer possible. An event with only an `id` (no data) moves the position on
+while nothing visible happens; comments keep proxies from closing an idle stream.
 """
 
 from __future__ import annotations
@@ -15,18 +17,24 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from parley.conversation.v1.events_pb2 import ConversationChanged
-from parley_platform.errors import Unavailable
+from parley.knowledge.v1.events_pb2 import DocumentChanged, DocumentState
+from parley_platform.errors import PermissionDenied, Unavailable
 from parley_platform.http.internal import CurrentPrincipal
 from parley_platform.identity import Principal
 
-from parley_conversation.api.dependencies import READ_SCOPE, ServicesDep
-from parley_conversation.api.schemas import LiveEvent, LiveKind
+from parley_conversation.api.dependencies import DOCUMENTS_READ_SCOPE, READ_SCOPE, ServicesDep
+from parley_conversation.api.schemas import (
+    ConversationLiveEvent,
+    DocumentLiveEvent,
+    LiveDocument,
+    LiveKind,
+)
 from parley_conversation.domain.ownership import State
 from parley_conversation.domain.visibility import can_see
 from parley_conversation.events.live import (
@@ -55,17 +63,42 @@ KIND_NAMES: dict[ConversationChanged.Kind, LiveKind] = {
     Kind.KIND_ASSIGNED: "assigned",
     Kind.KIND_UPDATED: "updated",
 }
-# LiveEvent's JSON schema, its references pointing into the OpenAPI document's components
-# (where State is) rather than into local `$defs`, which OpenAPI tools cannot resolve.
-_LIVE_EVENT_SCHEMA = {
-    key: value
-    for key, value in LiveEvent.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    ).items()
-    if key != "$defs"
+DOCUMENT_STATES = {
+    DocumentState.DOCUMENT_STATE_QUEUED: "queued",
+    DocumentState.DOCUMENT_STATE_PROCESSING: "processing",
+    DocumentState.DOCUMENT_STATE_READY: "ready",
+    DocumentState.DOCUMENT_STATE_FAILED: "failed",
+    DocumentState.DOCUMENT_STATE_DELETED: "deleted",
 }
 STATES = {code: state for state, code in STATE_CODES.items()}
 AUTHORS = {code: author.value for author, code in AUTHOR_CODES.items()}
+
+
+def _self_contained(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its local `$defs` written in place: the stream's schema is inline in
+    the OpenAPI document, whose tools cannot resolve local definitions."""
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                return inline(definitions[reference.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return dict(inline(schema))
+
+
+# The `data` of the stream's events: one of the two kinds, told apart by `kind`.
+_LIVE_EVENT_SCHEMA = {
+    "oneOf": [
+        _self_contained(ConversationLiveEvent.model_json_schema()),
+        _self_contained(DocumentLiveEvent.model_json_schema()),
+    ]
+}
 
 
 def _uuid(value: str) -> UUID | None:
@@ -74,11 +107,18 @@ def _uuid(value: str) -> UUID | None:
 
 def visible_changes(principal: Principal) -> Accept:
     """The changes `principal`'s stream carries."""
+    reads_conversations = principal.has_scope(READ_SCOPE)
+    # Knowledge's own rule (its `documents:read`): every member reads the knowledge base.
+    reads_documents = principal.has_scope(DOCUMENTS_READ_SCOPE)
 
     def accept(live: LiveChange) -> bool:
-        if live.tenant_id != principal.tenant_id or live.change.kind not in KIND_NAMES:
+        if live.tenant_id != principal.tenant_id:
             return False
         change = live.change
+        if isinstance(change, DocumentChanged):
+            return reads_documents and change.state in DOCUMENT_STATES
+        if not reads_conversations or change.kind not in KIND_NAMES:
+            return False
         if can_see(principal, _uuid(change.assignee_user_id), _uuid(change.assignee_team_id)):
             return True
         moved = change.kind in (Kind.KIND_ASSIGNED, Kind.KIND_STATE_CHANGED)
@@ -93,8 +133,12 @@ def visible_changes(principal: Principal) -> Accept:
 
 def _event(live: LiveChange, position: Position) -> ServerSentEvent:
     change = live.change
+    if isinstance(change, DocumentChanged):
+        return ServerSentEvent(
+            event="document_changed", data=_document_event(change), id=encode_position(position)
+        )
     kind = KIND_NAMES[change.kind]
-    data = LiveEvent(
+    data = ConversationLiveEvent(
         kind=kind,
         conversation_id=UUID(change.conversation_id),
         message_id=_uuid(change.message_id),
@@ -110,9 +154,31 @@ def _event(live: LiveChange, position: Position) -> ServerSentEvent:
     return ServerSentEvent(event=kind, data=data, id=encode_position(position))
 
 
+def _document_event(change: DocumentChanged) -> DocumentLiveEvent:
+    return DocumentLiveEvent(
+        kind="document_changed",
+        document=LiveDocument(
+            id=UUID(change.document_id),
+            state=DOCUMENT_STATES[change.state],
+            title=change.title,
+            kind=change.kind,
+            external_id=change.external_id or None,
+            failure_reason=change.failure_reason or None,
+            revision=change.revision,
+            page_count=change.page_count,
+            chunk_count=change.chunk_count,
+            website_id=_uuid(change.website_id),
+            changed_at=change.changed_at.ToDatetime(tzinfo=UTC),
+        ),
+    )
+
+
 async def stream_admission(principal: CurrentPrincipal, services: ServicesDep) -> Principal:
     """Checks made before the stream starts (afterwards the status is already 200)."""
-    principal.require_scope(READ_SCOPE)
+    if not (principal.has_scope(READ_SCOPE) or principal.has_scope(DOCUMENTS_READ_SCOPE)):
+        raise PermissionDenied(
+            f"this API key lacks the {READ_SCOPE!r} or {DOCUMENTS_READ_SCOPE!r} scope"
+        )
     if services.live_feed.connections >= services.live_feed.capacity:
         raise Unavailable("too many live streams on this server; retry shortly")
     return principal
@@ -131,8 +197,9 @@ async def _next(subscription: Subscription) -> LiveChange | None:
     summary="Live changes (server-sent events)",
     responses={
         200: {
-            "description": "A `text/event-stream`; each event's `data` is a LiveEvent and its "
-            "`event` the kind. Reconnect with `Last-Event-ID` to resume.",
+            "description": "A `text/event-stream`; each event's `data` is a conversation "
+            "change or a `document_changed` and its `event` the kind. Reconnect with "
+            "`Last-Event-ID` to resume.",
             "content": {"text/event-stream": {"schema": _LIVE_EVENT_SCHEMA}},
         },
         401: {"description": "Not called through the gateway with a valid credential"},
@@ -145,7 +212,8 @@ async def stream_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=2000)] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """New messages, delivery statuses, state changes and assignments of the conversations
-    the caller may see, as they happen."""
+    the caller may see, and the processing states of the knowledge base's documents, as
+    they happen."""
     feed = services.live_feed
     accept = visible_changes(principal)
     subscription = feed.subscribe(accept)
@@ -164,7 +232,7 @@ async def stream_events(
             else:
                 progress = {p: since.get(p, o) for p, o in subscription.start.items()}
                 for live in replayed:
-                    progress[live.partition] = live.offset + 1
+                    progress[live.place] = live.offset + 1
                     yield _event(live, progress)
                 # Everything before the subscription's start is now delivered (or is not
                 # for this caller); a position beyond it (from a faster replica) stands.
@@ -177,9 +245,9 @@ async def stream_events(
                     position = moved
                     yield ServerSentEvent(id=encode_position(position))
                 continue
-            if change.offset < position.get(change.partition, 0):
+            if change.offset < position.get(change.place, 0):
                 continue  # already delivered (replayed, or seen through another replica)
-            position[change.partition] = change.offset + 1
+            position[change.place] = change.offset + 1
             yield _event(change, position)
     except StreamOverflow:
         return  # the client reconnects with its last id and catches up

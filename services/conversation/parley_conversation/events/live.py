@@ -1,23 +1,26 @@
 """Live changes for dashboards: every replica reads all of `conversation.changed.v1` and
-fans each change out to the event streams connected to it.
+`knowledge.document-changed.v1` and fans each change out to the event streams connected
+to it.
 
-The changes are written to the outbox in the transaction that made them, so the topic is
-the complete, ordered (per conversation) record of what dashboards must hear. Each replica
-reads every partition without a consumer group (manual assignment, starting at the end,
-nothing committed): a broadcast, since any replica may hold the stream of any user.
+The changes are written to the outbox in the transaction that made them, so the topics are
+the complete, ordered (per conversation, per document) record of what dashboards must hear.
+Each replica reads every partition of both without a consumer group (manual assignment,
+starting at the end, nothing committed): a broadcast, since any replica may hold the stream
+of any user.
 
-A stream's position is the set of next offsets per partition. It is the SSE event id, so a
-client that reconnects (`Last-Event-ID`, to any replica: offsets are the topic's, not the
-replica's) is caught up by reading the topic from its position to the live position; a
-client too far behind (or past the topic's retention) is told to reload instead. Each
-stream has a bounded queue; a client that does not keep up is disconnected (and catches up
-the same way when it reconnects) rather than growing this process's memory.
+A stream's position is the set of next offsets per partition of each topic. It is the SSE
+event id, so a client that reconnects (`Last-Event-ID`, to any replica: offsets are the
+topics', not the replica's) is caught up by reading the topics from its position to the live
+position; a client too far behind (or past a topic's retention) is told to reload instead.
+Each stream has a bounded queue; a client that does not keep up is disconnected (and catches
+up the same way when it reconnects) rather than growing this process's memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
@@ -25,10 +28,11 @@ from uuid import UUID
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from google.protobuf.message import DecodeError
 from parley.conversation.v1.events_pb2 import ConversationChanged
+from parley.knowledge.v1.events_pb2 import DocumentChanged
 from parley_platform.errors import Unavailable
 from parley_platform.events.admin import topic_partitions
 from parley_platform.events.envelope import InvalidEnvelopeError, from_headers
-from parley_platform.events.topics import CONVERSATION_CHANGED
+from parley_platform.events.topics import CONVERSATION_CHANGED, KNOWLEDGE_DOCUMENT_CHANGED, Topic
 from parley_platform.transport import kafka_client_options
 
 from parley_conversation import metrics
@@ -36,52 +40,55 @@ from parley_conversation.config import Settings
 
 log = logging.getLogger(__name__)
 
-Position = dict[int, int]  # partition -> next offset to read
+# The topics of the feed, each with the letter that names it in a position (the SSE id).
+CONVERSATIONS = "c"
+DOCUMENTS = "k"
+SOURCES: dict[str, Topic[ConversationChanged] | Topic[DocumentChanged]] = {
+    CONVERSATIONS: CONVERSATION_CHANGED,
+    DOCUMENTS: KNOWLEDGE_DOCUMENT_CHANGED,
+}
+Place = tuple[str, int]  # (topic letter, partition)
+Position = dict[Place, int]  # place -> next offset to read
 REPLAY_TIMEOUT_S = 15.0
+# One `<letter><partition>-<offset>` of an SSE id. An id of the format before knowledge
+# changes joined the stream (no letter: `0-12.1-7`) is read as conversation positions; it
+# says nothing of the document topic, so the replay answers it with `resync` (the
+# client reloads once) rather than guessing which document changes it missed.
+_PLACE = re.compile(r"([a-z]?)([0-9]+)-([0-9]+)")
 
 
 @dataclass(frozen=True)
 class LiveChange:
-    """One change read from the topic, with where it was read."""
+    """One change read from a topic of the feed, with where it was read."""
 
     tenant_id: UUID
-    partition: int
+    place: Place
     offset: int
-    change: ConversationChanged
+    change: ConversationChanged | DocumentChanged
 
 
 Accept = Callable[[LiveChange], bool]
 
 
 def encode_position(position: Position) -> str:
-    """`0-12.1-7.2-40`: partition-offset pairs (the SSE event id)."""
-    return ".".join(f"{p}-{o}" for p, o in sorted(position.items()))
+    """`c0-12.c1-7.k0-3`: topic letter, partition and next offset (the SSE event id)."""
+    return ".".join(f"{letter}{p}-{o}" for (letter, p), o in sorted(position.items()))
 
 
 def decode_position(text: str | None) -> Position | None:
     """The position in an SSE event id; None when absent or not one of ours."""
     if not text:
         return None
-    try:
-        pairs = (item.split("-", 1) for item in text.strip().split("."))
-        position = {int(p): int(o) for p, o in pairs}
-    except ValueError:
-        return None
-    if not position or any(p < 0 or o < 0 for p, o in position.items()):
-        return None
-    return position
-
-
-def _decode(record: ConsumerRecord) -> LiveChange | None:
-    try:
-        envelope = from_headers(record.headers or ())
-        if envelope.event_type != CONVERSATION_CHANGED.event_type:
+    position: Position = {}
+    for item in text.strip().split("."):
+        matched = _PLACE.fullmatch(item)
+        if matched is None:
             return None
-        change = ConversationChanged.FromString(record.value or b"")
-        return LiveChange(UUID(envelope.tenant_id), record.partition, record.offset, change)
-    except (InvalidEnvelopeError, DecodeError, ValueError):
-        log.warning("undecodable live change skipped", extra={"offset": record.offset})
-        return None
+        letter = matched[1] or CONVERSATIONS
+        if letter not in SOURCES:
+            return None
+        position[(letter, int(matched[2]))] = int(matched[3])
+    return position
 
 
 class StreamOverflow(Exception):
@@ -128,11 +135,13 @@ class Subscription:
 
 
 class LiveFeed:
-    """This replica's reader of the live-change topic and its subscribers."""
+    """This replica's reader of the live-change topics and its subscribers."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._topic = settings.topic_name(CONVERSATION_CHANGED.name)
+        # The topics' full names (with the environment's prefix) and their letters.
+        self._topics = {letter: settings.topic_name(t.name) for letter, t in SOURCES.items()}
+        self._letters = {name: letter for letter, name in self._topics.items()}
         self._consumer: AIOKafkaConsumer | None = None
         self._position: Position = {}
         self._subscribers: set[Subscription] = set()
@@ -149,16 +158,44 @@ class LiveFeed:
             **kafka_client_options(self._settings),
         )
 
+    def _place(self, tp: TopicPartition) -> Place:
+        return (self._letters[tp.topic], tp.partition)
+
+    def _partition(self, place: Place) -> TopicPartition:
+        letter, partition = place
+        return TopicPartition(self._topics[letter], partition)
+
+    def _decode(self, record: ConsumerRecord) -> LiveChange | None:
+        letter = self._letters.get(record.topic)
+        if letter is None:
+            return None
+        topic = SOURCES[letter]
+        try:
+            envelope = from_headers(record.headers or ())
+            if envelope.event_type != topic.event_type:
+                return None
+            change = topic.payload_type.FromString(record.value or b"")
+            place = (letter, record.partition)
+            return LiveChange(UUID(envelope.tenant_id), place, record.offset, change)
+        except (InvalidEnvelopeError, DecodeError, ValueError):
+            log.warning(
+                "undecodable live change skipped",
+                extra={"topic": record.topic, "offset": record.offset},
+            )
+            return None
+
     async def start(self) -> None:
-        """Connect and place the reader at the topic's current end (the runtime created the
-        topic before the wiring runs)."""
-        partitions = await topic_partitions(self._settings, CONVERSATION_CHANGED.name)
+        """Connect and place the reader at the topics' current ends (the runtime created
+        the topics before the wiring runs)."""
+        partitions = [
+            tp for t in SOURCES.values() for tp in await topic_partitions(self._settings, t.name)
+        ]
         consumer = self._new_consumer("live")
         await consumer.start()
         try:
             consumer.assign(partitions)
             await consumer.seek_to_end(*partitions)
-            self._position = {tp.partition: await consumer.position(tp) for tp in partitions}
+            self._position = {self._place(tp): await consumer.position(tp) for tp in partitions}
         except BaseException:
             await consumer.stop()
             raise
@@ -176,12 +213,13 @@ class LiveFeed:
         assert self._consumer is not None, "start() first"
         while True:
             batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)
-            for records in batches.values():
+            for tp, records in batches.items():
+                place = self._place(tp)
                 for record in records:
                     # No await from here to the fan-out: a stream subscribing in between
                     # sees either the new position and the change, or neither.
-                    self._position[record.partition] = record.offset + 1
-                    change = _decode(record)
+                    self._position[place] = record.offset + 1
+                    change = self._decode(record)
                     if change is not None:
                         for subscriber in list(self._subscribers):
                             subscriber.offer(change)
@@ -196,7 +234,7 @@ class LiveFeed:
 
     @property
     def position(self) -> Position:
-        """The next offset this replica will read, per partition."""
+        """The next offset this replica will read, per partition of each topic."""
         return dict(self._position)
 
     def subscribe(self, accept: Accept) -> Subscription:
@@ -217,7 +255,7 @@ class LiveFeed:
     async def replay(
         self, since: Position, until: Position, accept: Accept
     ) -> list[LiveChange] | None:
-        """The accepted changes between two positions, read from the topic; None when they
+        """The accepted changes between two positions, read from the topics; None when they
         cannot all be read (beyond retention, or more than the replay bound)."""
         wanted = {p: (since.get(p), end) for p, end in until.items() if since.get(p, -1) < end}
         if not wanted:
@@ -236,9 +274,12 @@ class LiveFeed:
             await consumer.stop()
 
     async def _read_range(
-        self, consumer: AIOKafkaConsumer, wanted: dict[int, tuple[int | None, int]], accept: Accept
+        self,
+        consumer: AIOKafkaConsumer,
+        wanted: dict[Place, tuple[int | None, int]],
+        accept: Accept,
     ) -> list[LiveChange] | None:
-        partitions = {p: TopicPartition(self._topic, p) for p in wanted}
+        partitions = {p: self._partition(p) for p in wanted}
         consumer.assign(list(partitions.values()))
         beginnings = await consumer.beginning_offsets(list(partitions.values()))
         budget = self._settings.stream_replay_max_events
@@ -256,13 +297,13 @@ class LiveFeed:
                 *(partitions[p] for p in remaining), timeout_ms=500, max_records=500
             )
             for tp, records in batches.items():
-                end = remaining.get(tp.partition)
+                end = remaining.get(self._place(tp))
                 if end is None:
                     continue
                 for record in records:
                     if record.offset >= end:
                         break
-                    change = _decode(record)
+                    change = self._decode(record)
                     if change is not None and accept(change):
                         changes.append(change)
             for p, end in list(remaining.items()):

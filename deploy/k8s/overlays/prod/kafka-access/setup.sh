@@ -72,6 +72,7 @@ acl --allow-principal User:parley-conversation --operation Read --operation Desc
 acl --allow-principal User:parley-conversation --operation Read --operation Describe --topic "${TOPIC_PREFIX}whatsapp.media.v1"
 acl --allow-principal User:parley-conversation --operation Read --operation Describe --topic "${TOPIC_PREFIX}ai.reply.v1"
 acl --allow-principal User:parley-conversation --operation Read --operation Describe --topic "${TOPIC_PREFIX}conversation.changed.v1"
+acl --allow-principal User:parley-conversation --operation Read --operation Describe --topic "${TOPIC_PREFIX}knowledge.document-changed.v1"
 acl --allow-principal User:parley-conversation --operation Read --group "${TOPIC_PREFIX}conversation"
 acl --allow-principal User:parley-whatsapp --operation Write --operation Describe --topic "${TOPIC_PREFIX}whatsapp.outcome.v1"
 acl --allow-principal User:parley-whatsapp --operation Write --operation Describe --topic "${TOPIC_PREFIX}whatsapp.media.v1"

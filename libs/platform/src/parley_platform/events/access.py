@@ -86,8 +86,8 @@ SERVICE_ACCESS: tuple[KafkaAccess, ...] = (
                 AI_REPLY.name,
             )
         },
-        # The live feed: every replica reads the whole topic without a group.
-        reads=(CONVERSATION_CHANGED.name,),
+        # The live feed: every replica reads the whole topics without a group.
+        reads=(CONVERSATION_CHANGED.name, KNOWLEDGE_DOCUMENT_CHANGED.name),
     ),
     KafkaAccess(
         "whatsapp",
