@@ -5,9 +5,13 @@ import { createParser } from "eventsource-parser";
 import { sessionFetch } from "./client";
 import type { paths } from "./schema";
 
-/** One change, as the conversation service describes it. */
+/** One change: of a conversation, or of a knowledge document's processing state. */
 export type LiveEvent =
   paths["/api/v1/events"]["get"]["responses"][200]["content"]["text/event-stream"];
+/** A change of a conversation the caller may see. */
+export type ConversationChange = Exclude<LiveEvent, { kind: "document_changed" }>;
+/** A knowledge document as of a change of its processing state. */
+export type DocumentChange = Extract<LiveEvent, { kind: "document_changed" }>["document"];
 export type LiveStatus = "connecting" | "live" | "reconnecting";
 
 export interface LiveHandlers {

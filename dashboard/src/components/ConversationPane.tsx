@@ -2,7 +2,7 @@
 // actions, the timeline (kept live), and the composer.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, must } from "../api/client";
-import type { LiveEvent } from "../api/live";
+import type { ConversationChange } from "../api/live";
 import type { Conversation, Message } from "../format";
 import { STATE_LABELS, contactName } from "../format";
 import { placeMessage } from "../inbox/model";
@@ -123,7 +123,7 @@ function Actions(props: { conversation: Conversation; onChanged: (c: Conversatio
 
 export function ConversationPane(props: {
   conversationId: string;
-  lastChange: LiveEvent | null;
+  lastChange: ConversationChange | null;
   onBack: () => void;
   onChanged: (c: Conversation) => void;
 }) {

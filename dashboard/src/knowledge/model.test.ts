@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Website } from "./model";
-import { crawlWords, failureWords, settling, stateTone } from "./model";
+import type { DocumentChange } from "../api/live";
+import type { Document, Website } from "./model";
+import { applyDocumentChange, crawlWords, failureWords, settling, stateTone } from "./model";
 
 const website = (over: Partial<Website>): Website =>
   ({
@@ -52,5 +53,82 @@ describe("website imports", () => {
     expect(
       crawlWords(website({ state: "failed", failure_reason: "robots.txt answered 503; try again later", pages_found: 0, pages_changed: 0 })),
     ).toBe("Stopped: robots.txt answered 503; try again later. 0 pages (0 new or changed)");
+  });
+});
+
+const listed = (over: Partial<Document>): Document =>
+  ({
+    id: "d1",
+    kind: "file",
+    title: "Prices",
+    external_id: null,
+    source_uri: "prices.pdf",
+    media_type: "application/pdf",
+    language: null,
+    state: "queued",
+    failure_reason: null,
+    searchable: false,
+    revision: 1,
+    page_count: 0,
+    chunk_count: 0,
+    byte_size: 1000,
+    website_id: null,
+    embedding_model: null,
+    created_at: "2026-01-01T10:00:00Z",
+    updated_at: "2026-01-01T10:00:00Z",
+    indexed_at: null,
+    ...over,
+  }) as Document;
+
+const change = (over: Partial<DocumentChange>): DocumentChange => ({
+  id: "d1",
+  state: "processing",
+  title: "Prices",
+  kind: "file",
+  external_id: null,
+  failure_reason: null,
+  revision: 1,
+  page_count: 0,
+  chunk_count: 0,
+  website_id: null,
+  changed_at: "2026-01-01T10:00:05Z",
+  ...over,
+});
+
+describe("live document changes", () => {
+  const other = listed({ id: "d2", title: "Hours", state: "ready", searchable: true });
+
+  it("show a listed document's new state at once", () => {
+    const { items, reload } = applyDocumentChange([listed({}), other], change({ state: "processing" }));
+    expect(items.map((d) => d.state)).toEqual(["processing", "ready"]);
+    expect(items[0]!.searchable).toBe(false);
+    expect(reload).toBe(false);
+
+    const ready = applyDocumentChange(items, change({ state: "ready", page_count: 3, chunk_count: 7, changed_at: "2026-01-01T10:00:09Z" }));
+    expect(ready.items[0]).toMatchObject({ state: "ready", page_count: 3, chunk_count: 7, searchable: true });
+    expect(ready.reload).toBe(true); // the detected language and the like come with the document
+  });
+
+  it("keep the previous version searchable when a new one fails", () => {
+    const shown = listed({ state: "ready", searchable: true, revision: 1 });
+    const { items } = applyDocumentChange([shown], change({ state: "failed", revision: 2, failure_reason: "The PDF is encrypted." }));
+    expect(items[0]).toMatchObject({ state: "failed", revision: 2, searchable: true, failure_reason: "The PDF is encrypted." });
+  });
+
+  it("drop a deleted document, or one the filter no longer lets through", () => {
+    expect(applyDocumentChange([listed({}), other], change({ state: "deleted" })).items).toEqual([other]);
+    const onlyQueued = (c: DocumentChange) => c.state === "queued";
+    expect(applyDocumentChange([listed({}), other], change({ state: "processing" }), onlyQueued).items).toEqual([other]);
+    expect(applyDocumentChange([other], change({ state: "deleted" }))).toEqual({ items: [other], reload: false });
+  });
+
+  it("load the list again for a document it does not show yet", () => {
+    expect(applyDocumentChange([other], change({ id: "new", state: "queued" }))).toEqual({ items: [other], reload: true });
+    expect(applyDocumentChange([other], change({ id: "new" }), () => false).reload).toBe(false);
+  });
+
+  it("ignore a change older than the list", () => {
+    const fresh = listed({ state: "ready", updated_at: "2026-01-01T10:01:00Z" });
+    expect(applyDocumentChange([fresh], change({ state: "processing" })).items).toEqual([fresh]);
   });
 });

@@ -1,6 +1,7 @@
 // The knowledge pages' pure logic (unit-tested): states in words, whether something is still
-// being processed (so the page keeps watching), and a crawl's outcome in words.
+// being processed, a crawl's outcome in words, and a live document change applied to a list.
 import type { Schemas } from "../api/client";
+import type { DocumentChange } from "../api/live";
 import { count, shortTime } from "../format";
 
 export type Document = Schemas["DocumentOut"];
@@ -60,4 +61,57 @@ export function crawlWords(w: Website, now: Date = new Date()): string {
   const when = w.crawl_finished_at ? ` · ${shortTime(w.crawl_finished_at, now)}` : "";
   const done = `${pages} (${parts.join(", ")})${when}`;
   return w.state === "failed" ? `Stopped: ${w.failure_reason ?? "the crawl failed"}. ${done}` : done;
+}
+
+/** What a listed document or FAQ entry shares with a live document change. */
+interface Tracked {
+  id: string;
+  state: Document["state"];
+  failure_reason: string | null;
+  revision: number;
+  updated_at: string;
+}
+
+export interface Applied<T> {
+  items: T[];
+  /** The list should be loaded again: the change adds an item it does not show yet, or
+   * changes what the event does not carry (an FAQ answer, a detected language). */
+  reload: boolean;
+}
+
+/** A list after a live document change: a deleted document (or one the list's filter no
+ * longer lets through) leaves it at once, a listed one takes its new state, and a change
+ * older than what the list shows is ignored (the list was loaded after it). */
+export function applyDocumentChange<T extends Tracked>(
+  items: readonly T[],
+  change: DocumentChange,
+  belongs: (change: DocumentChange) => boolean = () => true,
+): Applied<T> {
+  const index = items.findIndex((i) => i.id === change.id);
+  const shown = index < 0 ? undefined : items[index];
+  if (change.state === "deleted" || !belongs(change)) {
+    return { items: shown ? items.filter((i) => i.id !== change.id) : [...items], reload: false };
+  }
+  if (!shown) return { items: [...items], reload: true };
+  if (Date.parse(change.changed_at) < Date.parse(shown.updated_at)) {
+    return { items: [...items], reload: false };
+  }
+  const merged: T = {
+    ...shown,
+    state: change.state,
+    failure_reason: change.failure_reason,
+    revision: change.revision,
+    updated_at: change.changed_at,
+    ...("chunk_count" in shown
+      ? {
+          title: change.title,
+          page_count: change.page_count,
+          chunk_count: change.chunk_count,
+          searchable: change.state === "ready" || Boolean((shown as Tracked & { searchable?: boolean }).searchable),
+        }
+      : {}),
+  };
+  const next = [...items];
+  next[index] = merged;
+  return { items: next, reload: change.revision !== shown.revision || change.state === "ready" };
 }

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api, must } from "../api/client";
-import type { LiveEvent, LiveStatus } from "../api/live";
+import type { ConversationChange, LiveStatus } from "../api/live";
 import { followLive } from "../api/live";
 import { ConversationPane } from "../components/ConversationPane";
 import { Badge, Empty, ErrorText } from "../components/ui";
@@ -49,7 +49,7 @@ export function InboxPage(props: { conversationId?: string | undefined }) {
   const [loading, setLoading] = useState(true);
   const [status, setStatus] = useState<LiveStatus>("connecting");
   const [changes, setChanges] = useState(0);
-  const [lastChange, setLastChange] = useState<LiveEvent | null>(null);
+  const [lastChange, setLastChange] = useState<ConversationChange | null>(null);
   const [labels, setLabels] = useState<string[]>([]);
   const filterRef = useRef(filter);
   filterRef.current = filter;
@@ -96,6 +96,7 @@ export function InboxPage(props: { conversationId?: string | undefined }) {
           setChanges((n) => n + 1);
         },
         onChange: async (event) => {
+          if (event.kind === "document_changed") return; // the knowledge page's
           setLastChange(event);
           setChanges((n) => n + 1);
           const result = await api.GET("/api/v1/conversations/{conversation_id}", {

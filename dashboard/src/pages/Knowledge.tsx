@@ -1,17 +1,23 @@
 // Knowledge: what the AI answers from. Documents (files and texts, with their processing
 // state and failure reasons), FAQ entries (add, edit, delete, import a CSV), website imports
 // (start URL, page limit, crawl again, their pages), and a search that shows exactly what the
-// AI would receive. Agents read and search; owners and admins change.
+// AI would receive. Agents read and search; owners and admins change. Documents and FAQ
+// entries follow their processing state on the live stream (GET /api/v1/events); while the
+// stream is down, lists with something in progress are loaded again every 30 seconds.
 import type { ComponentChildren } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { createContext } from "preact";
+import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, api, detailWords, errorWords, must, sessionFetch } from "../api/client";
 import type { Schemas } from "../api/client";
+import type { DocumentChange } from "../api/live";
+import { followLive } from "../api/live";
 import { Badge, Button, Empty, ErrorText, Field, PageHeader, Tabs, useAction, useLoad } from "../components/ui";
-import type { Document, FaqEntry, Website } from "../knowledge/model";
+import type { Applied, Document, FaqEntry, Website } from "../knowledge/model";
 import {
   DOCUMENT_STATES,
   KINDS,
   WEBSITE_STATES,
+  applyDocumentChange,
   crawlWords,
   failureWords,
   settling,
@@ -25,7 +31,51 @@ const TABS = [
   { path: "/app/knowledge/faq", label: "FAQ" },
   { path: "/app/knowledge/websites", label: "Websites" },
 ];
+// Website crawls are not on the live stream: their list is loaded again this often while a
+// crawl runs. Lists of documents are, and fall back to this slower poll while it is down.
 const WATCH_MS = 2000;
+const FALLBACK_MS = 30_000;
+// Changes that need the list loaded again (a new document, say) are gathered this long.
+const RELOAD_AFTER_MS = 1000;
+
+type FeedListener = (change: DocumentChange | "resync") => void;
+
+interface KnowledgeFeed {
+  /** Whether the live stream is up (else lists poll). */
+  live: boolean;
+  /** Hear each document change, and "resync" when changes were missed; returns the stop. */
+  listen: (listener: FeedListener) => () => void;
+}
+
+const Feed = createContext<KnowledgeFeed>({ live: false, listen: () => () => undefined });
+
+/** The page's one live stream, shared by its lists. */
+function useKnowledgeFeed(): KnowledgeFeed {
+  const listeners = useRef(new Set<FeedListener>());
+  const [live, setLive] = useState(false);
+  useEffect(
+    () =>
+      followLive({
+        onStatus: (status) => setLive(status === "live"),
+        onResync: () => listeners.current.forEach((listener) => listener("resync")),
+        onChange: (event) => {
+          if (event.kind !== "document_changed") return;
+          listeners.current.forEach((listener) => listener(event.document));
+        },
+      }),
+    [],
+  );
+  return useMemo(
+    () => ({
+      live,
+      listen: (listener: FeedListener) => {
+        listeners.current.add(listener);
+        return () => void listeners.current.delete(listener);
+      },
+    }),
+    [live],
+  );
+}
 
 /** Load a list, and load it again every two seconds while something in it is on its way. */
 function useWatched<T>(load: () => Promise<T>, deps: unknown[], busy: (data: T) => boolean) {
@@ -37,6 +87,64 @@ function useWatched<T>(load: () => Promise<T>, deps: unknown[], busy: (data: T) 
     return () => clearTimeout(timer);
   }, [loaded.data, watching]);
   return loaded;
+}
+
+/** Load a list of documents (or FAQ entries) and keep it current from the live stream: each
+ * change applied as it comes (`apply`), the list loaded again when a change needs it or
+ * changes were missed, and every 30 seconds while the stream is down and something in the
+ * list is on its way. */
+function useFollowed<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  busy: (data: T) => boolean,
+  apply: (data: T, change: DocumentChange) => { data: T; reload: boolean },
+) {
+  const feed = useContext(Feed);
+  const loaded = useLoad(load, deps);
+  const [data, setData] = useState<T | undefined>(undefined);
+  const shown = useRef<T | undefined>(undefined);
+  useEffect(() => {
+    shown.current = loaded.data;
+    setData(loaded.data);
+  }, [loaded.data]);
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const reloadSoon = () => {
+    if (pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = null;
+      loaded.reload();
+    }, RELOAD_AFTER_MS);
+  };
+  useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
+  useEffect(
+    () =>
+      feed.listen((change) => {
+        if (change === "resync") return loaded.reload();
+        if (shown.current === undefined) return;
+        const applied = apply(shown.current, change);
+        shown.current = applied.data;
+        setData(applied.data);
+        if (applied.reload) reloadSoon();
+      }),
+    [feed.listen, ...deps],
+  );
+  const watching = !feed.live && data !== undefined && busy(data);
+  useEffect(() => {
+    if (!watching) return;
+    const timer = setTimeout(loaded.reload, FALLBACK_MS);
+    return () => clearTimeout(timer);
+  }, [data, watching]);
+  return { ...loaded, data };
+}
+
+/** `apply` for a list of documents or FAQ entries (with its other fields kept). */
+function inList<I extends Parameters<typeof applyDocumentChange>[0][number], L extends { items: I[] }>(
+  belongs: (change: DocumentChange) => boolean = () => true,
+) {
+  return (data: L, change: DocumentChange) => {
+    const applied: Applied<I> = applyDocumentChange(data.items, change, belongs);
+    return { data: { ...data, items: applied.items }, reload: applied.reload };
+  };
 }
 
 /** Every page of a cursor-paged list up to `pages` pages; `more` says whether there are more. */
@@ -66,19 +174,22 @@ function StateBadge(props: { state: string; words: string }) {
 
 export function KnowledgePage(props: { path: string }) {
   const current = [...TABS].reverse().find((t) => props.path.startsWith(t.path)) ?? TABS[0]!;
+  const feed = useKnowledgeFeed();
   return (
-    <section class="page knowledge">
-      <PageHeader title="Knowledge" />
-      <Tabs label="Knowledge" tabs={TABS} current={current} />
-      <div class="panel-grid knowledge-grid">
-        <div>
-          {current.path === "/app/knowledge" && <Documents />}
-          {current.path.endsWith("/faq") && <Faq />}
-          {current.path.endsWith("/websites") && <Websites />}
+    <Feed.Provider value={feed}>
+      <section class="page knowledge">
+        <PageHeader title="Knowledge" />
+        <Tabs label="Knowledge" tabs={TABS} current={current} />
+        <div class="panel-grid knowledge-grid">
+          <div>
+            {current.path === "/app/knowledge" && <Documents />}
+            {current.path.endsWith("/faq") && <Faq />}
+            {current.path.endsWith("/websites") && <Websites />}
+          </div>
+          <TrySearch />
         </div>
-        <TrySearch />
-      </div>
-    </section>
+      </section>
+    </Feed.Provider>
   );
 }
 
@@ -168,7 +279,7 @@ function Documents() {
   const [kind, setKind] = useState<KindFilter>("");
   const [state, setState] = useState<StateFilter>("");
   const [pages, setPages] = useState(1);
-  const documents = useWatched(
+  const documents = useFollowed(
     () =>
       pagesOf(pages, async (cursor) =>
         must(await api.GET("/api/v1/knowledge/documents", {
@@ -184,6 +295,7 @@ function Documents() {
       ),
     [kind, state, pages],
     (data) => settling(data.items),
+    inList((c) => (!kind || c.kind === kind) && (!state || c.state === state)),
   );
   const remove = useAction(async (d: Document) => {
     if (!confirm(`Delete "${d.title}"? The AI stops using it at once.`)) return;
@@ -402,13 +514,14 @@ function ImportFaq(props: { onImported: () => void }) {
 function Faq() {
   const { isAdmin } = useSession();
   const [pages, setPages] = useState(1);
-  const entries = useWatched(
+  const entries = useFollowed(
     () =>
       pagesOf(pages, async (cursor) =>
         must(await api.GET("/api/v1/knowledge/faq", { params: { query: { limit: 50, ...(cursor ? { cursor } : {}) } } })),
       ),
     [pages],
     (data) => settling(data.items),
+    inList((c) => c.kind === "faq"),
   );
   return (
     <>
@@ -439,13 +552,14 @@ function Faq() {
 // ------------------------------------------------------------------------------- websites
 
 function WebsitePages(props: { website: Website }) {
-  const pages = useWatched(
+  const pages = useFollowed(
     async () =>
       must(await api.GET("/api/v1/knowledge/documents", {
         params: { query: { website_id: props.website.id, limit: 100 } },
       })),
     [props.website.id, props.website.crawl, props.website.state],
     (data) => settling(data.items),
+    inList((c) => c.website_id === props.website.id),
   );
   return (
     <div class="website-pages">
