@@ -167,9 +167,11 @@ async def test_a_reconnecting_client_gets_the_document_and_conversation_changes_
 
     async with harness.stream(admin, last_event_id=last_id) as resumed:
         changes = await resumed.until(
-            lambda cs: reached(kept, "ready")(cs)
-            and reached(dropped, "deleted")(cs)
-            and conversation_changes(cs)
+            lambda cs: (
+                reached(kept, "ready")(cs)
+                and reached(dropped, "deleted")(cs)
+                and conversation_changes(cs)
+            )
         )
         # And it goes on live after the replay.
         later = await knowledge.add_text(admin, "Sizes", "From XS to XXL.")
