@@ -150,7 +150,14 @@ class Platform:
             },
             http_port=self.sandbox_port,
         )
-        await self.start_service("auth", {"PARLEY_AUTH_ENCRYPTION_KEY": secrets.token_urlsafe(32)})
+        await self.start_service(
+            "auth",
+            {
+                "PARLEY_AUTH_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+                # Numbers are verified with Meta (the sandbox) as they connect.
+                "PARLEY_AUTH_GRAPH_API_BASE_URL": sandbox_url,
+            },
+        )
         await self.start_service("knowledge")
         await self.start_service("conversation")
         await self.start_service("ai", {"PARLEY_AI_ENCRYPTION_KEY": secrets.token_urlsafe(32)})
@@ -176,9 +183,11 @@ class Platform:
         async with (
             httpx.AsyncClient(base_url=gateway_url, timeout=20) as api,
             httpx.AsyncClient(base_url=sandbox_url, timeout=10) as meta,
+            # The sign-up link arrives in auth's local mailbox.
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.ports['auth']}") as mailbox,
         ):
             seeded = await seed_tenant_with_channel(
-                AuthApi(api, keys_patience_s=30),
+                AuthApi(api, keys_patience_s=30, mailbox=mailbox),
                 number,
                 sandbox=Sandbox(meta),
                 company=f"Bench {self.stack.tag}",

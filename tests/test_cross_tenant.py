@@ -67,7 +67,12 @@ async def platform(settings_factory) -> AsyncIterator[Platform]:
         )
         knowledge = await stack.enter_async_context(
             serve_app(
-                create_knowledge(await settings_factory("knowledge")), port=ports["knowledge"]
+                create_knowledge(
+                    # A website import of a local address (nothing listens there: its crawl
+                    # fails, the import stays, which is all a route needs).
+                    await settings_factory("knowledge", crawl_allow_private_addresses=True)
+                ),
+                port=ports["knowledge"],
             )
         )
         ai = await settings_factory(
@@ -149,6 +154,18 @@ async def populate(edge: Edge, tag: str) -> Tenant:
             json={"title": f"{marker} handbook", "text": f"{marker} opens at nine every day."},
         )
     )
+    entry = await _created(
+        await owner.post(
+            "/api/v1/knowledge/faq",
+            json={"question": f"{marker} open on sundays?", "answer": f"{marker} no, closed."},
+        )
+    )
+    website = await _created(
+        await owner.post(
+            "/api/v1/knowledge/websites",
+            json={"start_url": f"http://127.0.0.1:{free_port()}/{marker}/"},
+        )
+    )
     tenant.ids = {
         "user_id": str(agent.user_id),
         "team_id": team["id"],
@@ -159,6 +176,8 @@ async def populate(edge: Edge, tag: str) -> Tenant:
         "message_id": messages[0]["id"],
         "storage_id": media["content"]["stored_media"]["storage_id"],
         "document_id": document["id"],
+        "entry_id": entry["id"],
+        "website_id": website["id"],
         "label": marker.lower(),
     }
     return tenant

@@ -61,12 +61,15 @@ async def whole_platform(settings_factory: Any) -> AsyncIterator[Platform]:
     """auth and the gateway (serve_edge), with knowledge, conversation, ai and whatsapp
     (sending to the sandbox) behind it."""
     async with AsyncExitStack() as stack:
-        auth_settings = await settings_factory("auth", **AUTH_TEST_DEFAULTS)
+        sandbox = await stack.enter_async_context(running_sandbox())
+        # auth verifies numbers with Meta (the sandbox) before registering them.
+        auth_settings = await settings_factory(
+            "auth", **AUTH_TEST_DEFAULTS, graph_api_base_url=sandbox.base_url
+        )
         from parley_auth.main import create_app as create_auth
 
         auth = await stack.enter_async_context(serve_app(create_auth(auth_settings)))
         auth_target = f"127.0.0.1:{auth.runtime.grpc_port}"
-        sandbox = await stack.enter_async_context(running_sandbox())
         running: dict[str, RunningApp] = {"auth": auth}
         from parley_ai.main import create_app as create_ai
         from parley_conversation.main import create_app as create_conversation

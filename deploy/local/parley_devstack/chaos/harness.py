@@ -72,11 +72,13 @@ async def execute(plan: Plan, platform: ChaosPlatform) -> Run:
         httpx.AsyncClient(base_url=platform.gateway_url, timeout=30) as gateway,
         httpx.AsyncClient(base_url=platform.sandbox_url, timeout=30) as sandbox,
         httpx.AsyncClient(base_url=platform.llm_stub_url, timeout=10) as llm_stub,
+        httpx.AsyncClient(base_url=platform.auth_url, timeout=10) as mailbox,
     ):
         log.info("seeding %d businesses", plan.businesses)
         businesses = await seed_businesses(
             gateway,
             sandbox,
+            mailbox,
             count=plan.businesses,
             llm_count=plan.llm_businesses,
             llm_base_url=f"{platform.llm_stub_url}/v1",

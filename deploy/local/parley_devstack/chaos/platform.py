@@ -56,6 +56,11 @@ class ChaosPlatform:
         return self.url(GATEWAY_PORT)
 
     @property
+    def auth_url(self) -> str:
+        """auth's own API (its local mailbox holds the sign-up links)."""
+        return self.url(SERVICE_HTTP_PORTS["auth"])
+
+    @property
     def sandbox_url(self) -> str:
         return self.url(SANDBOX_PORT)
 

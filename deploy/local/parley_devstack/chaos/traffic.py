@@ -74,17 +74,19 @@ class Business:
 async def seed_businesses(
     gateway: httpx.AsyncClient,
     sandbox: httpx.AsyncClient,
+    mailbox: httpx.AsyncClient,
     *,
     count: int,
     llm_count: int,
     llm_base_url: str,
 ) -> list[Business]:
     """`count` businesses with the demo knowledge base, the last `llm_count` of them answering
-    with the LLM stand-in's models (the `local-stub` preset), the others extractively."""
+    with the LLM stand-in's models (the `local-stub` preset), the others extractively.
+    Sign-up links are read from auth's local mailbox (`mailbox`: auth's own API)."""
     businesses = []
     for index in range(count):
         seeded = await seed_tenant_with_channel(
-            AuthApi(gateway, keys_patience_s=30),
+            AuthApi(gateway, keys_patience_s=30, mailbox=mailbox),
             WhatsAppNumber.random(),
             sandbox=Sandbox(sandbox),
             company=f"Chaos Coffee {index}",

@@ -24,6 +24,8 @@ from parley_platform.grpc.credentials import ServiceTokenIssuer
 from parley_platform.http.internal import internal_headers
 from parley_platform.identity import Principal
 from parley_platform.settings import ServiceSettings
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from sqlalchemy import text
 
 
@@ -139,8 +141,9 @@ def settings_env(settings: ServiceSettings, prefix: str | None = None) -> dict[s
             value = value.get_secret_value()
         elif hasattr(value, "value"):
             value = value.value
-        elif isinstance(value, list | dict):
-            value = json.dumps(value)  # how pydantic-settings reads complex values
+        elif isinstance(value, list | dict | BaseModel):
+            # JSON is how pydantic-settings reads complex values (models such as plans too).
+            value = json.dumps(to_jsonable_python(value))
         env[f"{prefix or own_prefix}{name}".upper()] = str(value)
     return env
 

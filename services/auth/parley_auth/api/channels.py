@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/channels/whatsapp", tags=["whatsapp channels"
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Register a WhatsApp business number (owner/admin)",
-    responses=errors(401, 403, 409, 422),
+    responses=errors(400, 401, 403, 409, 422, 503),
 )
 async def register_channel(
     body: ChannelIn, principal: CurrentPrincipal, ctx: AuthContextDep
@@ -58,7 +58,7 @@ async def get_channel(
 @router.patch(
     "/{channel_id}",
     summary="Change a channel: new access token, own app secret, verify token, rate (owner/admin)",
-    responses=errors(401, 403, 404, 422),
+    responses=errors(400, 401, 403, 404, 422, 503),
 )
 async def update_channel(
     channel_id: UUID, body: ChannelPatchIn, principal: CurrentPrincipal, ctx: AuthContextDep
