@@ -82,6 +82,7 @@ class Phase:
     errors: int = 0
     latencies_s: list[float] = field(default_factory=list)
     lost: int = 0
+    never_answered: int = 0  # still unanswered when the drain after the phase gave up
     duplicated: int = 0
     late_sends_s: list[float] = field(default_factory=list)  # generator lag behind schedule
     cpu_s: dict[str, float] = field(default_factory=dict)
@@ -298,6 +299,7 @@ async def run_phase(customers: Customers, stack: BenchStack, rate: float, second
     while customers.outstanding(mine) and time.monotonic() < deadline:
         await asyncio.sleep(1.0)
         await customers.collect()
+    phase.never_answered = customers.outstanding(mine)
     cpu_after = stack.cpu_seconds()
     phase.load = load_average()
     phase.cpu_s = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
@@ -387,7 +389,8 @@ def report(baseline: Phase, phases: list[Phase], describe: str) -> tuple[str, bo
         out.append(
             f"  {phase.rate:.0f}/s for {phase.seconds:.0f} s: sent {phase.sent}, errors "
             f"{phase.errors}, answered {len(phase.latencies_s)} ({phase.throughput:.1f}/s), "
-            f"lost {phase.lost}, duplicated {phase.duplicated}; {phase.load}"
+            f"lost {phase.lost} (never answered within {DRAIN_S:.0f} s more: "
+            f"{phase.never_answered}), duplicated {phase.duplicated}; {phase.load}"
         )
         out.append(
             f"    webhook -> Cloud API send: p50 {_ms(phase.p(50))} ms, p95 {_ms(phase.p(95))} ms, "
@@ -466,14 +469,16 @@ def markdown(baseline: Phase, phases: list[Phase], describe: str) -> str:
     lines = [
         f"Run of {today}; {describe}.",
         "",
-        "| rate | sent | errors | answered/s | lost | dup. | p50 | p95 | p99 | load avg (1 min) |",
+        "| rate | sent | errors | answered/s | lost (never answered) | dup. | p50 | p95 | p99 "
+        "| load avg (1 min) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for p in [baseline, *phases]:
         label = f"{p.rate:.0f}/s" + (" (baseline)" if p is baseline else "")
         lines.append(
-            f"| {label} | {p.sent} | {p.errors} | {p.throughput:.1f} | {p.lost} | "
-            f"{p.duplicated} | {_ms(p.p(50))} ms | {_ms(p.p(95))} ms | {_ms(p.p(99))} ms | "
+            f"| {label} | {p.sent} | {p.errors} | {p.throughput:.1f} | "
+            f"{p.lost} ({p.never_answered}) | {p.duplicated} | "
+            f"{_ms(p.p(50))} ms | {_ms(p.p(95))} ms | {_ms(p.p(99))} ms | "
             f"{p.load.split()[2]} |"
         )
     lines += [
