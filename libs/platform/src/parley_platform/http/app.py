@@ -6,7 +6,7 @@ HTTP server spans. `/metrics` and the readiness details are on the operations po
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
@@ -53,7 +53,7 @@ class RequestMetricsMiddleware:
                 metrics.HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - started)
 
 
-def component_dependency(kind: type[C]) -> Callable[[Request], C]:
+def component_dependency(kind: type[C]) -> Callable[[Request], Awaitable[C]]:
     """A FastAPI dependency giving routes what the service's wiring returned:
 
     ComponentsDep = Annotated[Components, Depends(component_dependency(Components))]
