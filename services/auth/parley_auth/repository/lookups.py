@@ -11,6 +11,8 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_auth.domain.credentials import CredentialKind
+
 
 @dataclass(frozen=True)
 class AccountRef:
@@ -18,6 +20,15 @@ class AccountRef:
 
     tenant_id: UUID
     user_id: UUID
+
+
+# The SECURITY DEFINER function that finds the tenant of each kind of credential.
+_TENANT_OF_CREDENTIAL = {
+    CredentialKind.REFRESH_TOKEN: "auth_tenant_of_refresh_token",
+    CredentialKind.API_KEY: "auth_tenant_of_api_key",
+    CredentialKind.INVITATION: "auth_tenant_of_invitation",
+    CredentialKind.SIGNUP: "auth_tenant_of_signup_request",
+}
 
 
 @dataclass(frozen=True)
@@ -44,17 +55,10 @@ class CrossTenantLookups:
         ).first()
         return AccountRef(row.tenant_id, row.user_id) if row else None
 
-    async def tenant_of_refresh_token(self, token_id: UUID) -> UUID | None:
-        return await self._tenant_of("auth_tenant_of_refresh_token", token_id)
-
-    async def tenant_of_api_key(self, key_id: UUID) -> UUID | None:
-        return await self._tenant_of("auth_tenant_of_api_key", key_id)
-
-    async def tenant_of_invitation(self, user_id: UUID) -> UUID | None:
-        return await self._tenant_of("auth_tenant_of_invitation", user_id)
-
-    async def tenant_of_signup_request(self, request_id: UUID) -> UUID | None:
-        return await self._tenant_of("auth_tenant_of_signup_request", request_id)
+    async def tenant_of_credential(self, kind: CredentialKind, credential_id: UUID) -> UUID | None:
+        """The tenant of the refresh token, API key, invitation (a user's id) or sign-up
+        request with this id."""
+        return await self._tenant_of(_TENANT_OF_CREDENTIAL[kind], credential_id)
 
     async def tenant_of_channel(self, channel_id: UUID) -> UUID | None:
         return await self._tenant_of("auth_tenant_of_channel", channel_id)

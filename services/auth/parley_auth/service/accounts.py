@@ -29,7 +29,7 @@ from parley_platform.ratelimit import Limit, address_bucket
 from prometheus_client import Counter
 
 from parley_auth import email as emails
-from parley_auth.domain.credentials import CredentialKind, new_credential, parse_credential
+from parley_auth.domain.credentials import CredentialKind, new_credential
 from parley_auth.domain.emails import canonical_email
 from parley_auth.domain.models import ApiKey, Tenant, User
 from parley_auth.domain.passwords import check_password_policy
@@ -40,6 +40,7 @@ from parley_auth.repository.signup_requests import SignupRequestRepository
 from parley_auth.repository.tenants import TenantRepository
 from parley_auth.repository.users import EmailTaken, UserRepository
 from parley_auth.service.context import AuthContext
+from parley_auth.service.credentials import find_credential
 from parley_auth.service.sessions import (
     IssuedSession,
     end_all_sessions,
@@ -147,13 +148,10 @@ async def confirm_sign_up(ctx: AuthContext, token: str) -> tuple[Tenant, IssuedS
         "this confirmation link is not valid or has expired; sign up again",
         code="invalid_confirmation",
     )
-    credential = parse_credential(token, CredentialKind.SIGNUP)
-    if credential is None:
+    found = await find_credential(ctx, token, CredentialKind.SIGNUP)
+    if found is None:
         raise invalid
-    async with ctx.database.system_session() as session:
-        tenant_id = await CrossTenantLookups(session).tenant_of_signup_request(credential.id)
-    if tenant_id is None:
-        raise invalid
+    credential, tenant_id = found
     async with ctx.database.tenant_session(tenant_id) as session:
         requests = SignupRequestRepository(session, tenant_id)
         request = await requests.get_for_update(credential.id)
@@ -216,13 +214,10 @@ async def log_in(
 async def refresh(ctx: AuthContext, token: str) -> IssuedSession:
     """Exchange a refresh token for a new session. A token already exchanged once revokes its
     whole family (someone else holds a copy) and voids the user's access tokens."""
-    credential = parse_credential(token, CredentialKind.REFRESH_TOKEN)
-    if credential is None:
+    found = await find_credential(ctx, token, CredentialKind.REFRESH_TOKEN)
+    if found is None:
         raise _invalid_refresh()
-    async with ctx.database.system_session() as session:
-        tenant_id = await CrossTenantLookups(session).tenant_of_refresh_token(credential.id)
-    if tenant_id is None:
-        raise _invalid_refresh()
+    credential, tenant_id = found
     reused = False
     issued: IssuedSession | None = None
     async with ctx.database.tenant_session(tenant_id) as session:
@@ -269,13 +264,10 @@ async def refresh(ctx: AuthContext, token: str) -> IssuedSession:
 async def log_out(ctx: AuthContext, token: str) -> None:
     """End the session (refresh-token family) `token` belongs to. Unknown tokens are
     ignored: signing out twice is not an error."""
-    credential = parse_credential(token, CredentialKind.REFRESH_TOKEN)
-    if credential is None:
+    found = await find_credential(ctx, token, CredentialKind.REFRESH_TOKEN)
+    if found is None:
         return
-    async with ctx.database.system_session() as session:
-        tenant_id = await CrossTenantLookups(session).tenant_of_refresh_token(credential.id)
-    if tenant_id is None:
-        return
+    credential, tenant_id = found
     async with ctx.database.tenant_session(tenant_id) as session:
         tokens = RefreshTokenRepository(session, tenant_id)
         stored = await tokens.get_for_update(credential.id)
@@ -295,13 +287,10 @@ async def accept_invitation(
         "this invitation is not valid or has expired; ask an admin for a new one",
         code="invalid_invitation",
     )
-    credential = parse_credential(invitation, CredentialKind.INVITATION)
-    if credential is None:
+    found = await find_credential(ctx, invitation, CredentialKind.INVITATION)
+    if found is None:
         raise invalid
-    async with ctx.database.system_session() as session:
-        tenant_id = await CrossTenantLookups(session).tenant_of_invitation(credential.id)
-    if tenant_id is None:
-        raise invalid
+    credential, tenant_id = found
     async with ctx.database.tenant_session(tenant_id) as session:
         users = UserRepository(session, tenant_id)
         credentials = await users.get_credentials(credential.id, lock=True)

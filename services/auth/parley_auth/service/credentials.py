@@ -16,11 +16,25 @@ from parley_platform.errors import Unauthenticated
 from parley_platform.identity import Principal
 
 from parley_auth.domain import roles
-from parley_auth.domain.credentials import CredentialKind, parse_credential
+from parley_auth.domain.credentials import CredentialKind, OpaqueCredential, parse_credential
 from parley_auth.repository.api_keys import ApiKeyRepository
 from parley_auth.repository.lookups import CrossTenantLookups
 from parley_auth.repository.users import UserRepository
 from parley_auth.service.context import AuthContext
+
+
+async def find_credential(
+    ctx: AuthContext, text: str, kind: CredentialKind
+) -> tuple[OpaqueCredential, UUID] | None:
+    """The credential `text` spells (of `kind`) and the tenant it belongs to, looked up
+    across tenants; None when it is malformed or nobody's. Whether its secret matches is
+    for the caller to check, in the tenant's transaction."""
+    credential = parse_credential(text, kind)
+    if credential is None:
+        return None
+    async with ctx.database.system_session() as session:
+        tenant_id = await CrossTenantLookups(session).tenant_of_credential(kind, credential.id)
+    return None if tenant_id is None else (credential, tenant_id)
 
 
 @dataclass(frozen=True)
@@ -42,13 +56,10 @@ async def verify_credential(ctx: AuthContext, credential: str) -> VerifiedCreden
 
 
 async def _verify_api_key(ctx: AuthContext, text: str) -> VerifiedCredential:
-    credential = parse_credential(text, CredentialKind.API_KEY)
-    if credential is None:
+    found_key = await find_credential(ctx, text, CredentialKind.API_KEY)
+    if found_key is None:
         raise _invalid()
-    async with ctx.database.system_session() as session:
-        tenant_id = await CrossTenantLookups(session).tenant_of_api_key(credential.id)
-    if tenant_id is None:
-        raise _invalid()
+    credential, tenant_id = found_key
     async with ctx.database.tenant_session(tenant_id) as session:
         found = await ApiKeyRepository(session, tenant_id).get_with_digest(credential.id)
         if found is None:
