@@ -15,14 +15,20 @@ import itertools
 import logging
 import random
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
 from parley_devstack.chaos.checker import SentMessage
 from parley_devstack.demo_knowledge import DOCUMENTS, DOCUMENTS_PATH, load_demo_knowledge
-from parley_devstack.seeding import AuthApi, Sandbox, WhatsAppNumber, seed_tenant_with_channel
+from parley_devstack.seeding import (
+    AuthApi,
+    Owner,
+    Sandbox,
+    WhatsAppNumber,
+    seed_tenant_with_channel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,30 +51,31 @@ FOR_A_PERSON = (
 class Business:
     """A seeded tenant with one WhatsApp number."""
 
-    tenant_id: str
+    owner: Owner
     phone_number_id: str
-    owner_email: str
-    owner_password: str = field(repr=False)
-    owner_token: str = field(repr=False)
     uses_llm: bool = False
 
     @property
+    def tenant_id(self) -> str:
+        return str(self.owner.tenant_id)
+
+    @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.owner_token}"}
+        return {"Authorization": f"Bearer {self.owner.access_token}"}
 
     async def signed_in_again(self, gateway: httpx.AsyncClient) -> Business:
         """The business with a new access token (they live minutes; a run is longer)."""
         for _ in range(10):
             answer = await gateway.post(
                 "/api/v1/auth/login",
-                json={"email": self.owner_email, "password": self.owner_password},
+                json={"email": self.owner.email, "password": self.owner.password},
             )
             if answer.status_code < 500:
                 break
             log.warning("sign-in answered %d; trying again", answer.status_code)
             await asyncio.sleep(2)
         answer.raise_for_status()
-        return replace(self, owner_token=answer.json()["access_token"])
+        return replace(self, owner=replace(self.owner, access_token=answer.json()["access_token"]))
 
 
 async def seed_businesses(
@@ -92,11 +99,8 @@ async def seed_businesses(
             company=f"Chaos Coffee {index}",
         )
         business = Business(
-            tenant_id=str(seeded.tenant_id),
+            owner=seeded.owner,
             phone_number_id=seeded.number.phone_number_id,
-            owner_email=seeded.owner.email,
-            owner_password=seeded.owner.password,
-            owner_token=seeded.owner.access_token,
             uses_llm=index >= count - llm_count,
         )
         await asyncio.to_thread(_load_knowledge, str(gateway.base_url), business.headers)
