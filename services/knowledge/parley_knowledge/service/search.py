@@ -75,17 +75,14 @@ class Searcher:
         # agree even while a document is being replaced.
         async with self._database.tenant_snapshot(tenant_id) as session:
             chunks = ChunkRepository(session, tenant_id)
-            candidates = [
-                w
-                for w in query_words(query)
-                if len(w) >= s.typo_min_word_length and not w.isdigit()
-            ]
-            corrections = await chunks.corrections(candidates, s.typo_min_similarity)
-            corrected = " ".join(corrections.get(w, w) for w in query_words(query))
-            searched = [*query_words(query), *corrections.values()]
-            rankings: list[list[UUID]] = [
-                await chunks.full_text_ranking(searched, s.search_candidates)
-            ]
+            words = query_words(query)
+            correctable = [w for w in words if len(w) >= s.typo_min_word_length and not w.isdigit()]
+            text_ranking = await chunks.full_text_ranking(
+                words, correctable, s.typo_min_similarity, s.search_candidates
+            )
+            corrections = text_ranking.corrections
+            corrected = " ".join(corrections.get(w, w) for w in words)
+            rankings: list[list[UUID]] = [text_ranking.chunk_ids]
             similarities: dict[UUID, float] = {}
             if query_vector is not None and self._embedder is not None:
                 nearest = await chunks.vector_ranking(
