@@ -17,6 +17,7 @@ BENCHMARKS = (
     "knowledge_ingest",
     "e2e",
     "notify_commit",
+    "idle_consumers",
 )
 
 

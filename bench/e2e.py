@@ -51,7 +51,7 @@ from parley_devstack.demo_knowledge import load_demo_knowledge
 from parley_devstack.services import SERVICES, service
 from parley_testing.services import free_port
 
-from bench.infra import add_postgres_option, load_average, met
+from bench.infra import add_postgres_option, infrastructure_cpu_seconds, load_average, met
 from bench.stats import percentile
 from bench.whatsapp_stack import BenchStack, Process, bench_stack, env_json
 
@@ -85,7 +85,8 @@ class Phase:
     never_answered: int = 0  # still unanswered when the drain after the phase gave up
     duplicated: int = 0
     late_sends_s: list[float] = field(default_factory=list)  # generator lag behind schedule
-    cpu_s: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # our services (and the sandbox)
+    infra_cpu_s: dict[str, float] = field(default_factory=dict)  # PostgreSQL, Kafka, ...
     load: str = ""
     answered_at: list[float] = field(default_factory=list)
     customers: list[str] = field(default_factory=list)
@@ -270,6 +271,7 @@ async def run_phase(customers: Customers, stack: BenchStack, rate: float, second
     count = max(1, round(rate * seconds))
     first = customers._next_customer + 1
     cpu_before = stack.cpu_seconds()
+    infra_before = infrastructure_cpu_seconds(stack.infra)
     tasks = []
     started = time.perf_counter()
     for i in range(count):
@@ -301,8 +303,12 @@ async def run_phase(customers: Customers, stack: BenchStack, rate: float, second
         await customers.collect()
     phase.never_answered = customers.outstanding(mine)
     cpu_after = stack.cpu_seconds()
+    infra_after = infrastructure_cpu_seconds(stack.infra)
     phase.load = load_average()
     phase.cpu_s = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    phase.infra_cpu_s = {
+        name: infra_after[name] - infra_before.get(name, 0.0) for name in infra_after
+    }
     for customer in mine:
         answered = customers.answered_at.get(customer)
         if answered is not None and answered <= horizon:
@@ -407,6 +413,13 @@ def report(baseline: Phase, phases: list[Phase], describe: str) -> tuple[str, bo
             + ", ".join(f"{name} {value:.1f}" for name, value in per_message.items())
             + f"; all {sum(per_message.values()):.1f}"
         )
+        infra = {name: cpu / phase.sent * 1000 for name, cpu in phase.infra_cpu_s.items()}
+        out.append(
+            "    infrastructure CPU per message (ms): "
+            + ", ".join(f"{name} {value:.1f}" for name, value in infra.items())
+            + f"; machine total {sum(per_message.values()) + sum(infra.values()):.1f} "
+            f"(two cores give {2000 / max(phase.rate, 1e-9):.1f} per message at this rate)"
+        )
         if phase is baseline:
             continue
         out.append(
@@ -494,6 +507,26 @@ def markdown(baseline: Phase, phases: list[Phase], describe: str) -> str:
             f"| {p.rate:.0f}/s | "
             + " | ".join(f"{v:.1f}" for v in values)
             + f" | {sum(values):.1f} |"
+        )
+    infra_names = sorted({name for p in [baseline, *phases] for name in p.infra_cpu_s})
+    lines += [
+        "",
+        "The rest of the machine's CPU per message, ms (PostgreSQL: the server and its "
+        "backends; Redis is shared with whatever else ran; the load generator is this "
+        "benchmark's own process):",
+        "",
+        "| rate | " + " | ".join(infra_names) + " | services (above) | machine total "
+        "| two cores' budget at this rate |",
+        "| --- | " + " | ".join("---" for _ in infra_names) + " | --- | --- | --- |",
+    ]
+    for p in [baseline, *phases]:
+        infra_values = [p.infra_cpu_s.get(n, 0.0) / max(1, p.sent) * 1000 for n in infra_names]
+        services_total = sum(p.cpu_s.values()) / max(1, p.sent) * 1000
+        lines.append(
+            f"| {p.rate:.0f}/s | "
+            + " | ".join(f"{v:.1f}" for v in infra_values)
+            + f" | {services_total:.1f} | {services_total + sum(infra_values):.1f} "
+            f"| {2000 / p.rate:.1f} |"
         )
     lines += ["", "![end-to-end latency](images/e2e_latency.png)"]
     return "\n".join(lines)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 from parley_devstack.layout import StackLayout
@@ -110,10 +112,81 @@ def load_average() -> str:
     return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} ({os.cpu_count()} cores)"
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) process `pid` has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """CPU time (user + system) process `pid` has used so far (Linux /proc); with its
+    children's, both the ended ones it waited for and those still running."""
+    fields = _stat(pid)
+    ticks = int(fields[11]) + int(fields[12])
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])  # ended children, waited for
+        for child in _children(pid):
+            try:
+                child_fields = _stat(child)
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # ended meanwhile
+            ticks += int(child_fields[11]) + int(child_fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    # Fields after the command name: [0] is state, [1] the parent, [11]/[12] utime/stime,
+    # [13]/[14] the waited-for children's.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == pid:
+                    children.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+    return children
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on TCP `port` on this machine (None if none is found), read
+    from /proc: the socket's inode in /proc/net/tcp*, then the process holding it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "0A":  # 0A: LISTEN
+                    inodes.add(fields[9])
+    if not inodes:
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(FileNotFoundError, PermissionError, ProcessLookupError):
+            for fd in (entry / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    return int(entry.name)
+    return None
+
+
+def infrastructure_cpu_seconds(infra: Infrastructure) -> dict[str, float]:
+    """CPU time used so far by the infrastructure processes the benchmark's services use:
+    PostgreSQL (the server and its backends), the Kafka broker and Redis (Redis is the test
+    profile's, shared with whatever else runs on the machine), and the benchmark itself (the
+    load generator)."""
+    ports = {
+        "postgres": urlsplit(infra.postgres_admin_dsn).port,
+        "kafka": int(infra.kafka_bootstrap.rsplit(":", 1)[1]),
+        "redis": urlsplit(infra.redis_url).port,
+    }
+    used = {}
+    for name, port in ports.items():
+        pid = listening_pid(port) if port else None
+        if pid is not None:
+            used[name] = cpu_seconds(pid, with_children=name == "postgres")
+    used["load generator"] = cpu_seconds(os.getpid())
+    return used
 
 
 def add_postgres_option(parser: argparse.ArgumentParser) -> None:

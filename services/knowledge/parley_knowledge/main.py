@@ -5,6 +5,7 @@ the knowledge API."""
 from __future__ import annotations
 
 from fastapi import FastAPI
+from parley_platform.events import BACKGROUND
 from parley_platform.events.topics import (
     KNOWLEDGE_CRAWL_REQUESTED,
     KNOWLEDGE_DOCUMENT_CHANGED,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             INGEST_GROUP,
             IngestionEvents(ingestion, settings).subscriptions(),
             concurrency=settings.ingest_concurrency,
+            pickup=BACKGROUND,
         )
         fetcher = Fetcher(
             allow_private=settings.crawl_allow_private_addresses,
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CRAWL_GROUP,
             CrawlEvents(Crawler(database, settings, fetcher), settings).subscriptions(),
             concurrency=settings.crawl_concurrency,
+            pickup=BACKGROUND,
         )
         resources.serve_grpc(
             register=[KnowledgeServicer(searcher).register],

@@ -11,7 +11,7 @@ from parley_platform.http.internal import CLIENT_ADDRESS_HEADER, InternalCallDep
 from parley_auth.service.context import AuthContext
 
 
-def client_address(request: Request, call: InternalCallDep) -> str:
+async def client_address(request: Request, call: InternalCallDep) -> str:
     """The client's address as the gateway saw it (trusted only because the request carries
     the gateway's internal token, which `call` verified)."""
     return request.headers.get(CLIENT_ADDRESS_HEADER) or "unknown"

@@ -219,6 +219,8 @@ class LiveFeed:
                     # No await from here to the fan-out: a stream subscribing in between
                     # sees either the new position and the change, or neither.
                     self._position[place] = record.offset + 1
+                    if not self._subscribers:
+                        continue  # nobody to tell: only the position matters
                     change = self._decode(record)
                     if change is not None:
                         for subscriber in list(self._subscribers):

@@ -7,7 +7,7 @@ fetches the media of inbound messages (whatsapp.inbound.v1). Both answer through
 
 from __future__ import annotations
 
-from parley_platform.events import on
+from parley_platform.events import BACKGROUND, on
 from parley_platform.events.topics import WHATSAPP_INBOUND, WHATSAPP_OUTBOUND
 from parley_platform.runtime import Resources
 
@@ -26,4 +26,5 @@ def subscribe(resources: Resources, sender: Sender, media: MediaFetcher) -> None
     resources.consume(
         SENDER_GROUP, [on(WHATSAPP_OUTBOUND, sender.handle)], concurrency=SENDER_CONCURRENCY
     )
-    resources.consume(MEDIA_GROUP, [on(WHATSAPP_INBOUND, media.handle)])
+    # Media downloads wait on Meta's CDN anyway: no need to poll Kafka for them 20 times a second.
+    resources.consume(MEDIA_GROUP, [on(WHATSAPP_INBOUND, media.handle)], pickup=BACKGROUND)

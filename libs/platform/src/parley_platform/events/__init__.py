@@ -1,11 +1,14 @@
 """The Kafka event bus: topics, envelope, producer, consumer, outbox and inbox."""
 
 from parley_platform.events.consumer import (
+    BACKGROUND,
+    PROMPT,
     ConsumedEvent,
     EventConsumer,
     Handler,
     Ordering,
     PermanentEventError,
+    Pickup,
     Subscription,
     on,
 )
@@ -16,6 +19,8 @@ from parley_platform.events.producer import EventProducer, OutgoingEvent, Publis
 from parley_platform.events.topics import Topic, conversation_key
 
 __all__ = [
+    "BACKGROUND",
+    "PROMPT",
     "ConsumedEvent",
     "EventConsumer",
     "EventProducer",
@@ -24,6 +29,7 @@ __all__ = [
     "OutboxRelay",
     "OutgoingEvent",
     "PermanentEventError",
+    "Pickup",
     "PublishError",
     "Subscription",
     "Topic",

@@ -59,7 +59,9 @@ def component_dependency(kind: type[C]) -> Callable[[Request], C]:
     ComponentsDep = Annotated[Components, Depends(component_dependency(Components))]
     """
 
-    def components(request: Request) -> C:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hand-off on
+    # every request of every route for what is an attribute read.
+    async def components(request: Request) -> C:
         wired = request.app.state.runtime.components
         if not isinstance(wired, kind):
             raise TypeError(f"the runtime's components are not {kind.__name__}")
