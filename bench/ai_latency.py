@@ -12,8 +12,15 @@ Two figures per rate:
 - request published -> reply read: adds both Kafka hops, the reply's transaction (inbox,
   usage counters, outbox row) and the outbox relay.
 
+And the CPU one answer costs in each of the two processes (user + system time over the
+rate's run, from the first request published to the last reply read, divided by the replies:
+idle work, such as Kafka fetch polling, counts too, which weighs most at the baseline rate).
+`--profile DIR` samples both processes with py-spy during the first loaded rate
+(DIR/ai.raw, DIR/knowledge.raw; summarise again with `python -m bench.profile`).
+
 Baseline: the same run at `--baseline-rate` (5/s: no queueing). Target: p99 of request
 published -> reply read under 1 s at every rate (the issue's "an answer within a second").
+Services log at INFO, as in production.
 PostgreSQL is the test profile's (fsync, synchronous_commit and full_page_writes off): the
 figures say so, and are not durable-settings figures.
 """
@@ -57,6 +64,8 @@ from parley_testing.infrastructure import test_infrastructure
 from parley_testing.kafka import delete_topics
 from parley_testing.services import free_port, principal_headers, settings_env
 
+from bench import profile
+from bench.infra import cpu_seconds
 from bench.stats import percentile, summary_ms
 from eval.harness import service_database
 
@@ -82,6 +91,18 @@ class RateResult:
     rate: float
     step_s: list[float]
     round_trip_s: list[float]
+    cpu_s: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Processes:
+    """The measured child processes by name, and where to write profiles (None: no profile)."""
+
+    pids: dict[str, int]
+    profile_to: Path | None = None
+
+    def cpu_seconds(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
 
 
 def spawn(module: str, settings: Any, log: Path) -> subprocess.Popen[bytes]:
@@ -181,10 +202,20 @@ async def at_rate(
     tenant: uuid.UUID,
     rate: float,
     seconds: float,
+    processes: Processes,
 ) -> RateResult:
     count = max(1, int(rate * seconds))
     sent_at: dict[str, float] = {}
-    result = RateResult(rate, [], [])
+    result = RateResult(rate, [], [], {})
+    profiles = (
+        [
+            asyncio.create_task(profile.record(pid, seconds, processes.profile_to / f"{name}.raw"))
+            for name, pid in processes.pids.items()
+        ]
+        if processes.profile_to is not None
+        else []
+    )
+    cpu_before = processes.cpu_seconds()
 
     async def read() -> None:
         while len(result.round_trip_s) < count:
@@ -212,16 +243,21 @@ async def at_rate(
         publishes.append(asyncio.create_task(producer.publish(event)))
     await asyncio.gather(*publishes)
     await asyncio.wait_for(reading, timeout=120)
+    cpu_after = processes.cpu_seconds()
+    result.cpu_s = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+    await asyncio.gather(*profiles)
     return result
 
 
-async def run(rates: list[float], baseline_rate: float, seconds: float) -> bool:
+async def run(
+    rates: list[float], baseline_rate: float, seconds: float, profile_to: Path | None
+) -> bool:
     tag = uuid.uuid4().hex[:8]
     prefix = f"bench-ai-{tag}."
     with test_infrastructure() as infra, tempfile.TemporaryDirectory() as tmp:
         common: dict[str, Any] = {
             "environment": "test",
-            "log_level": "WARNING",
+            "log_level": "INFO",
             "kafka_bootstrap": infra.kafka_bootstrap,
             "kafka_topic_prefix": prefix,
             "kafka_partitions": 6,
@@ -248,9 +284,12 @@ async def run(rates: list[float], baseline_rate: float, seconds: float) -> bool:
                 )
                 await ensure_topics(ai_settings, [t.name for t in ALL_TOPICS])
                 async with (
-                    child("parley_knowledge", knowledge_settings, Path(tmp) / "knowledge.log"),
-                    child("parley_ai", ai_settings, Path(tmp) / "ai.log"),
+                    child(
+                        "parley_knowledge", knowledge_settings, Path(tmp) / "knowledge.log"
+                    ) as knowledge,
+                    child("parley_ai", ai_settings, Path(tmp) / "ai.log") as ai,
                 ):
+                    measured = Processes({"ai": ai.pid, "knowledge": knowledge.pid})
                     tenant = uuid.uuid4()
                     await load_knowledge(knowledge_settings, tenant)
                     producer = EventProducer(ai_settings, client_id="bench-conversation")
@@ -258,11 +297,16 @@ async def run(rates: list[float], baseline_rate: float, seconds: float) -> bool:
                     reader = await reply_reader(ai_settings)
                     try:
                         # Warm up: the consumer group forms, connections open.
-                        await at_rate(producer, reader, tenant, 5, 2)
-                        baseline = await at_rate(producer, reader, tenant, baseline_rate, seconds)
-                        loaded = [
-                            await at_rate(producer, reader, tenant, r, seconds) for r in rates
-                        ]
+                        await at_rate(producer, reader, tenant, 5, 2, measured)
+                        baseline = await at_rate(
+                            producer, reader, tenant, baseline_rate, seconds, measured
+                        )
+                        loaded = []
+                        for i, r in enumerate(rates):
+                            profiled = Processes(measured.pids, profile_to if i == 0 else None)
+                            loaded.append(
+                                await at_rate(producer, reader, tenant, r, seconds, profiled)
+                            )
                     finally:
                         await reader.stop()
                         await producer.stop()
@@ -288,6 +332,12 @@ def report(baseline: RateResult, loaded: list[RateResult], seconds: float) -> bo
         out.append(f"  {result.rate:.0f} requests/s")
         out.append(f"    AI step (consumed -> decided):     {summary_ms(result.step_s)}")
         out.append(f"    published -> reply read:           {summary_ms(result.round_trip_s)}")
+        answers = max(1, len(result.round_trip_s))
+        cpu = ", ".join(
+            f"{name} {used / answers * 1000:.2f} ms" for name, used in sorted(result.cpu_s.items())
+        )
+        total = sum(result.cpu_s.values()) / answers * 1000
+        out.append(f"    CPU per answer (user + system):    {cpu}; both {total:.2f} ms")
         if result is not baseline:
             met = p99 < TARGET_P99_S
             met_all &= met
@@ -307,8 +357,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[50.0, 100.0])
     parser.add_argument("--baseline-rate", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=20.0, help="per rate")
+    parser.add_argument(
+        "--profile", type=Path, help="a folder: py-spy profiles of the first loaded rate"
+    )
     args = parser.parse_args(argv)
-    asyncio.run(run(args.rates, args.baseline_rate, args.seconds))
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run(args.rates, args.baseline_rate, args.seconds, args.profile))
 
 
 if __name__ == "__main__":

@@ -87,6 +87,21 @@ async def test_a_redelivered_request_gets_one_reply_and_one_model_call(pipeline)
     assert len(await pipeline.stub.requests()) - before == 1
 
 
+async def test_a_redelivered_extractive_request_gets_one_reply_counted_once(pipeline) -> None:
+    tenant = uuid.uuid4()
+    await pipeline.add_documents(tenant, HOURS, RETURNS)
+    request = await pipeline.ask(tenant, "When are you open on Saturday?", customer="ana")
+    await pipeline.reply_to(request)
+    # The same event again; then a next message of the same conversation, which is handled
+    # after the redelivery (one conversation's requests run in order).
+    await pipeline.ask(tenant, request.customer_text, request_id=request.request_id, customer="ana")
+    following = await pipeline.ask(tenant, "Can I return unopened coffee?", customer="ana")
+    assert (await pipeline.reply_to(following)).WhichOneof("outcome") == "answer"
+    assert len(pipeline.replies_to(request)) == 1
+    totals = (await pipeline.usage(tenant))["totals"]
+    assert (totals["requests"], totals["answers"], totals["superseded"]) == (2, 2, 0)
+
+
 async def test_a_newer_message_supersedes_an_answer_still_in_flight(pipeline) -> None:
     tenant = uuid.uuid4()
     await pipeline.add_documents(tenant, HOURS, RETURNS)

@@ -46,6 +46,21 @@ async def test_a_text_document_becomes_searchable_with_its_headings(knowledge: K
     assert chunks[0].document_kind == "text"
 
 
+async def test_a_misspelled_word_is_searched_as_the_word_the_documents_contain(
+    knowledge: Knowledge,
+):
+    tenant = uuid.uuid4()
+    doc = await knowledge.add_text(admin(tenant), "Shipping", SHIPPING, language="en")
+    await knowledge.ready(admin(tenant), doc["id"])
+
+    (top, *_) = await knowledge.search(agent(tenant), "shiping costs")
+    assert top["heading"] == "Shipping > Costs"
+    # Both words count as found: the misspelled one as the word it was corrected to.
+    assert top["term_coverage"] == 1.0
+    (grpc_top, *_) = await knowledge.grpc_search(tenant, "shiping costs")
+    assert (grpc_top.heading, grpc_top.term_coverage) == ("Shipping > Costs", 1.0)
+
+
 async def test_listing_shows_each_documents_state_and_counts(knowledge: Knowledge):
     tenant = uuid.uuid4()
     first = await knowledge.add_text(admin(tenant), "Shipping", SHIPPING)

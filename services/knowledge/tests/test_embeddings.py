@@ -68,6 +68,29 @@ async def test_chunks_are_embedded_searched_and_embedded_again_when_the_model_ch
             assert top["vector_similarity"] > 0.3
 
 
+async def test_a_chunk_found_only_by_its_vector_comes_with_its_details(settings_factory):
+    tenant = uuid.uuid4()
+    async with (
+        serve_app(create_stub(StubSettings(embedding_dimensions=384))) as stub,
+        service(
+            settings_factory,
+            embedding_model="model-a",
+            embedding_base_url=f"{stub.base_url}/v1",
+            vector_min_similarity=-1.0,  # every chunk is a vector neighbour
+        ) as knowledge,
+    ):
+        document = await knowledge.add_text(admin(tenant), "Battery care", TEXT)
+        await knowledge.ready(admin(tenant), document["id"])
+        # "winter" is in one chunk's words; the other is found by its vector alone.
+        winter, charging = await knowledge.search(agent(tenant), "winter", top_k=5)
+        assert winter["heading"] == "Battery care > Winter storage"
+        assert winter["term_coverage"] == 1.0
+        assert charging["heading"] == "Battery care > Charging"
+        assert "four hours" in charging["text"]
+        assert charging["document_title"] == "Battery care"
+        assert charging["term_coverage"] == 0.0
+
+
 async def test_a_document_indexed_while_the_provider_is_down_is_embedded_later(settings_factory):
     tenant = uuid.uuid4()
     down = {"embedding_base_url": f"http://127.0.0.1:{free_port()}/v1", "embedding_timeout_s": 2}

@@ -10,6 +10,7 @@ Patterns are normalised (lower case, no accents) and cover the languages we writ
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from parley_ai.domain.text import normalise
 
@@ -30,6 +31,8 @@ _PATTERNS = (
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 
 
+# Cached: the same few passages of a tenant are retrieved for question after question.
+@lru_cache(maxsize=4096)
 def gives_orders(text: str) -> str | None:
     """The phrase with which `text` tries to instruct the AI, or None."""
     match = _INJECTION.search(normalise(text))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 
 from parley_ai.domain.text import term_set
 
@@ -24,11 +25,17 @@ class PassageTerms:
 
     @classmethod
     def of(cls, text: str, language: str) -> PassageTerms:
-        stems = term_set(text, language)
-        return cls(stems, frozenset(s[:_PREFIX] for s in stems if len(s) >= _PREFIX))
+        """The terms of `text` (cached: the same passages come back for many questions)."""
+        return _passage_terms(text, language)
 
     def contains(self, term: str) -> bool:
         return term in self.stems or (len(term) >= _PREFIX and term[:_PREFIX] in self.prefixes)
+
+
+@lru_cache(maxsize=4096)
+def _passage_terms(text: str, language: str) -> PassageTerms:
+    stems = term_set(text, language)
+    return PassageTerms(stems, frozenset(s[:_PREFIX] for s in stems if len(s) >= _PREFIX))
 
 
 def coverage(question_terms: Collection[str], passage: PassageTerms) -> float:

@@ -81,6 +81,8 @@ QUESTION_FRAMES: frozenset[str] = frozenset(
 
 def normalise(text: str) -> str:
     """Lower case, accents removed, apostrophes unified, runs of spaces collapsed."""
+    if text.isascii():  # nothing to decompose: the same result without the per-letter loop
+        return " ".join(text.translate(_APOSTROPHES).casefold().split())
     decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.casefold().split())

@@ -11,8 +11,11 @@ Exactly one reply per request: the slow part (retrieval, the model) runs outside
 transaction; then one tenant transaction records the event in the inbox, adds the calls
 made to the usage counters and, only on the first delivery, stages the reply in the outbox
 under an event id derived from the request id. A redelivery that finds the request already
-done does no work; one that raced it (a rebalance) may call the model again, but its reply
-is never staged, and the calls it made are still counted.
+done calls no model (the inbox is read just before a model would be paid for); the cheap
+decisions (the extractive answerer, a handoff) are simply made again and, being a repeat,
+neither counted nor sent, which saves a transaction on every first delivery. A redelivery
+that raced the first (a rebalance) may call the model again, but its reply is never staged,
+and the calls it made are still counted.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from parley_ai.domain.decision import Answer, Clarification, Handoff, HandoffRea
 from parley_ai.domain.prompt import Speaker, Turn
 from parley_ai.llm.chain import CallLog
 from parley_ai.repository.usage import ModelCall, UsageRepository
-from parley_ai.service.responder import Outcome, Question, Responder
+from parley_ai.service.responder import AlreadyAnswered, Outcome, Question, Responder
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +165,14 @@ class AiRequests:
         if event.superseded.is_set():
             await self._record(event, None, CallLog(), started)
             return
-        async with self._database.tenant_session(tenant) as session:
-            if await seen_before(session, GROUP, event):
-                return
+
+        async def answered_before() -> bool:
+            async with self._database.tenant_session(tenant) as session:
+                return await seen_before(session, GROUP, event)
+
         calls = CallLog()
         work = asyncio.create_task(
-            self._responder.decide(question_of(tenant, event.payload), calls)
+            self._responder.decide(question_of(tenant, event.payload), calls, answered_before)
         )
         newer = asyncio.create_task(event.superseded.wait())
         try:
@@ -179,7 +184,11 @@ class AiRequests:
             await asyncio.gather(work, return_exceptions=True)
             await self._record(event, None, calls, started)
             return
-        await self._record(event, work.result(), calls, started)
+        try:
+            outcome = work.result()
+        except AlreadyAnswered:
+            return
+        await self._record(event, outcome, calls, started)
 
     async def _record(
         self,

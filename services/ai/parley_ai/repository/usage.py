@@ -1,5 +1,9 @@
 """Usage counters per tenant and UTC day: LLM calls per model, and the AI's outcomes. Each
-write is an upsert that adds to the day's row, in the same transaction as the reply."""
+write is an upsert that adds to the day's row, in the same transaction as the reply.
+
+The two writes run on every answer, so they are plain SQL (`parley_platform.db.driver`:
+prepared once per connection) rather than Core upserts, which SQLAlchemy compiles anew each
+time (it never caches a PostgreSQL upsert, sqlalchemy#10445)."""
 
 from __future__ import annotations
 
@@ -9,11 +13,34 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+from parley_platform.db import driver
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_ai.repository.tables import ai_model_usage, ai_outcomes
+
+_COUNT_CALLS = """
+    INSERT INTO ai_model_usage AS u (tenant_id, day, model, calls, failed_calls, prompt_tokens,
+                                     completion_tokens, cost_usd, latency_ms_sum)
+    SELECT $1, $2, m.*
+      FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+                  $8::numeric[], $9::bigint[]) AS m
+    ON CONFLICT (tenant_id, day, model) DO UPDATE
+       SET calls = u.calls + excluded.calls,
+           failed_calls = u.failed_calls + excluded.failed_calls,
+           prompt_tokens = u.prompt_tokens + excluded.prompt_tokens,
+           completion_tokens = u.completion_tokens + excluded.completion_tokens,
+           cost_usd = u.cost_usd + excluded.cost_usd,
+           latency_ms_sum = u.latency_ms_sum + excluded.latency_ms_sum
+"""
+_COUNT_OUTCOME = """
+    INSERT INTO ai_outcomes AS o (tenant_id, day, outcome, count, latency_ms_sum, latency_ms_max)
+    VALUES ($1, $2, $3, 1, $4, $4)
+    ON CONFLICT (tenant_id, day, outcome) DO UPDATE
+       SET count = o.count + 1,
+           latency_ms_sum = o.latency_ms_sum + excluded.latency_ms_sum,
+           latency_ms_max = greatest(o.latency_ms_max, excluded.latency_ms_max)
+"""
 
 
 @dataclass(frozen=True)
@@ -26,6 +53,26 @@ class ModelCall:
     completion_tokens: int
     cost_usd: float
     latency_ms: int
+
+
+@dataclass
+class _ModelTotals:
+    """One model's calls of one request, added up."""
+
+    calls: int = 0
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: int = 0
+
+    def add(self, call: ModelCall) -> None:
+        self.calls += 1
+        self.failed_calls += 0 if call.ok else 1
+        self.prompt_tokens += call.prompt_tokens
+        self.completion_tokens += call.completion_tokens
+        self.cost_usd += call.cost_usd
+        self.latency_ms += call.latency_ms
 
 
 @dataclass(frozen=True)
@@ -58,75 +105,31 @@ class UsageRepository:
 
     async def count_calls(self, day: date, calls: Sequence[ModelCall]) -> None:
         """Add `calls` (attempts sent to a model) to the day's per-model counters."""
-        by_model: dict[str, ModelCall] = {}
-        failed: dict[str, int] = {}
-        counted: dict[str, int] = {}
+        if not calls:
+            return
+        totals: dict[str, _ModelTotals] = {}
         for call in calls:
-            total = by_model.get(call.model)
-            by_model[call.model] = ModelCall(
-                call.model,
-                True,
-                call.prompt_tokens + (total.prompt_tokens if total else 0),
-                call.completion_tokens + (total.completion_tokens if total else 0),
-                call.cost_usd + (total.cost_usd if total else 0.0),
-                call.latency_ms + (total.latency_ms if total else 0),
-            )
-            counted[call.model] = counted.get(call.model, 0) + 1
-            failed[call.model] = failed.get(call.model, 0) + (0 if call.ok else 1)
-        for model, total in sorted(by_model.items()):  # a fixed order: no deadlocks
-            statement = insert(ai_model_usage).values(
-                tenant_id=self._tenant_id,
-                day=day,
-                model=model,
-                calls=counted[model],
-                failed_calls=failed[model],
-                prompt_tokens=total.prompt_tokens,
-                completion_tokens=total.completion_tokens,
-                cost_usd=Decimal(str(round(total.cost_usd, 8))),
-                latency_ms_sum=total.latency_ms,
-            )
-            excluded = statement.excluded
-            await self._session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[
-                        ai_model_usage.c.tenant_id,
-                        ai_model_usage.c.day,
-                        ai_model_usage.c.model,
-                    ],
-                    set_={
-                        "calls": ai_model_usage.c.calls + excluded.calls,
-                        "failed_calls": ai_model_usage.c.failed_calls + excluded.failed_calls,
-                        "prompt_tokens": ai_model_usage.c.prompt_tokens + excluded.prompt_tokens,
-                        "completion_tokens": ai_model_usage.c.completion_tokens
-                        + excluded.completion_tokens,
-                        "cost_usd": ai_model_usage.c.cost_usd + excluded.cost_usd,
-                        "latency_ms_sum": ai_model_usage.c.latency_ms_sum + excluded.latency_ms_sum,
-                    },
-                )
-            )
+            totals.setdefault(call.model, _ModelTotals()).add(call)
+        # One row per model, in a fixed order (no deadlocks), in one statement.
+        rows = [totals[model] for model in sorted(totals)]
+        await driver.execute(
+            self._session,
+            _COUNT_CALLS,
+            self._tenant_id,
+            day,
+            sorted(totals),
+            [r.calls for r in rows],
+            [r.failed_calls for r in rows],
+            [r.prompt_tokens for r in rows],
+            [r.completion_tokens for r in rows],
+            [Decimal(str(round(r.cost_usd, 8))) for r in rows],
+            [r.latency_ms for r in rows],
+        )
 
     async def count_outcome(self, day: date, outcome: str, latency_ms: int) -> None:
         """Add one outcome (answer, clarification, handoff:<reason>, superseded)."""
-        statement = insert(ai_outcomes).values(
-            tenant_id=self._tenant_id,
-            day=day,
-            outcome=outcome,
-            count=1,
-            latency_ms_sum=latency_ms,
-            latency_ms_max=latency_ms,
-        )
-        excluded = statement.excluded
-        await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[ai_outcomes.c.tenant_id, ai_outcomes.c.day, ai_outcomes.c.outcome],
-                set_={
-                    "count": ai_outcomes.c.count + 1,
-                    "latency_ms_sum": ai_outcomes.c.latency_ms_sum + excluded.latency_ms_sum,
-                    "latency_ms_max": func.greatest(
-                        ai_outcomes.c.latency_ms_max, excluded.latency_ms_max
-                    ),
-                },
-            )
+        await driver.execute(
+            self._session, _COUNT_OUTCOME, self._tenant_id, day, outcome, latency_ms
         )
 
     async def spent_since(self, first_day: date) -> float:

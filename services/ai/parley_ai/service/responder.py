@@ -14,6 +14,7 @@ reply in one transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
@@ -41,6 +42,14 @@ from parley_ai.service.retrieval import KnowledgeSearch, KnowledgeUnavailable
 log = logging.getLogger(__name__)
 
 EXTRACTIVE_MODEL = "extractive"
+
+
+class AlreadyAnswered(Exception):
+    """The request was answered before (a redelivery): no model is called for it again."""
+
+
+async def _never_answered() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -100,9 +109,17 @@ class Responder:
         assert stored is not None  # load always returns settings (defaults when none saved)
         return stored
 
-    async def decide(self, question: Question, calls: CallLog | None = None) -> Outcome:
+    async def decide(
+        self,
+        question: Question,
+        calls: CallLog | None = None,
+        answered_before: Callable[[], Awaitable[bool]] = _never_answered,
+    ) -> Outcome:
         """The reply to `question`. `calls` receives every LLM attempt as it is made (so the
-        caller still knows them if it cancels this midway)."""
+        caller still knows them if it cancels this midway). `answered_before` is asked just
+        before a model would be paid for: when it says the request was answered already,
+        this raises AlreadyAnswered instead (the cheap decisions need no such check: the
+        caller's transaction keeps their reply from being sent twice)."""
         calls = calls if calls is not None else CallLog()
         history = question.history
         language = detect(
@@ -173,6 +190,8 @@ class Responder:
             language=language,
             budgets=self._settings.prompt_budgets(),
         )
+        if await answered_before():
+            raise AlreadyAnswered
         if not await self._within_budget(question.tenant_id, tenant, built.estimated_tokens):
             if tenant.when_budget_exhausted == WhenExhausted.EXTRACTIVE:
                 return self._extractive(question, passages, tenant, language, calls)

@@ -2,7 +2,9 @@
 chunks, and the three rankings search fuses (full text, vectors) plus misspelling lookups.
 
 Every query runs in a tenant session (row-level security) and also names the tenant, so
-the planner uses the tenant-first indexes.
+the planner uses the tenant-first indexes. The search statements (one search per customer
+message) are plain SQL through `parley_platform.db.driver`, prepared once per connection;
+ingestion keeps SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+import asyncpg
+from parley_platform.db import driver
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +56,16 @@ class FoundChunk:
 
 
 @dataclass(frozen=True)
+class TextRanking:
+    """The full-text ranking of a query (chunk ids, best first), the query with its
+    misspelled words corrected, and the details of the best few chunks."""
+
+    chunk_ids: list[UUID]
+    corrected: str
+    details: dict[UUID, FoundChunk]
+
+
+@dataclass(frozen=True)
 class ChunkText:
     """A chunk's id and the text its embedding is computed from."""
 
@@ -89,28 +103,63 @@ _INSERT_CHUNK = text(
 # word may match; chunks matching more, and rarer, words come first. Only words rarer than
 # the cap pick candidates (unless every word is that common), which bounds the work for a
 # question full of everyday words.
-_FULL_TEXT = text("SELECT chunk_id, score FROM knowledge_full_text_ranking(:words, :limit)")
-_CORRECTIONS = text("SELECT word, term FROM knowledge_misspellings(:words, :min_similarity)")
-_VECTORS = text(
+#
+# A search's details of a chunk: its document's facts, and the share of the query's terms
+# (`query`, with misspellings corrected) the chunk contains.
+_DETAIL_COLUMNS = """
+    c.id, c.document_id, d.title AS document_title, d.kind AS document_kind,
+    d.external_id, d.source_uri, d.language, c.text, c.heading_path, c.page,
+    coalesce((
+        SELECT count(*) FILTER (WHERE l = ANY(tsvector_to_array(c.tsv)))::float
+               / nullif(count(*), 0)
+          FROM unnest(tsvector_to_array(
+                   to_tsvector(CAST(c.language_config AS regconfig), {query}))) AS l
+    ), 0) AS term_coverage
+"""
+
+# One statement (one round trip) for the text part of a search: the misspelled words ($2:
+# the query words worth correcting) are looked up; the query's words ($1) followed by their
+# corrections are ranked; the query with its misspellings corrected is returned with every
+# row; and the details of the first $5 ranked chunks come with them. The first row always
+# exists (with no chunk when nothing matched); ranked rows follow in rank order.
+_FULL_TEXT = f"""
+    WITH corrections AS MATERIALIZED (
+        SELECT c.word, c.term, c.n
+          FROM knowledge_misspellings($2::text[], $3::real) WITH ORDINALITY AS c(word, term, n)
+    ), corrected AS MATERIALIZED (
+        SELECT coalesce(string_agg(coalesce(c.term, w.word), ' ' ORDER BY w.n), '') AS query
+          FROM unnest($1::text[]) WITH ORDINALITY AS w(word, n)
+          LEFT JOIN corrections c ON c.word = w.word
+    ), ranking AS MATERIALIZED (
+        SELECT r.chunk_id, r.n
+          FROM knowledge_full_text_ranking(
+                   $1::text[] || ARRAY(SELECT term FROM corrections ORDER BY n),
+                   $4::integer) WITH ORDINALITY AS r(chunk_id, score, n)
+    ), found AS MATERIALIZED (
+        -- By primary key (an id list, as `_DETAILS`): only the first few chunks are read.
+        SELECT {_DETAIL_COLUMNS.format(query="q.query")}
+          FROM corrected q, chunks c
+          JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+         WHERE c.tenant_id = $6
+           AND c.id = ANY(ARRAY(SELECT chunk_id FROM ranking WHERE n <= $5))
+    )
+    SELECT q.query AS corrected, r.chunk_id, found.*
+      FROM corrected q
+      LEFT JOIN ranking r ON true
+      LEFT JOIN found ON found.id = r.chunk_id
+     ORDER BY r.n NULLS FIRST
+"""  # noqa: S608 - only constant fragments are formatted in; every value is a parameter
+_VECTORS = (
     "SELECT chunk_id, similarity FROM knowledge_vector_ranking("
-    "CAST(:embedding AS text), :dims, :model, :limit, :min_similarity)"
+    "$1::text, $2::integer, $3::text, $4::integer, $5::double precision)"
 )
 
-_DETAILS = text(
-    """
-    SELECT c.id, c.document_id, d.title AS document_title, d.kind AS document_kind,
-           d.external_id, d.source_uri, d.language, c.text, c.heading_path, c.page,
-           coalesce((
-               SELECT count(*) FILTER (WHERE l = ANY(tsvector_to_array(c.tsv)))::float
-                      / nullif(count(*), 0)
-                 FROM unnest(tsvector_to_array(
-                          to_tsvector(CAST(c.language_config AS regconfig), :query))) AS l
-           ), 0) AS term_coverage
+_DETAILS = f"""
+    SELECT {_DETAIL_COLUMNS.format(query="$3::text")}
       FROM chunks c
       JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
-     WHERE c.tenant_id = :tenant_id AND c.id = ANY(:ids)
-    """
-)
+     WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[])
+"""  # noqa: S608 - only constant fragments are formatted in; every value is a parameter
 
 
 class ChunkRepository:
@@ -216,40 +265,51 @@ class ChunkRepository:
 
     # ------------------------------------------------------------------ search
 
-    async def corrections(self, words: Sequence[str], min_similarity: float) -> dict[str, str]:
-        """For each of `words` the tenant's documents do not contain: the most similar word
-        they do contain (trigram similarity at least `min_similarity`)."""
-        if not words:
-            return {}
-        rows = await self._session.execute(
-            _CORRECTIONS, {"words": list(words), "min_similarity": min_similarity}
-        )
-        return {r.word: r.term for r in rows}
-
-    async def full_text_ranking(self, words: Sequence[str], limit: int) -> list[UUID]:
+    async def full_text_ranking(
+        self,
+        words: Sequence[str],
+        correctable: Sequence[str],
+        *,
+        min_similarity: float,
+        limit: int,
+        details_of_first: int,
+    ) -> TextRanking:
         """Chunk ids matching any of `words`, best first (see `_FULL_TEXT`), in each
-        text-search configuration the tenant's chunks use."""
-        if not words:
-            return []
-        rows = await self._session.execute(_FULL_TEXT, {"words": list(words), "limit": limit})
-        return [r.chunk_id for r in rows]
+        text-search configuration the tenant's chunks use; each of `correctable` the
+        tenant's documents do not contain is also searched as the most similar word they do
+        contain (trigram similarity at least `min_similarity`). With the details of the
+        first `details_of_first` chunks, as `details` gives them."""
+        rows = await driver.fetch_all(
+            self._session,
+            _FULL_TEXT,
+            list(words),
+            list(correctable),
+            min_similarity,
+            limit,
+            details_of_first,
+            self._tenant_id,
+        )
+        return TextRanking(
+            [r["chunk_id"] for r in rows if r["chunk_id"] is not None],
+            rows[0]["corrected"],
+            {r["id"]: _found(r) for r in rows if r["id"] is not None},
+        )
 
     async def vector_ranking(
         self, embedding: Sequence[float], model: str, limit: int, min_similarity: float
     ) -> list[tuple[UUID, float]]:
         """Chunk ids by cosine similarity to `embedding` (of `model`), best first, at least
         `min_similarity`."""
-        rows = await self._session.execute(
+        rows = await driver.fetch_all(
+            self._session,
             _VECTORS,
-            {
-                "embedding": vector_literal(embedding),
-                "dims": len(embedding),
-                "model": model,
-                "limit": limit,
-                "min_similarity": min_similarity,
-            },
+            vector_literal(embedding),
+            len(embedding),
+            model,
+            limit,
+            min_similarity,
         )
-        found = [(r.chunk_id, float(r.similarity)) for r in rows]
+        found = [(r["chunk_id"], float(r["similarity"])) for r in rows]
         found.sort(key=lambda pair: pair[1], reverse=True)  # relaxed order: re-sort
         return found
 
@@ -258,22 +318,21 @@ class ChunkRepository:
         contains."""
         if not ids:
             return {}
-        rows = await self._session.execute(
-            _DETAILS, {"tenant_id": self._tenant_id, "ids": list(ids), "query": query}
-        )
-        return {
-            r.id: FoundChunk(
-                id=r.id,
-                document_id=r.document_id,
-                document_title=r.document_title,
-                document_kind=r.document_kind,
-                external_id=r.external_id,
-                source_uri=r.source_uri,
-                language=r.language,
-                text=r.text,
-                heading_path=tuple(r.heading_path or ()),
-                page=r.page,
-                term_coverage=float(r.term_coverage),
-            )
-            for r in rows
-        }
+        rows = await driver.fetch_all(self._session, _DETAILS, self._tenant_id, list(ids), query)
+        return {r["id"]: _found(r) for r in rows}
+
+
+def _found(row: asyncpg.Record) -> FoundChunk:
+    return FoundChunk(
+        id=row["id"],
+        document_id=row["document_id"],
+        document_title=row["document_title"],
+        document_kind=row["document_kind"],
+        external_id=row["external_id"],
+        source_uri=row["source_uri"],
+        language=row["language"],
+        text=row["text"],
+        heading_path=tuple(row["heading_path"] or ()),
+        page=row["page"],
+        term_coverage=float(row["term_coverage"]),
+    )

@@ -75,17 +75,18 @@ class Searcher:
         # agree even while a document is being replaced.
         async with self._database.tenant_snapshot(tenant_id) as session:
             chunks = ChunkRepository(session, tenant_id)
-            candidates = [
-                w
-                for w in query_words(query)
-                if len(w) >= s.typo_min_word_length and not w.isdigit()
-            ]
-            corrections = await chunks.corrections(candidates, s.typo_min_similarity)
-            corrected = " ".join(corrections.get(w, w) for w in query_words(query))
-            searched = [*query_words(query), *corrections.values()]
-            rankings: list[list[UUID]] = [
-                await chunks.full_text_ranking(searched, s.search_candidates)
-            ]
+            words = query_words(query)
+            correctable = [w for w in words if len(w) >= s.typo_min_word_length and not w.isdigit()]
+            # Full text only, the best `top_k` of this ranking are the answer: their details
+            # come with it, and the search is one statement.
+            text_ranking = await chunks.full_text_ranking(
+                words,
+                correctable,
+                min_similarity=s.typo_min_similarity,
+                limit=s.search_candidates,
+                details_of_first=top_k,
+            )
+            rankings: list[list[UUID]] = [text_ranking.chunk_ids]
             similarities: dict[UUID, float] = {}
             if query_vector is not None and self._embedder is not None:
                 nearest = await chunks.vector_ranking(
@@ -102,7 +103,9 @@ class Searcher:
                 for chunk_id, score in reciprocal_rank_fusion(rankings, s.rrf_k)
                 if score >= min_score
             ][:top_k]
-            details = await chunks.details([chunk_id for chunk_id, _ in fused], corrected)
+            details = text_ranking.details
+            if missing := [chunk_id for chunk_id, _ in fused if chunk_id not in details]:
+                details = {**details, **await chunks.details(missing, text_ranking.corrected)}
         return [
             SearchResult(details[chunk_id], score, similarities.get(chunk_id, 0.0))
             for chunk_id, score in fused
