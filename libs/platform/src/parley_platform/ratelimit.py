@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -109,16 +108,13 @@ if oldest > now then
 end
 return {0, math.max(1000, oldest + window - now)}
 """
-# The next slot of an even pace and a place in the sliding window, in one round trip
-# (`RateLimiter.paced_window`). KEYS[1]: the pace's bucket (as _BUCKET_SCRIPT's, burst 1 or
-# more, cost 1, mode reserve); KEYS[2]: the window (as _WINDOW_SCRIPT's); ARGV: rate, burst,
-# limit, window (us), member, hold (us). The slot is reserved as _BUCKET_SCRIPT reserves it;
-# the window is then judged as of the slot (now + wait): the request is let in at once when
-# fewer than `limit` places count then, that is places still held or scored after the slot
-# minus the window. The caller leaves no earlier than the slot, so whoever it counted was
-# counted as `sliding_window` would count it after the wait, and every later place counts this
-# one (held until it left). Returns {wait_ms, admitted (1/0)}; not admitted, the caller waits
-# for the slot, then for the window as `sliding_window` does.
+# The next slot of an even pace and, when that slot is now, a place in the sliding window: one
+# round trip instead of two where the pace has a free slot (`RateLimiter.paced_window`).
+# KEYS[1]: the pace's bucket (as _BUCKET_SCRIPT's, cost 1, mode reserve); KEYS[2]: the window
+# (as _WINDOW_SCRIPT's); ARGV: rate, burst, limit, window (us), member, hold (us). A slot in
+# the future takes no place (a place held while sleeping would count before its request could
+# leave): the caller waits for the slot, then for the window as `sliding_window` does.
+# Returns {wait_ms, admitted (1/0)}.
 _PACED_WINDOW_SCRIPT = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
@@ -143,9 +139,11 @@ end
 local left = math.min(burst, current - 1)
 redis.call('HSET', KEYS[1], 'tokens', left, 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - left) * 1000 / rate) + 1000)
+if wait_ms > 0 then
+  return {wait_ms, 0}
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_us - window)
-local slot = now_us + wait_ms * 1000
-if redis.call('ZCOUNT', KEYS[2], '(' .. (slot - window), '+inf') < limit then
+if redis.call('ZCARD', KEYS[2]) < limit then
   redis.call('ZADD', KEYS[2], now_us + hold, ARGV[5])
   redis.call('PEXPIRE', KEYS[2], math.ceil((window + hold) / 1000) + 1000)
   return {wait_ms, 1}
@@ -301,42 +299,40 @@ class RateLimiter:
         self, key: str, pace: Limit, limit: int, window_s: float, *, hold_s: float = 60.0
     ) -> AsyncIterator[None]:
         """`acquire(key, pace)` and then `sliding_window(key, limit, window_s)`, with the same
-        guarantees, in one Redis round trip when the window has room at the slot's time (the
-        usual case, as the pace keeps requests under the limit): the place in the window is
-        taken together with the slot, and the block runs no earlier than the slot."""
+        guarantees, in one Redis round trip when the pace has a slot free now and the window
+        has room (the usual case below the limit): the place is taken with the slot, judged as
+        `sliding_window` would judge it a moment later. Otherwise two, as before."""
         window_key = self._key(f"{key}:window")
         member = f"{uuid.uuid4()}"
         loop = asyncio.get_running_loop()
         asked = loop.time()
-        wait_ms, admitted = await self._paced_window_script(
-            keys=[self._key(key), window_key],
-            args=[
-                pace.rate,
-                pace.burst,
-                limit,
-                int(window_s * 1_000_000),
-                member,
-                int(hold_s * 1_000_000),
-            ],
-        )
-        answered, answered_at = loop.time(), time.monotonic()
-        wait_s = int(wait_ms) / 1000
-        metrics.RATE_LIMIT_WAIT.labels(self._namespace).observe(wait_s)
-        metrics.RATE_LIMIT_STEP.labels(self._namespace, "reservation").observe(answered - asked)
         try:
-            # Never before the slot, which the window was judged at: the loop's timers may
-            # fire a little early (uvloop counts from the clock cached at the start of an
-            # iteration). A check of the real clock, not polling for an event:
-            while (early := answered_at + wait_s - time.monotonic()) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(early)
-            late = time.monotonic() - (answered_at + wait_s)
-            metrics.RATE_LIMIT_STEP.labels(self._namespace, "late_wake").observe(late)
+            wait_ms, admitted = await self._paced_window_script(
+                keys=[self._key(key), window_key],
+                args=[
+                    pace.rate,
+                    pace.burst,
+                    limit,
+                    int(window_s * 1_000_000),
+                    member,
+                    int(hold_s * 1_000_000),
+                ],
+            )
+            answered = loop.time()
+            wait_s = int(wait_ms) / 1000
+            metrics.RATE_LIMIT_WAIT.labels(self._namespace).observe(wait_s)
+            metrics.RATE_LIMIT_STEP.labels(self._namespace, "reservation").observe(answered - asked)
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            late = loop.time() - (answered + wait_s)
+            metrics.RATE_LIMIT_STEP.labels(self._namespace, "late_wake").observe(max(0.0, late))
             if admitted:
                 metrics.RATE_LIMIT_STEP.labels(self._namespace, "window").observe(0.0)
             else:
                 await self._enter_window(window_key, member, limit, window_s, hold_s)
         except BaseException:
-            # Given up before leaving (cancelled): the request never went, its place is freed.
+            # Given up before leaving (cancelled, even while Redis answered): the request never
+            # went, its place (if it was taken) is freed.
             await self._give_up(window_key, member)
             raise
         async with self._held(window_key, member):
