@@ -9,6 +9,7 @@ is measured step by step: the Redis round trip of each slot reservation, how lat
 for a slot ended (event-loop and scheduling lag), the wait at the sliding window of requests
 that left (all three from the sender's own histograms, /metrics), and the gaps between
 arrivals at the sandbox against the pace. Baseline (same run): the pace the sender aims at.
+Also printed: the whatsapp processes' CPU (user + system) per send over the backlog.
 
     make bench BENCH_ARGS="outbound_rate --messages 2000 --limit 80 --replicas 1"
 """
