@@ -9,6 +9,7 @@ is measured step by step: the Redis round trip of each slot reservation, how lat
 for a slot ended (event-loop and scheduling lag), the wait at the sliding window of requests
 that left (all three from the sender's own histograms, /metrics), and the gaps between
 arrivals at the sandbox against the pace. Baseline (same run): the pace the sender aims at.
+Also printed: the whatsapp processes' CPU (user + system) per send over the backlog.
 
     make bench BENCH_ARGS="outbound_rate --messages 2000 --limit 80 --replicas 1"
 """
@@ -124,6 +125,7 @@ async def run(messages: int, limit: int, replicas: int, customers: int, fresh_ka
                     )
                 )
             started = time.monotonic()
+            cpu_before = stack.cpu_seconds().get("whatsapp", 0.0)
             for start in range(0, len(commands), 500):
                 await producer.publish(*commands[start : start + 500])
         finally:
@@ -135,6 +137,10 @@ async def run(messages: int, limit: int, replicas: int, customers: int, fresh_ka
             timeout_s=messages / limit * 2 + 60,
         )
         elapsed = time.monotonic() - started
+        # Process CPU (user + system) of the whatsapp replicas over the whole backlog: every
+        # send's transactions, Redis scripts, HTTP request and outcome event, plus whatever
+        # runs meanwhile (consumer fetches, outbox relay), divided by the sends.
+        cpu_used = stack.cpu_seconds().get("whatsapp", 0.0) - cpu_before
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             traffic = (
                 await client.get(f"/sandbox/numbers/{channel.number.phone_number_id}/traffic")
@@ -152,7 +158,8 @@ async def run(messages: int, limit: int, replicas: int, customers: int, fresh_ka
         async with httpx.AsyncClient(timeout=10) as client:
             for process in stack.processes:
                 if process.name == "whatsapp":
-                    text = (await client.get(f"http://127.0.0.1:{process.http_port}/metrics")).text
+                    metrics_url = f"http://127.0.0.1:{process.ops_port}/metrics"
+                    text = (await client.get(metrics_url)).text
                     steps.append(
                         {
                             step: histogram_quantiles(
@@ -181,7 +188,9 @@ async def run(messages: int, limit: int, replicas: int, customers: int, fresh_ka
             f"aimed at: {limit * HEADROOM:.1f}/s = {HEADROOM:.0%}); busiest second {busiest} "
             f"requests (limit {limit})\n"
             f"  gaps between arrivals: pace {pace_ms:.1f} ms; p1 {percentile(gaps_ms, 1):.1f} ms, "
-            f"p50 {percentile(gaps_ms, 50):.1f} ms, p99 {percentile(gaps_ms, 99):.1f} ms"
+            f"p50 {percentile(gaps_ms, 50):.1f} ms, p99 {percentile(gaps_ms, 99):.1f} ms\n"
+            f"  whatsapp CPU: {cpu_used:.1f} s for {len(outcomes)} sends = "
+            f"{cpu_used / max(1, len(outcomes)) * 1000:.2f} ms per send (all replicas)"
         )
         for i, replica in enumerate(steps):
             print(  # noqa: T201

@@ -46,6 +46,7 @@ class Process:
     http_port: int
     log: Path
     grpc_port: int | None = None
+    ops_port: int | None = None  # `/metrics` and the detailed `/readyz` (not the sandbox's)
 
 
 class BenchStack:
@@ -103,11 +104,15 @@ class BenchStack:
         http_port = http_port or free_port()
         grpc_port = (grpc_port or free_port()) if grpc else None
         full_env = {**os.environ, **env, f"{prefix}HTTP_PORT": str(http_port)}
+        # The operations listener would default to the HTTP port + 1000, which may be taken.
+        ops_port = None if module == "parley_sandbox" else free_port()
+        if ops_port:
+            full_env[f"{prefix}OPS_PORT"] = str(ops_port)
         if grpc_port:
             full_env[f"{prefix}GRPC_PORT"] = str(grpc_port)
         log = self._logs / f"{name}-{len(self._processes)}.log"
         proc = await asyncio.to_thread(_spawn, [sys.executable, "-m", module], full_env, log)
-        process = Process(name, proc, http_port, log, grpc_port)
+        process = Process(name, proc, http_port, log, grpc_port, ops_port)
         self._processes.append(process)
         probe = "/healthz" if module == "parley_sandbox" else "/readyz"
         deadline = time.monotonic() + 60

@@ -114,3 +114,54 @@ async def test_a_sliding_window_counts_requests_until_they_left_however_late(red
     for i, start in enumerate(left):  # never more than 3 left within any 0.5 s
         assert sum(1 for t in left[i:] if t - start < 0.5) <= 3
     assert max(left) - started >= 0.9  # the late leaver held its place in the window
+
+
+async def test_a_paced_window_spaces_requests_and_counts_them_until_they_left(redis, infra) -> None:
+    other_replica = Redis.from_url(infra.redis_url)
+    try:
+        limiters = [RateLimiter(redis, "send"), RateLimiter(other_replica, "send")]
+        key = tenant_key(uuid.uuid4(), "number", "1555002")
+        pace = Limit(rate=40, burst=1)
+        entered: list[float] = []
+        left: list[float] = []
+
+        async def send(limiter: RateLimiter, delay_s: float) -> None:
+            async with limiter.paced_window(key, pace, 3, 0.5):
+                entered.append(time.monotonic())
+                await asyncio.sleep(delay_s)  # delayed on its way out (a busy event loop)
+                left.append(time.monotonic())
+
+        started = time.monotonic()
+        # As with the plain window: the first request leaves only after 0.4 s, so the fourth
+        # and later requests wait until half a second after that, whatever their slots.
+        await asyncio.gather(
+            send(limiters[0], 0.4),
+            *(send(limiters[i % 2], 0.0) for i in range(1, 7)),
+        )
+    finally:
+        await other_replica.aclose()
+    left.sort()
+    for i, start in enumerate(left):  # never more than 3 left within any 0.5 s
+        assert sum(1 for t in left[i:] if t - start < 0.5) <= 3
+    assert max(left) - started >= 0.9  # the late leaver held its place in the window
+    first, second, third = sorted(entered)[:3]  # let in at their slots, the window had room
+    # Paced: 40/s, one at a time, however the replicas interleave.
+    assert second - first >= 0.02 and third - second >= 0.02
+
+
+async def test_a_paced_window_given_up_while_waiting_frees_its_place(redis) -> None:
+    limiter = RateLimiter(redis, "send")
+    key = tenant_key(uuid.uuid4(), "number", "1555003")
+    pace = Limit(rate=1, burst=1)
+    async with limiter.paced_window(key, pace, 2, 30.0):
+        pass  # one of the window's two places is taken for 30 s from here
+    # The next slot is a second away.
+    waiting = asyncio.create_task(limiter.paced_window(key, pace, 2, 30.0).__aenter__())
+    await asyncio.sleep(0.2)
+    waiting.cancel()  # e.g. the process stops: this request never leaves
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    # Its place is free again: the next request goes at its slot, not 30 s later.
+    async with asyncio.timeout(10):
+        async with limiter.paced_window(key, pace, 2, 30.0):
+            pass

@@ -85,7 +85,9 @@ _TAKE, _RESERVE, _LOOK, _GIVE_BACK = 0, 1, 2, 3
 # by when they left (Redis server time, us); ARGV: limit, window (us), member, hold (us).
 # A request is let in when fewer than `limit` are in the window, and stays in it, scored
 # `hold` ahead, until it reports that it left (_LEFT_SCRIPT): so requests let in but delayed
-# on their way out are counted however late they leave. Returns {allowed (1/0), wait_us}.
+# on their way out are counted however late they leave. Returns {allowed (1/0), wait_us}: until
+# the oldest place that left drops out of the window, or a tenth of the window while every
+# place is still held.
 _WINDOW_SCRIPT = """
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -98,8 +100,55 @@ if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('PEXPIRE', KEYS[1], math.ceil((window + hold) / 1000) + 1000)
   return {1, 0}
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, math.max(1000, tonumber(oldest[2]) + window - now)}
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+if oldest > now then
+  -- every place is held by a request still on its way: one frees when its answer comes
+  -- back, which nobody knows in advance (waiting for the hold would wait for a crash)
+  return {0, math.max(1000, math.floor(window / 10))}
+end
+return {0, math.max(1000, oldest + window - now)}
+"""
+# The next slot of an even pace and, when that slot is now, a place in the sliding window: one
+# round trip instead of two where the pace has a free slot (`RateLimiter.paced_window`).
+# KEYS[1]: the pace's bucket (as _BUCKET_SCRIPT's, cost 1, mode reserve); KEYS[2]: the window
+# (as _WINDOW_SCRIPT's); ARGV: rate, burst, limit, window (us), member, hold (us). A slot in
+# the future takes no place (a place held while sleeping would count before its request could
+# leave): the caller waits for the slot, then for the window as `sliding_window` does.
+# Returns {wait_ms, admitted (1/0)}.
+_PACED_WINDOW_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local window = tonumber(ARGV[4])
+local hold = tonumber(ARGV[6])
+local t = redis.call('TIME')
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local current = tonumber(state[1])
+local at = tonumber(state[2])
+if current == nil then
+  current = burst
+  at = now
+end
+current = math.min(burst, current + (now - at) * rate / 1000)
+local wait_ms = 0
+if current < 1 then
+  wait_ms = math.ceil((1 - current) * 1000 / rate)
+end
+local left = math.min(burst, current - 1)
+redis.call('HSET', KEYS[1], 'tokens', left, 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - left) * 1000 / rate) + 1000)
+if wait_ms > 0 then
+  return {wait_ms, 0}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_us - window)
+if redis.call('ZCARD', KEYS[2]) < limit then
+  redis.call('ZADD', KEYS[2], now_us + hold, ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], math.ceil((window + hold) / 1000) + 1000)
+  return {wait_ms, 1}
+end
+return {wait_ms, 0}
 """
 # KEYS[1], ARGV[1] member: the request has left (its answer came back); it is scored now.
 _LEFT_SCRIPT = """
@@ -161,6 +210,7 @@ class RateLimiter:
         self._script = redis.register_script(_BUCKET_SCRIPT)
         self._window_script = redis.register_script(_WINDOW_SCRIPT)
         self._left_script = redis.register_script(_LEFT_SCRIPT)
+        self._paced_window_script = redis.register_script(_PACED_WINDOW_SCRIPT)
 
     def _key(self, key: str) -> str:
         return f"{key}:ratelimit:{self._namespace}"
@@ -240,6 +290,67 @@ class RateLimiter:
         """
         window_key = self._key(f"{key}:window")
         member = f"{uuid.uuid4()}"
+        await self._enter_window(window_key, member, limit, window_s, hold_s)
+        async with self._held(window_key, member):
+            yield
+
+    @asynccontextmanager
+    async def paced_window(
+        self, key: str, pace: Limit, limit: int, window_s: float, *, hold_s: float = 60.0
+    ) -> AsyncIterator[None]:
+        """`acquire(key, pace)` and then `sliding_window(key, limit, window_s)`, with the same
+        guarantees, in one Redis round trip when the pace has a slot free now and the window
+        has room (the usual case below the limit): the place is taken with the slot, judged as
+        `sliding_window` would judge it a moment later. Otherwise two, as before."""
+        window_key = self._key(f"{key}:window")
+        member = f"{uuid.uuid4()}"
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        try:
+            wait_ms, admitted = await self._paced_window_script(
+                keys=[self._key(key), window_key],
+                args=[
+                    pace.rate,
+                    pace.burst,
+                    limit,
+                    int(window_s * 1_000_000),
+                    member,
+                    int(hold_s * 1_000_000),
+                ],
+            )
+            answered = loop.time()
+            wait_s = int(wait_ms) / 1000
+            metrics.RATE_LIMIT_WAIT.labels(self._namespace).observe(wait_s)
+            metrics.RATE_LIMIT_STEP.labels(self._namespace, "reservation").observe(answered - asked)
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            late = loop.time() - (answered + wait_s)
+            metrics.RATE_LIMIT_STEP.labels(self._namespace, "late_wake").observe(max(0.0, late))
+            if admitted:
+                metrics.RATE_LIMIT_STEP.labels(self._namespace, "window").observe(0.0)
+            else:
+                await self._enter_window(window_key, member, limit, window_s, hold_s)
+        except BaseException:
+            # Given up before leaving (cancelled, even while Redis answered): the request never
+            # went, its place (if it was taken) is freed.
+            await self._give_up(window_key, member)
+            raise
+        async with self._held(window_key, member):
+            yield
+
+    async def _give_up(self, window_key: str, member: str) -> None:
+        try:
+            await self._redis.zrem(window_key, member)
+        except RedisError as exc:
+            log.warning(
+                "could not free the place of a request that never left; it is held",
+                extra={"namespace": self._namespace, "error": type(exc).__name__},
+            )
+
+    async def _enter_window(
+        self, window_key: str, member: str, limit: int, window_s: float, hold_s: float
+    ) -> None:
+        """Wait for a place in the window and take it (held until `_held` ends)."""
         args: list[int | str] = [limit, int(window_s * 1_000_000), member, int(hold_s * 1_000_000)]
         waited = 0.0
         while True:
@@ -250,6 +361,11 @@ class RateLimiter:
             waited += pause
             await asyncio.sleep(pause)
         metrics.RATE_LIMIT_STEP.labels(self._namespace, "window").observe(waited)
+
+    @asynccontextmanager
+    async def _held(self, window_key: str, member: str) -> AsyncIterator[None]:
+        """Run the block (the request leaves), then score the place (if taken) when the block
+        ended."""
         try:
             yield
         finally:

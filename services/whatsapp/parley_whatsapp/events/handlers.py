@@ -17,8 +17,12 @@ from parley_whatsapp.service.sender import Sender
 SENDER_GROUP = "whatsapp-sender"
 MEDIA_GROUP = "whatsapp-media"
 # Sends wait on Meta and the rate limiter, not the CPU: many conversations' sends may wait
-# at once (each conversation's own sends stay in order).
-SENDER_CONCURRENCY = 200
+# at once (each conversation's own sends stay in order). Each one has at most one Redis
+# command out at a time, and the lanes must stay well under the Redis client's pool (redis-py
+# 8: 100 connections, then MaxConnectionsError): at 200 lanes a backlog ran the pool dry,
+# failing sends after their request was marked in flight (retried as possible duplicates).
+# 64 lanes at half a second per send still carry over 100 sends/s.
+SENDER_CONCURRENCY = 64
 
 
 def subscribe(resources: Resources, sender: Sender, media: MediaFetcher) -> None:

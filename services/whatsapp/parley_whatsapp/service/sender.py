@@ -261,18 +261,20 @@ class Sender:
             limits = asyncio.create_task(self._wait_for_pair_limit(tenant, credentials, command))
             try:
                 async with self._database.tenant_session(tenant) as session:
-                    if not progress.opened:
-                        # The first request of a command also creates its record (one
-                        # transaction instead of two on the busiest path), or finds what an
-                        # earlier delivery did.
-                        await progress.open(OutboundRepository(session, tenant), command)
+                    outbound = OutboundRepository(session, tenant)
+                    if progress.opened:
+                        repeated = await outbound.mark_in_flight(command.message_id, part)
+                    elif await progress.open(outbound, command, part):
+                        # A new command: its record and this request in flight, one statement
+                        # (the busiest path).
+                        repeated = False
+                    else:
+                        # Seen before: what an earlier delivery did decides.
                         if progress.finished_before:
                             return []
                         if (accepted := progress.accepted_wamids(part)) is not None:
                             return accepted
-                    repeated = await OutboundRepository(session, tenant).mark_in_flight(
-                        command.message_id, part
-                    )
+                        repeated = await outbound.mark_in_flight(command.message_id, part)
                 within_limits = await limits
             finally:
                 limits.cancel()  # a no-op once it finished
@@ -354,11 +356,12 @@ class Sender:
         s = self._settings
         mps = credentials.messages_per_second or s.default_messages_per_second
         key = tenant_key(tenant, "throughput", credentials.phone_number_id)
-        # Burst 1: requests are spaced evenly, at a pace under the limit.
-        await self._limiter.acquire(key, Limit(rate=mps * s.throughput_headroom, burst=1))
-        # What Meta counts: however late this request leaves after its slot, no second
-        # (plus the way to Meta) may hold more than the limit.
-        async with self._limiter.sliding_window(key, mps, 1.0 + s.throughput_guard_s):
+        # Burst 1: requests are spaced evenly, at a pace under the limit. What Meta counts:
+        # however late this request leaves after its slot, no second (plus the way to Meta)
+        # may hold more than the limit. Both usually in one Redis round trip.
+        async with self._limiter.paced_window(
+            key, Limit(rate=mps * s.throughput_headroom, burst=1), mps, 1.0 + s.throughput_guard_s
+        ):
             yield
 
     async def _ending_for(
@@ -475,18 +478,20 @@ class _Progress:
     finished_before: bool = False
     done_parts: dict[int, OutboundPart] = field(default_factory=dict)
 
-    async def open(self, outbound: OutboundRepository, command: wa.SendCommand) -> None:
-        """Create the command's record or learn what an earlier delivery did."""
+    async def open(self, outbound: OutboundRepository, command: wa.SendCommand, part: int) -> bool:
+        """Create the command's record with its request for `part` in flight (True), or
+        learn what an earlier delivery did (False; nothing is recorded then)."""
         self.opened = True
-        earlier = await outbound.begin(_addressed(command))
+        earlier = await outbound.begin_with_request(_addressed(command), part)
         if earlier is None:
-            return
+            return True
         if earlier.result is not None:
             self.finished_before = True
-            return
+            return False
         # Delivered again mid-way (a crash, a rebalance): resume after the parts Meta
         # already accepted.
         self.done_parts = await outbound.attempted_parts(command.message_id)
+        return False
 
     def accepted_wamids(self, part: int) -> list[str] | None:
         """The wamids of `part` if Meta accepted it before; else None."""
