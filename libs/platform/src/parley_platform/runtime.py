@@ -62,6 +62,10 @@ GRPC_HEALTH_INTERVAL_S = 5.0
 C = TypeVar("C")
 
 
+REDIS_MAX_CONNECTIONS = 100
+REDIS_POOL_WAIT_S = 5.0
+
+
 class RuntimeNotStartedError(RuntimeError):
     """A resource was asked for before the runtime started it (or one never declared)."""
 
@@ -290,8 +294,13 @@ class ServiceRuntime(Generic[C]):
             await self._database.verify_role()
             self._checks["database"] = self._database.ping
         if self._want_redis:
-            self._redis = aioredis.from_url(
+            # A blocking pool: with the default one, the 101st concurrent command raised
+            # MaxConnectionsError (a backlog of sends failed after being marked in flight);
+            # now it waits for a free connection, up to the pool's timeout.
+            pool = aioredis.BlockingConnectionPool.from_url(
                 s.redis_url,
+                max_connections=REDIS_MAX_CONNECTIONS,
+                timeout=REDIS_POOL_WAIT_S,
                 socket_timeout=2,
                 socket_connect_timeout=2,
                 # A pooled connection left over from before a Redis restart fails once on its
@@ -299,6 +308,7 @@ class ServiceRuntime(Generic[C]):
                 # (the chaos suite saw sign-ins answered 500 long after Redis was back).
                 retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
             )
+            self._redis = aioredis.Redis(connection_pool=pool)
             self._checks["redis"] = self._ping_redis
         if self._topics:
             await ensure_topics(s, [t.name for t in self._topics])
