@@ -89,7 +89,11 @@ _ACCEPT = f"""
            (SELECT array_agg(payload ORDER BY id) FROM taken WHERE kind = $6) AS parked
       FROM changed
 """  # noqa: S608
-_ANSWERED = "SELECT 1 FROM messages WHERE tenant_id = $1 AND ai_request_id = $2 LIMIT 1"
+# Whether AI request $2 is answered already, and the wamid of its question $3 (NULL if none).
+_REPLY_CONTEXT = """
+    SELECT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND ai_request_id = $2) AS answered,
+           (SELECT wamid FROM messages WHERE tenant_id = $1 AND id = $3) AS question_wamid
+"""
 # The latest message by author $3 (the customer) in conversation $2, in timeline order, of
 # no type in $4.
 _NEWEST_FROM_CUSTOMER = f"""
@@ -300,10 +304,18 @@ class MessageRepository:
         """Where the file of a media message is stored (or why it could not be)."""
         return await self._change(_ATTACH_STORED_MEDIA, message_id, json.dumps(stored))
 
-    async def answered_request(self, request_id: UUID) -> bool:
-        """Whether an AI reply to this request is already stored (sent or discarded)."""
-        found = await driver.fetch_one(self._session, _ANSWERED, self._tenant_id, request_id)
-        return found is not None
+    async def reply_context(
+        self, request_id: UUID, question_id: UUID | None
+    ) -> tuple[bool, str | None]:
+        """Whether an AI reply to `request_id` is already stored (sent or discarded), and
+        the wamid of the customer message it answers (`question_id`), in one round trip.
+        Run it after locking the conversation: its snapshot then includes any reply stored
+        by a transaction that held the lock."""
+        row = await driver.fetch_one(
+            self._session, _REPLY_CONTEXT, self._tenant_id, request_id, question_id
+        )
+        assert row is not None  # a SELECT without FROM always returns its row
+        return row["answered"], row["question_wamid"]
 
     async def page(
         self,
