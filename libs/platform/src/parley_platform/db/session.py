@@ -62,7 +62,8 @@ async def _keep_connection(connection: asyncpg.Connection) -> None:
 
 
 class Database:
-    """A service's connection pool and its two ways in: tenant sessions and system sessions."""
+    """A service's connection pools and its ways in: tenant sessions and system sessions
+    (SQLAlchemy), and the same as plain transactions for paths written in plain SQL."""
 
     def __init__(self, url: str, *, pool_size: int = 10, instrument: bool = True) -> None:
         # hide_parameters: a database error's text must never carry the bound values (password
