@@ -8,6 +8,10 @@ a database of its own, and the AI requests it emits are read back from Kafka her
 
 latency: inbound event published -> AiRequested read (p50/p99), at a steady rate, each
          message from one of `--conversations` customers.
+replies: one message from each of `--messages` customers, then the AI's answer to each, then
+         the WhatsApp sender's outcome (sent, with a wamid) for each answer: each a backlog
+         drained by the running service, CPU per event measured per kind of event (the
+         inbound message, the AI reply, the send outcome), outbox relay included.
 drain:   a backlog of `--messages` inbound events for `--conversations` customers is
          published while the service is down; then it starts, and the time for its one
          consumer to commit past the backlog gives the events per second it sustains, and
@@ -35,15 +39,20 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from google.protobuf.message import Message
+from parley.ai.v1.events_pb2 import AiReply, Answer
 from parley.conversation.v1.events_pb2 import AiRequested
-from parley.whatsapp.v1.events_pb2 import InboundMessage, Text
+from parley.whatsapp.v1.events_pb2 import SEND_RESULT_SENT, InboundMessage, SendOutcome, Text
 from parley_conversation.config import Settings
 from parley_conversation.events.handlers import GROUP
 from parley_devstack.services import prepare_database, service
+from parley_platform.db import Database, driver
 from parley_platform.db.provision import drop
 from parley_platform.events import (
     EventProducer,
@@ -53,8 +62,15 @@ from parley_platform.events import (
     timestamp,
 )
 from parley_platform.events.admin import ensure_topics
-from parley_platform.events.topics import ALL_TOPICS, CONVERSATION_AI_REQUESTED, WHATSAPP_INBOUND
-from parley_testing.services import free_port, settings_env
+from parley_platform.events.topics import (
+    AI_REPLY,
+    ALL_TOPICS,
+    CONVERSATION_AI_REQUESTED,
+    WHATSAPP_INBOUND,
+    WHATSAPP_OUTCOME,
+    Topic,
+)
+from parley_testing.services import free_port, outbox_drained, settings_env
 
 from bench import profile
 from bench.consumers import BaselineConsumer
@@ -69,6 +85,7 @@ from bench.infra import (
 from bench.stats import summary_ms
 
 TARGET_CPU_PER_EVENT_S = 0.004
+P = TypeVar("P", bound=Message)
 
 
 @asynccontextmanager
@@ -330,12 +347,155 @@ async def drain(
     sys.stdout.write("\n".join(out) + "\n")
 
 
+async def cpu_per_event(
+    admin: AIOKafkaAdminClient,
+    settings: Settings,
+    events: list[OutgoingEvent],
+    pid: int,
+) -> float:
+    """Publish `events` (all on one topic) to the running service and return its CPU
+    seconds per event, from before the first is published until its group committed past
+    the last and its outbox relay published what they wrote (the idle work of that span
+    counts too, as in production)."""
+    name = settings.topic_name(events[0].topic.name)
+    group = settings.topic_name(GROUP)
+    start = await committed(admin, group, name)
+    cpu_before = cpu_seconds(pid)
+    producer = EventProducer(settings, client_id="bench-edges")
+    await producer.start()
+    try:
+        for first in range(0, len(events), 500):
+            await producer.publish(*events[first : first + 500])
+    finally:
+        await producer.stop()
+    while True:  # polled: the group's commits are the broker's to report
+        if await committed(admin, group, name) >= start + len(events) and await outbox_drained(
+            settings
+        ):
+            break
+        await asyncio.sleep(0.05)
+    return (cpu_seconds(pid) - cpu_before) / len(events)
+
+
+# What the bench reads back from the service's database (as the app role, in the tenant's
+# transaction): the AI request in flight of each conversation, then each AI answer to send.
+_ASKED = """
+    SELECT c.id, c.customer_key, c.ai_request_id, c.ai_request_message_id FROM conversations c
+     WHERE c.ai_request_id IS NOT NULL
+"""
+_ANSWERS = """
+    SELECT m.id, m.conversation_id, c.customer_key, c.channel_id FROM messages m
+      JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id
+     WHERE m.author = 'ai' AND m.status = 'pending'
+"""
+
+
+def answered(tenant: uuid.UUID, asked: asyncpg.Record) -> OutgoingEvent:
+    """The AI's answer to the request in flight of a conversation (a row of `_ASKED`)."""
+    reply = AiReply(
+        request_id=str(asked["ai_request_id"]),
+        conversation_id=str(asked["id"]),
+        message_id=str(asked["ai_request_message_id"]),
+        answer=Answer(text="Yes, we open at nine every weekday."),
+    )
+    return edge_event(AI_REPLY, tenant, asked["customer_key"], reply, "reply", str(asked["id"]))
+
+
+def sent(tenant: uuid.UUID, answer: asyncpg.Record) -> OutgoingEvent:
+    """The sender's outcome for an AI answer (a row of `_ANSWERS`): sent, with its wamid."""
+    outcome = SendOutcome(
+        message_id=str(answer["id"]),
+        conversation_id=str(answer["conversation_id"]),
+        channel_id=answer["channel_id"],
+        result=SEND_RESULT_SENT,
+        wamids=[f"wamid.bench.out.{answer['id']}"],
+        attempts=1,
+        at=timestamp(),
+    )
+    return edge_event(
+        WHATSAPP_OUTCOME, tenant, answer["customer_key"], outcome, "outcome", str(answer["id"])
+    )
+
+
+def edge_event(
+    topic: Topic[P], tenant: uuid.UUID, customer_key: str, payload: P, *natural_key: str
+) -> OutgoingEvent:
+    """An event about a customer's conversation as another service publishes it."""
+    return OutgoingEvent(
+        topic=topic,
+        key=conversation_key(tenant, customer_key),
+        payload=payload,
+        tenant_id=tenant,
+        event_id=derived_event_id(str(tenant), *natural_key),
+    )
+
+
+async def replies(customers: int, partitions: int, durable: bool) -> None:
+    """CPU per event of each kind on a customer message's path: the inbound message, the
+    AI's answer, the sender's outcome."""
+    async with (
+        bench_infrastructure(durable=durable) as bench,
+        bench_settings(bench, partitions) as settings,
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
+            tenant = uuid.uuid4()
+            assert settings.database_url is not None  # bench_settings sets it
+            database = Database(settings.database_url.get_secret_value(), instrument=False)
+            admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+            await admin.start()
+            cpu: dict[str, float] = {}
+            async with conversation_service(settings, Path(tmp) / "conversation.log") as child:
+                # 1. one message from each customer
+                cpu["inbound message"] = await cpu_per_event(
+                    admin,
+                    settings,
+                    [inbound(settings, tenant, i, f"question {i}") for i in range(customers)],
+                    child.pid,
+                )
+                async with database.tenant_session(tenant) as session:
+                    asked = await driver.fetch_all(session, _ASKED)
+                # 2. the AI answers each
+                cpu["AI reply"] = await cpu_per_event(
+                    admin,
+                    settings,
+                    [answered(tenant, row) for row in asked],
+                    child.pid,
+                )
+                async with database.tenant_session(tenant) as session:
+                    answers = await driver.fetch_all(session, _ANSWERS)
+                # 3. the sender reports each answer sent
+                cpu["send outcome"] = await cpu_per_event(
+                    admin,
+                    settings,
+                    [sent(tenant, row) for row in answers],
+                    child.pid,
+                )
+            await admin.close()
+            await database.dispose()
+    if len(asked) != customers or len(answers) != customers:
+        raise SystemExit(
+            f"expected {customers} AI requests and answers, found {len(asked)} and {len(answers)}"
+        )
+    out = [
+        f"conversation service (1 process, 1 consumer, {partitions} partitions): "
+        f"{customers} customers, one message each, its AI answer and the answer's send "
+        f"outcome, each kind published as one batch; log level INFO; {bench.describe()}; "
+        f"{load_average()}",
+        *(
+            f"  CPU per {kind}: {seconds * 1000:.2f} ms (whole process, outbox relay included)"
+            for kind, seconds in cpu.items()
+        ),
+        f"  CPU per customer message (the three events): {sum(cpu.values()) * 1000:.2f} ms",
+    ]
+    sys.stdout.write("\n".join(out) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("mode", choices=("latency", "drain"))
+    parser.add_argument("mode", choices=("latency", "drain", "replies"))
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=50.0, help="latency: messages per second")
     parser.add_argument("--conversations", type=int, default=100)
@@ -344,7 +504,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=Path, help="drain: write a raw py-spy profile here")
     args = parser.parse_args(argv)
     durable = not args.test_postgres
-    if args.mode == "latency":
+    if args.mode == "replies":
+        asyncio.run(replies(args.messages, args.partitions, durable))
+    elif args.mode == "latency":
         asyncio.run(latency(args.messages, args.rate, args.conversations, args.partitions, durable))
     else:
         asyncio.run(

@@ -184,3 +184,42 @@ async def test_plain_sql_on_the_session_connection_obeys_the_tenant_and_the_tran
     async with database.tenant_session(tenant_b) as session:
         mixed = (await session.execute(text("SELECT note FROM effects"))).scalars().all()
     assert mixed == ["kept"]
+
+
+async def test_a_plain_transaction_binds_its_tenant_commits_and_rolls_back_like_a_session(
+    platform_db,
+) -> None:
+    db = Database(platform_db.app_url(), pool_size=1)  # every transaction on one connection
+    insert = "INSERT INTO effects (tenant_id, event_id, note) VALUES ($1, $2, $3)"
+    try:
+        tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+        await _insert(db, tenant_a, "a's secret")
+        with pytest.raises(RuntimeError, match="abandon"):
+            async with db.tenant_transaction(tenant_b) as tx:
+                await driver.execute(tx, insert, tenant_b, str(uuid.uuid4()), "rolled back")
+                raise RuntimeError("abandon the transaction")
+        async with db.tenant_transaction(tenant_b) as tx:
+            await driver.execute(tx, insert, tenant_b, str(uuid.uuid4()), "kept")
+            seen = [r["note"] for r in await driver.fetch_all(tx, "SELECT note FROM effects")]
+        with pytest.raises(asyncpg.PostgresError, match="row-level security"):
+            async with db.tenant_transaction(tenant_b) as tx:
+                await driver.execute(tx, insert, tenant_a, str(uuid.uuid4()), "forged")
+        # The next transaction on the same pooled connection carries no tenant.
+        async with db.system_transaction() as tx:
+            unseen = await driver.fetch_all(tx, "SELECT note FROM effects")
+        async with db.tenant_session(tenant_b) as session:
+            committed = (await session.execute(text("SELECT note FROM effects"))).scalars().all()
+
+        assert seen == ["kept"]  # neither A's row nor the rolled-back one
+        assert unseen == []
+        assert committed == ["kept"]  # the session sees what the plain transaction committed
+    finally:
+        await db.dispose()
+
+
+async def test_a_plain_transaction_cannot_run_a_sqlalchemy_statement_by_mistake(
+    database: Database,
+) -> None:
+    async with database.tenant_transaction(uuid.uuid4()) as tx:
+        with pytest.raises(driver.NeedsSqlAlchemySession, match="tenant_session"):
+            driver.sqlalchemy_session(tx)

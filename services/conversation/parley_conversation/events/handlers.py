@@ -63,7 +63,8 @@ class ConversationEvents:
         self, event: ConsumedEvent[P], apply: Callable[[Work], Awaitable[None]]
     ) -> None:
         try:
-            async with self._database.tenant_session(event.tenant_id) as session:
+            # Every statement of every handler is plain SQL: the lean transaction.
+            async with self._database.tenant_transaction(event.tenant_id) as session:
                 if not await first_delivery(session, GROUP, event):
                     return
                 async with conversation_work(session, event.tenant_id) as work:

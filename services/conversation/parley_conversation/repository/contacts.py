@@ -10,8 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from parley_platform.db import driver
-from sqlalchemy import and_, case, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, exists, func, or_, select
 
 from parley_conversation.repository.tables import contacts, conversations
 
@@ -24,6 +23,23 @@ _CREATE = f"""
     INSERT INTO contacts (tenant_id, id, wa_id, from_wa_id, bsuid, profile_name, username)
     VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT DO NOTHING
+    RETURNING {_CONTACT}
+"""  # noqa: S608
+# A known contact brought up to date ($1 tenant, $2 contact, locked): each of $3-$6 (wa_id,
+# from_wa_id, profile_name, username) replaces the column unless NULL; $7 becomes the BSUID of
+# a contact that has none, unless another contact (known only by it) already holds it.
+_BRING_UP_TO_DATE = f"""
+    UPDATE contacts AS k
+       SET wa_id = coalesce($3, k.wa_id),
+           from_wa_id = coalesce($4, k.from_wa_id),
+           profile_name = coalesce($5, k.profile_name),
+           username = coalesce($6, k.username),
+           bsuid = CASE WHEN $7::text IS NULL OR k.bsuid IS NOT NULL THEN k.bsuid
+                        WHEN EXISTS (SELECT 1 FROM contacts o
+                                      WHERE o.tenant_id = $1 AND o.bsuid = $7) THEN k.bsuid
+                        ELSE $7 END,
+           updated_at = now()
+     WHERE k.tenant_id = $1 AND k.id = $2
     RETURNING {_CONTACT}
 """  # noqa: S608
 
@@ -60,7 +76,7 @@ class ContactIdentity:
 class ContactRepository:
     """Contacts of one tenant (the session's)."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
@@ -101,40 +117,32 @@ class ContactRepository:
         return found
 
     async def _bring_up_to_date(self, found: Contact, who: ContactIdentity) -> Contact:
-        values: dict[str, Any] = {}
-        if who.wa_id and found.wa_id is None:
-            values["wa_id"] = who.wa_id
-        if who.from_wa_id and who.from_wa_id != found.from_wa_id:
-            values["from_wa_id"] = who.from_wa_id
-        if who.profile_name and who.profile_name != found.profile_name:
-            values["profile_name"] = who.profile_name
-        if who.username and who.username != found.username:
-            values["username"] = who.username
-        statement = update(contacts).where(
-            contacts.c.tenant_id == self._tenant_id, contacts.c.id == found.id
-        )
-        if who.bsuid and found.bsuid is None:
-            # Attach the BSUID unless another contact (known only by it) already holds it.
-            other = contacts.alias("other")
-            held = exists().where(other.c.tenant_id == self._tenant_id, other.c.bsuid == who.bsuid)
-            values["bsuid"] = case((held, None), else_=who.bsuid)
-        if not values:
+        wa_id = who.wa_id if who.wa_id and found.wa_id is None else None
+        from_wa_id = who.from_wa_id if who.from_wa_id != found.from_wa_id else None
+        profile_name = who.profile_name if who.profile_name != found.profile_name else None
+        username = who.username if who.username != found.username else None
+        bsuid = who.bsuid if who.bsuid and found.bsuid is None else None
+        if not any((wa_id, from_wa_id, profile_name, username, bsuid)):
             return found
-        row = (
-            (
-                await self._session.execute(
-                    statement.values(**values, updated_at=func.now()).returning(contacts)
-                )
-            )
-            .mappings()
-            .one()
+        row = await driver.fetch_one(
+            self._session,
+            _BRING_UP_TO_DATE,
+            self._tenant_id,
+            found.id,
+            wa_id,
+            from_wa_id,
+            profile_name,
+            username,
+            bsuid,
         )
+        if row is None:
+            raise LookupError(f"contact {found.id} is gone")
         return Contact.from_row(row)
 
     async def get(self, contact_id: UUID) -> Contact | None:
         row = (
             (
-                await self._session.execute(
+                await driver.sqlalchemy_session(self._session).execute(
                     select(contacts).where(
                         contacts.c.tenant_id == self._tenant_id, contacts.c.id == contact_id
                     )
@@ -179,7 +187,7 @@ class ContactRepository:
                     and_(sort_name == after[0], contacts.c.id > after[1]),
                 )
             )
-        rows = (await self._session.execute(statement)).mappings().all()
+        rows = (await driver.sqlalchemy_session(self._session).execute(statement)).mappings().all()
         return [Contact.from_row(r) for r in rows]
 
 

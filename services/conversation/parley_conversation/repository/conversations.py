@@ -12,8 +12,7 @@ from uuid import UUID
 
 from parley_platform.db import driver
 from parley_platform.identity import Principal, Role
-from sqlalchemy import ColumnElement, Text, and_, case, func, literal, or_, select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 
 from parley_conversation.domain.delivery import MessageStatus
 from parley_conversation.domain.ownership import Ownership, State, Transition
@@ -53,12 +52,12 @@ _OPEN_FOR_MESSAGE = f"""
                   updated_at = now()
     RETURNING {driver.columns(conversations)}
 """  # noqa: S608
-_LOCK = f"""
+_GET = f"""
     SELECT {_RETURNED} FROM conversations c
       JOIN contacts k ON k.tenant_id = c.tenant_id AND k.id = c.contact_id
      WHERE c.tenant_id = $1 AND c.id = $2
-       FOR UPDATE OF c
 """  # noqa: S608
+_LOCK = f"{_GET} FOR UPDATE OF c"
 
 
 def _change_sql(assignments: str, *, also_returning: str = "") -> str:
@@ -83,6 +82,18 @@ _ACTIVITY = """
     last_activity_at = greatest(c.last_activity_at, $3::timestamptz)
 """
 _RECORD_AI_ANSWER = _change_sql(f"ai_request_id = NULL, ai_request_message_id = NULL, {_ACTIVITY}")
+_RECORD_REPLY = _change_sql(_ACTIVITY)
+_RECORD_NOTE = _change_sql("last_activity_at = greatest(c.last_activity_at, $3::timestamptz)")
+# State $3 with assignees $4 (user) and $5 (team): leaving `ai` forgets the AI request in
+# flight; $6 says whether the conversation is closing (closed_at stamped) or reopening
+# (cleared).
+_CHANGE_OWNERSHIP = _change_sql(f"""
+    state = $3, assignee_user_id = $4, assignee_team_id = $5,
+    ai_request_id = CASE WHEN $3 = '{State.AI}' THEN c.ai_request_id END,
+    ai_request_message_id = CASE WHEN $3 = '{State.AI}' THEN c.ai_request_message_id END,
+    closed_at = CASE $6::text WHEN 'closing' THEN now() WHEN 'reopening' THEN NULL
+                              ELSE c.closed_at END
+""")
 # The AI is asked to answer message $4 (sent at $5, seq $6): the request in flight becomes $3,
 # and the same round trip returns what the customer saw or wrote before that message (up to
 # $7 of them, oldest first; private notes, discarded and failed replies left out).
@@ -177,7 +188,7 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
 class ConversationRepository:
     """Conversations of one tenant (the session's)."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
@@ -195,7 +206,7 @@ class ConversationRepository:
         )
 
     async def _one(self, statement: Any) -> Conversation | None:
-        row = (await self._session.execute(statement)).mappings().first()
+        row = (await driver.sqlalchemy_session(self._session).execute(statement)).mappings().first()
         return Conversation.from_row(row) if row else None
 
     async def open_for_message(
@@ -238,10 +249,12 @@ class ConversationRepository:
         self, conversation_id: UUID, principal: Principal | None = None
     ) -> Conversation | None:
         """The conversation, if it exists (and `principal`, when given, may see it)."""
-        statement = self._select().where(conversations.c.id == conversation_id)
-        if principal is not None:
-            statement = statement.where(visible_to(principal))
-        return await self._one(statement)
+        if principal is None:
+            row = await driver.fetch_one(self._session, _GET, self._tenant_id, conversation_id)
+            return Conversation.from_row(row) if row else None
+        return await self._one(
+            self._select().where(conversations.c.id == conversation_id, visible_to(principal))
+        )
 
     async def _change(self, conversation_id: UUID, **values: Any) -> Conversation:
         """One UPDATE of a (locked) conversation that bumps its version, returning it with
@@ -273,24 +286,25 @@ class ConversationRepository:
         `ai` forgets the AI request in flight (its reply will not be sent); closing stamps
         `closed_at`, reopening clears it."""
         after = transition.after
-        values: dict[str, Any] = {
-            "state": after.state.value,
-            "assignee_user_id": after.assignee_user_id,
-            "assignee_team_id": after.assignee_team_id,
-        }
-        if after.state != State.AI:
-            values.update(ai_request_id=None, ai_request_message_id=None)
+        closing = ""
         if transition.state_changed and after.state == State.CLOSED:
-            values["closed_at"] = func.now()
+            closing = "closing"
         elif transition.state_changed and transition.before.state == State.CLOSED:
-            values["closed_at"] = None
-        return await self._change(conversation_id, **values)
+            closing = "reopening"
+        return await self._change_by(
+            _CHANGE_OWNERSHIP,
+            conversation_id,
+            after.state.value,
+            after.assignee_user_id,
+            after.assignee_team_id,
+            closing,
+        )
 
     async def record_reply(
         self, conversation_id: UUID, at: datetime, preview: str | None
     ) -> Conversation:
         """The team sent the customer a message at `at` (activity and preview)."""
-        return await self._change(conversation_id, **self._activity(at, preview))
+        return await self._change_by(_RECORD_REPLY, conversation_id, at, preview)
 
     async def record_ai_answer(
         self, conversation_id: UUID, at: datetime, preview: str | None
@@ -302,10 +316,7 @@ class ConversationRepository:
     async def record_note(self, conversation_id: UUID, at: datetime) -> Conversation:
         """The team wrote a private note at `at`: activity, but no preview (customers'
         and the team's messages to them are what an inbox list shows)."""
-        c = conversations.c
-        return await self._change(
-            conversation_id, last_activity_at=func.greatest(c.last_activity_at, self._timestamp(at))
-        )
+        return await self._change_by(_RECORD_NOTE, conversation_id, at)
 
     async def expect_ai_answer(
         self, conversation_id: UUID, request_id: UUID, question: Message, history_size: int
@@ -340,25 +351,6 @@ class ConversationRepository:
     async def set_labels(self, conversation_id: UUID, labels: Sequence[str]) -> Conversation:
         """The conversation's labels are now exactly `labels` (in this order)."""
         return await self._change(conversation_id, labels=list(labels))
-
-    @staticmethod
-    def _timestamp(at: datetime) -> ColumnElement[datetime]:
-        # Bound as timestamptz, the columns' type (not a naive timestamp).
-        return literal(at, conversations.c.last_activity_at.type)
-
-    def _activity(self, at: datetime, preview: str | None) -> dict[str, Any]:
-        """Activity at `at`: the conversation's last activity moves forward to it, and its
-        preview becomes `preview` when this is the newest message."""
-        c = conversations.c
-        stamp = self._timestamp(at)
-        return {
-            # Both read the row as it was before this UPDATE.
-            "last_message_preview": case(
-                (c.last_activity_at <= stamp, literal(preview, Text)),
-                else_=c.last_message_preview,
-            ),
-            "last_activity_at": func.greatest(c.last_activity_at, stamp),
-        }
 
     async def list(
         self,
@@ -397,5 +389,5 @@ class ConversationRepository:
             statement = statement.where(c.contact_id == wanted.contact_id)
         if after is not None:
             statement = statement.where(beyond((c.last_activity_at, c.id), after, descending=True))
-        rows = (await self._session.execute(statement)).mappings().all()
+        rows = (await driver.sqlalchemy_session(self._session).execute(statement)).mappings().all()
         return [Conversation.from_row(r) for r in rows]

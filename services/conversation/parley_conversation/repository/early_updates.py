@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import delete, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from parley_platform.db import driver
 
-from parley_conversation.repository.tables import early_updates
+# Plain SQL through asyncpg: statuses and media notices run them (parley_platform.db.driver).
+_PARK = "INSERT INTO early_updates (tenant_id, wamid, kind, payload) VALUES ($1, $2, $3, $4)"
+_TAKE = """
+    DELETE FROM early_updates WHERE tenant_id = $1 AND wamid = ANY($2::text[])
+    RETURNING id, wamid, kind, payload
+"""
 
 
 class EarlyUpdateKind(StrEnum):
@@ -30,37 +34,22 @@ class EarlyUpdate:
 class EarlyUpdateRepository:
     """Early updates of one tenant (the session's)."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
     async def park(self, wamid: str, kind: EarlyUpdateKind, payload: bytes) -> None:
-        await self._session.execute(
-            insert(early_updates).values(
-                tenant_id=self._tenant_id, wamid=wamid, kind=kind.value, payload=payload
-            )
-        )
+        await driver.execute(self._session, _PARK, self._tenant_id, wamid, kind.value, payload)
 
     async def take(self, wamids: Sequence[str]) -> list[EarlyUpdate]:
         """Remove and return the updates parked for `wamids`, in arrival order."""
         if not wamids:
             return []
-        rows = (
-            await self._session.execute(
-                delete(early_updates)
-                .where(
-                    early_updates.c.tenant_id == self._tenant_id,
-                    early_updates.c.wamid.in_(list(wamids)),
-                )
-                .returning(
-                    early_updates.c.id,
-                    early_updates.c.wamid,
-                    early_updates.c.kind,
-                    early_updates.c.payload,
-                )
-            )
-        ).all()
+        rows = await driver.fetch_all(self._session, _TAKE, self._tenant_id, list(wamids))
         return sorted(
-            (EarlyUpdate(r.id, r.wamid, EarlyUpdateKind(r.kind), bytes(r.payload)) for r in rows),
+            (
+                EarlyUpdate(r["id"], r["wamid"], EarlyUpdateKind(r["kind"]), bytes(r["payload"]))
+                for r in rows
+            ),
             key=lambda u: u.id,
         )

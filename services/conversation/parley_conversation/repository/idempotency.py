@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from parley_platform.db import driver
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_conversation.repository.tables import idempotency_keys
 
@@ -22,13 +22,13 @@ class RememberedSend:
 class IdempotencyRepository:
     """Idempotency keys of one tenant (the session's), per actor."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
     async def find(self, actor: str, key: str) -> RememberedSend | None:
         row = (
-            await self._session.execute(
+            await driver.sqlalchemy_session(self._session).execute(
                 select(idempotency_keys.c.request_hash, idempotency_keys.c.message_id).where(
                     idempotency_keys.c.tenant_id == self._tenant_id,
                     idempotency_keys.c.actor == actor,
@@ -40,7 +40,7 @@ class IdempotencyRepository:
 
     async def remember(self, actor: str, key: str, request_hash: str, message_id: UUID) -> bool:
         """Record the key; False when a concurrent request took it first."""
-        inserted = await self._session.execute(
+        inserted = await driver.sqlalchemy_session(self._session).execute(
             insert(idempotency_keys)
             .values(
                 tenant_id=self._tenant_id,

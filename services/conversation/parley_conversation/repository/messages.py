@@ -12,13 +12,12 @@ from typing import Any
 from uuid import UUID
 
 from parley_platform.db import driver
-from sqlalchemy import select, type_coerce, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from parley_conversation.domain.delivery import MessageStatus
+from parley_conversation.repository.early_updates import EarlyUpdateKind
 from parley_conversation.repository.keyset import beyond
-from parley_conversation.repository.tables import message_wamids, messages
+from parley_conversation.repository.tables import messages
 
 # The statements of every customer message and every AI answer, in plain SQL through asyncpg
 # (prepared once per connection; parley_platform.db.driver says why).
@@ -42,7 +41,68 @@ _ADD = f"""
     SELECT {_MESSAGE} FROM stored
 """  # noqa: S608
 _GET = f"SELECT {_MESSAGE} FROM messages WHERE tenant_id = $1 AND id = $2"  # noqa: S608
-_ANSWERED = "SELECT 1 FROM messages WHERE tenant_id = $1 AND ai_request_id = $2 LIMIT 1"
+_LOCK = f"{_GET} FOR UPDATE"
+_LOCK_BY_WAMID = f"""
+    SELECT {driver.columns(messages, "m")} FROM message_wamids w
+      JOIN messages m ON m.tenant_id = w.tenant_id AND m.id = w.message_id
+     WHERE w.tenant_id = $1 AND w.wamid = $2
+"""  # noqa: S608
+# The delivery columns of a message ($1 tenant, $2 message): status $3 since $4 with failure
+# reason $5 and Meta's error $6 (jsonb as text).
+_RECORD_STATUS = f"""
+    UPDATE messages SET status = $3, status_at = $4, failure_reason = $5, error = $6::jsonb
+     WHERE tenant_id = $1 AND id = $2
+    RETURNING {_MESSAGE}
+"""  # noqa: S608
+_FLAG_POSSIBLE_DUPLICATE = f"""
+    UPDATE messages SET possible_duplicate = true WHERE tenant_id = $1 AND id = $2
+    RETURNING {_MESSAGE}
+"""  # noqa: S608
+_ATTACH_STORED_MEDIA = f"""
+    UPDATE messages SET content = content || jsonb_build_object('stored_media', $3::jsonb)
+     WHERE tenant_id = $1 AND id = $2
+    RETURNING {_MESSAGE}
+"""  # noqa: S608
+# Meta accepted message $2 under wamids $3 (text[]), in one round trip: the wamids are
+# registered (known ones left alone), the first becomes the message's wamid if it has none,
+# the status becomes $4 since $5 unless $4 is NULL (failure cleared), and the delivery
+# statuses parked for those wamids are taken (removed and returned, in arrival order).
+_ACCEPT = f"""
+    WITH known AS (
+        INSERT INTO message_wamids (tenant_id, wamid, message_id)
+        SELECT $1, wamid, $2 FROM unnest($3::text[]) AS wamid
+        ON CONFLICT DO NOTHING
+    ), taken AS (
+        DELETE FROM early_updates WHERE tenant_id = $1 AND wamid = ANY($3::text[])
+        RETURNING id, kind, payload
+    ), changed AS (
+        UPDATE messages
+           SET wamid = coalesce(wamid, ($3::text[])[1]),
+               status = coalesce($4, status),
+               status_at = CASE WHEN $4 IS NULL THEN status_at ELSE $5 END,
+               failure_reason = CASE WHEN $4 IS NULL THEN failure_reason END,
+               error = CASE WHEN $4 IS NULL THEN error END
+         WHERE tenant_id = $1 AND id = $2
+        RETURNING {_MESSAGE}
+    )
+    SELECT {_MESSAGE},
+           (SELECT array_agg(payload ORDER BY id) FROM taken WHERE kind = $6) AS parked
+      FROM changed
+"""  # noqa: S608
+# Whether AI request $2 is answered already, and the wamid of its question $3 (NULL if none).
+_REPLY_CONTEXT = """
+    SELECT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND ai_request_id = $2) AS answered,
+           (SELECT wamid FROM messages WHERE tenant_id = $1 AND id = $3) AS question_wamid
+"""
+# The latest message by author $3 (the customer) in conversation $2, in timeline order, of
+# no type in $4.
+_NEWEST_FROM_CUSTOMER = f"""
+    SELECT {_MESSAGE} FROM messages
+     WHERE tenant_id = $1 AND conversation_id = $2 AND author = $3
+       AND type <> ALL($4::text[])
+     ORDER BY occurred_at DESC, seq DESC
+     LIMIT 1
+"""  # noqa: S608
 
 
 class Direction(StrEnum):
@@ -128,7 +188,7 @@ class NewMessage:
 class MessageRepository:
     """Messages of one tenant (the session's)."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
@@ -166,19 +226,27 @@ class MessageRepository:
         )
         return Message.from_row(row)
 
-    async def register_wamids(self, message_id: UUID, wamids: Sequence[str]) -> None:
-        """Record that `wamids` belong to `message_id` (known ones are left alone)."""
-        if wamids:
-            await self._session.execute(
-                insert(message_wamids)
-                .values(
-                    [
-                        {"tenant_id": self._tenant_id, "wamid": w, "message_id": message_id}
-                        for w in dict.fromkeys(wamids)
-                    ]
-                )
-                .on_conflict_do_nothing()
-            )
+    async def accept(
+        self, message_id: UUID, wamids: Sequence[str], status: MessageStatus | None, at: datetime
+    ) -> tuple[Message, list[bytes]]:
+        """Meta accepted the (locked) message under `wamids`: they are registered (known
+        ones left alone), the first becomes its wamid if it has none, its status becomes
+        `status` since `at` (a failure cleared; None: unchanged), and the delivery statuses
+        parked for those wamids are taken. Returns the message and those statuses'
+        payloads, in arrival order."""
+        row = await driver.fetch_one(
+            self._session,
+            _ACCEPT,
+            self._tenant_id,
+            message_id,
+            list(dict.fromkeys(wamids)),
+            status.value if status is not None else None,
+            at,
+            EarlyUpdateKind.STATUS.value,
+        )
+        if row is None:
+            raise LookupError(f"message {message_id} is gone")
+        return Message.from_row(row), [bytes(p) for p in row["parked"] or ()]
 
     async def wamid_is_known(self, wamid: str) -> bool:
         return (
@@ -187,50 +255,26 @@ class MessageRepository:
 
     async def lock_by_wamid(self, wamid: str) -> Message | None:
         """The message a WhatsApp id belongs to, locked."""
-        return await self.by_wamid(wamid, lock=True)
+        return await self._one(f"{_LOCK_BY_WAMID} FOR UPDATE OF m", self._tenant_id, wamid)
 
-    async def by_wamid(self, wamid: str, *, lock: bool = False) -> Message | None:
-        """The message a WhatsApp id belongs to (locked, with `lock`)."""
-        statement = (
-            select(messages)
-            .join(
-                message_wamids,
-                (message_wamids.c.tenant_id == messages.c.tenant_id)
-                & (message_wamids.c.message_id == messages.c.id),
-            )
-            .where(message_wamids.c.tenant_id == self._tenant_id, message_wamids.c.wamid == wamid)
-        )
-        if lock:
-            statement = statement.with_for_update(of=messages)
-        row = (await self._session.execute(statement)).mappings().first()
-        return Message.from_row(row) if row else None
+    async def by_wamid(self, wamid: str) -> Message | None:
+        """The message a WhatsApp id belongs to."""
+        return await self._one(_LOCK_BY_WAMID, self._tenant_id, wamid)
 
     async def get(self, message_id: UUID, *, lock: bool = False) -> Message | None:
-        if not lock:
-            found = await driver.fetch_one(self._session, _GET, self._tenant_id, message_id)
-            return Message.from_row(found) if found else None
-        statement = select(messages).where(
-            messages.c.tenant_id == self._tenant_id, messages.c.id == message_id
-        )
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self._session.execute(statement)).mappings().first()
+        """The message (locked until the transaction ends, with `lock`)."""
+        return await self._one(_LOCK if lock else _GET, self._tenant_id, message_id)
+
+    async def _one(self, sql: str, *args: Any) -> Message | None:
+        row = await driver.fetch_one(self._session, sql, *args)
         return Message.from_row(row) if row else None
 
-    async def _change(self, message_id: UUID, **values: Any) -> Message:
-        row = (
-            (
-                await self._session.execute(
-                    update(messages)
-                    .where(messages.c.tenant_id == self._tenant_id, messages.c.id == message_id)
-                    .values(**values)
-                    .returning(messages)
-                )
-            )
-            .mappings()
-            .one()
-        )
-        return Message.from_row(row)
+    async def _change(self, sql: str, message_id: UUID, *args: Any) -> Message:
+        """One UPDATE of a (locked) message by one of the statements above."""
+        changed = await self._one(sql, self._tenant_id, message_id, *args)
+        if changed is None:
+            raise LookupError(f"message {message_id} is gone")
+        return changed
 
     async def record_status(
         self,
@@ -244,30 +288,34 @@ class MessageRepository:
         """The message's delivery status is now `status` (since `at`); a failure keeps its
         reason and Meta's error, any other status clears them."""
         return await self._change(
+            _RECORD_STATUS,
             message_id,
-            status=status.value,
-            status_at=at,
-            failure_reason=failure_reason,
-            error=error,
+            status.value,
+            at,
+            failure_reason,
+            json.dumps(error) if error is not None else None,
         )
 
     async def flag_possible_duplicate(self, message_id: UUID) -> Message:
         """The customer may have received the message twice (the sender said so)."""
-        return await self._change(message_id, possible_duplicate=True)
-
-    async def attach_wamid(self, message_id: UUID, wamid: str) -> Message:
-        """Meta's id of the message (the first one, for a text sent in parts)."""
-        return await self._change(message_id, wamid=wamid)
+        return await self._change(_FLAG_POSSIBLE_DUPLICATE, message_id)
 
     async def attach_stored_media(self, message_id: UUID, stored: dict[str, Any]) -> Message:
         """Where the file of a media message is stored (or why it could not be)."""
-        added = type_coerce({"stored_media": stored}, JSONB)
-        return await self._change(message_id, content=messages.c.content.op("||")(added))
+        return await self._change(_ATTACH_STORED_MEDIA, message_id, json.dumps(stored))
 
-    async def answered_request(self, request_id: UUID) -> bool:
-        """Whether an AI reply to this request is already stored (sent or discarded)."""
-        found = await driver.fetch_one(self._session, _ANSWERED, self._tenant_id, request_id)
-        return found is not None
+    async def reply_context(
+        self, request_id: UUID, question_id: UUID | None
+    ) -> tuple[bool, str | None]:
+        """Whether an AI reply to `request_id` is already stored (sent or discarded), and
+        the wamid of the customer message it answers (`question_id`), in one round trip.
+        Run it after locking the conversation: its snapshot then includes any reply stored
+        by a transaction that held the lock."""
+        row = await driver.fetch_one(
+            self._session, _REPLY_CONTEXT, self._tenant_id, request_id, question_id
+        )
+        assert row is not None  # a SELECT without FROM always returns its row
+        return row["answered"], row["question_wamid"]
 
     async def page(
         self,
@@ -296,28 +344,17 @@ class MessageRepository:
             statement = statement.order_by(messages.c.occurred_at, messages.c.seq)
             if after is not None:
                 statement = statement.where(beyond(key, after, descending=False))
-        rows = (await self._session.execute(statement)).mappings().all()
+        rows = (await driver.sqlalchemy_session(self._session).execute(statement)).mappings().all()
         return [Message.from_row(r) for r in rows]
 
     async def newest_from_customer(
         self, conversation_id: UUID, *, excluding_types: Sequence[str] = ()
     ) -> Message | None:
         """The customer's latest message in timeline order (of a type not excluded)."""
-        row = (
-            (
-                await self._session.execute(
-                    select(messages)
-                    .where(
-                        messages.c.tenant_id == self._tenant_id,
-                        messages.c.conversation_id == conversation_id,
-                        messages.c.author == Author.CUSTOMER.value,
-                        messages.c.type.not_in(list(excluding_types)),
-                    )
-                    .order_by(messages.c.occurred_at.desc(), messages.c.seq.desc())
-                    .limit(1)
-                )
-            )
-            .mappings()
-            .first()
+        return await self._one(
+            _NEWEST_FROM_CUSTOMER,
+            self._tenant_id,
+            conversation_id,
+            Author.CUSTOMER.value,
+            list(excluding_types),
         )
-        return Message.from_row(row) if row else None

@@ -8,11 +8,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from parley_platform.db import driver
+from sqlalchemy import select
 
 from parley_conversation.domain.ownership import Transition
 from parley_conversation.repository.tables import conversation_transitions as transitions
+
+# Plain SQL through asyncpg: event handlers record transitions (parley_platform.db.driver).
+_RECORD = """
+    INSERT INTO conversation_transitions (
+        tenant_id, conversation_id, from_state, to_state, from_assignee_user_id,
+        from_assignee_team_id, to_assignee_user_id, to_assignee_team_id, actor_kind, actor_id,
+        reason)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
 
 
 @dataclass(frozen=True)
@@ -40,25 +49,25 @@ class TransitionRecord:
 class TransitionRepository:
     """Transitions of one tenant's conversations (the session's tenant)."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
     async def record(self, conversation_id: UUID, transition: Transition) -> None:
-        await self._session.execute(
-            insert(transitions).values(
-                tenant_id=self._tenant_id,
-                conversation_id=conversation_id,
-                from_state=transition.before.state.value,
-                to_state=transition.after.state.value,
-                from_assignee_user_id=transition.before.assignee_user_id,
-                from_assignee_team_id=transition.before.assignee_team_id,
-                to_assignee_user_id=transition.after.assignee_user_id,
-                to_assignee_team_id=transition.after.assignee_team_id,
-                actor_kind=transition.actor.kind.value,
-                actor_id=str(transition.actor.id) if transition.actor.id else None,
-                reason=transition.reason,
-            )
+        await driver.execute(
+            self._session,
+            _RECORD,
+            self._tenant_id,
+            conversation_id,
+            transition.before.state.value,
+            transition.after.state.value,
+            transition.before.assignee_user_id,
+            transition.before.assignee_team_id,
+            transition.after.assignee_user_id,
+            transition.after.assignee_team_id,
+            transition.actor.kind.value,
+            str(transition.actor.id) if transition.actor.id else None,
+            transition.reason,
         )
 
     async def of_conversation(
@@ -76,5 +85,5 @@ class TransitionRepository:
         )
         if after_id is not None:
             statement = statement.where(transitions.c.id > after_id)
-        rows = (await self._session.execute(statement)).mappings().all()
+        rows = (await driver.sqlalchemy_session(self._session).execute(statement)).mappings().all()
         return [TransitionRecord.from_row(r) for r in rows]

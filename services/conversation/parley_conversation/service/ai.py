@@ -66,12 +66,15 @@ async def receive_reply(work: Work, reply: ai_events.AiReply) -> None:
     if conversation is None:
         log.warning("AI reply for an unknown conversation ignored")
         return
-    if await work.messages.answered_request(request_id):
+    answered, question_wamid = await work.messages.reply_context(
+        request_id, conversation.ai_request_message_id
+    )
+    if answered:
         return  # the same answer reported twice
     stale = _why_stale(conversation, request_id)
     outcome = reply.WhichOneof("outcome")
     if outcome == "answer":
-        await _answer(work, conversation, request_id, reply.answer, stale)
+        await _answer(work, conversation, request_id, reply.answer, stale, question_wamid)
     elif outcome == "handoff" and stale is None:
         reason = HANDOFF_REASONS.get(reply.handoff.reason, "the AI handed off")
         if reply.handoff.detail:
@@ -91,6 +94,7 @@ async def _answer(
     request_id: UUID,
     answer: ai_events.Answer,
     stale: str | None,
+    question_wamid: str | None,
 ) -> None:
     if stale is None and not answer.text.strip():
         await work.apply(
@@ -98,10 +102,6 @@ async def _answer(
             ownership.ai_handed_off(conversation.ownership, "the AI returned an empty answer"),
         )
         return
-    reply_to = None
-    if conversation.ai_request_message_id is not None:
-        question = await work.messages.get(conversation.ai_request_message_id)
-        reply_to = question.wamid if question else None
     content: dict[str, Any] = {"text": {"body": answer.text}}
     if answer.citations:
         content["citations"] = [
@@ -121,7 +121,7 @@ async def _answer(
             status=MessageStatus.DISCARDED if stale else MessageStatus.PENDING,
             failure_reason=f"not sent: {stale}" if stale else None,
             occurred_at=datetime.now(UTC),
-            reply_to_wamid=None if stale else reply_to,
+            reply_to_wamid=None if stale else question_wamid,
             ai_request_id=request_id,
         ),
     )

@@ -176,14 +176,10 @@ async def record_outcome(work: Work, outcome: whatsapp.SendOutcome) -> None:
 async def _accepted(work: Work, message: Message, wamids: list[str], at: datetime) -> Message:
     """Meta accepted our message: remember its wamids, then apply the statuses that came
     for them before we knew them (in the order Meta stamped them)."""
-    await work.messages.register_wamids(message.id, wamids)
-    if wamids and message.wamid is None:
-        message = await work.messages.attach_wamid(message.id, wamids[0])
-    message = await _report(work, message, MessageStatus.SENT, at)
-    parked = []
-    for update in await work.early_updates.take(wamids):
-        if update.kind == EarlyUpdateKind.STATUS:
-            parked.append(whatsapp.MessageStatus.FromString(update.payload))
+    message, parked_payloads = await work.messages.accept(
+        message.id, wamids, after_report(message.status, MessageStatus.SENT), at
+    )
+    parked = [whatsapp.MessageStatus.FromString(payload) for payload in parked_payloads]
     for status in sorted(parked, key=lambda s: (s.at.seconds, s.at.nanos)):
         report = _status_report(status)
         if report is not None:

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
+from parley_platform.db.driver import SqlSession
 from parley_platform.events import OutgoingEvent, add_to_outbox
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_conversation import metrics
 from parley_conversation.domain.content import preview
@@ -38,7 +38,7 @@ from parley_conversation.service.outgoing import Kind, conversation_changed
 class Work:
     """Repositories and pending events of one tenant transaction."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: SqlSession, tenant_id: UUID) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.contacts = ContactRepository(session, tenant_id)
@@ -132,7 +132,7 @@ class Work:
 
 
 @asynccontextmanager
-async def conversation_work(session: AsyncSession, tenant_id: UUID) -> AsyncIterator[Work]:
+async def conversation_work(session: SqlSession, tenant_id: UUID) -> AsyncIterator[Work]:
     """Work in `session` (a tenant transaction); its events are staged when the block ends
     without an error."""
     work = Work(session, tenant_id)

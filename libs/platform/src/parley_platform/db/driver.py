@@ -12,6 +12,11 @@ the tenant bound by `Database.tenant_session` applies to them as to any other (r
 security), they commit or roll back with the session, and they may be mixed freely with
 SQLAlchemy statements. Parameters are positional (`$1`, `$2`, ...); a `jsonb` value is passed
 as JSON text and comes back decoded (the codecs SQLAlchemy installs on its connections).
+
+A `Transaction` (`Database.tenant_transaction`) is the lean alternative for paths that run
+nothing but these statements: a plain asyncpg transaction, with none of the session's
+machinery (begin, connection checkout, commit and close each cross into SQLAlchemy's greenlet;
+its ORM bookkeeping runs even when no ORM object is used). Every function here takes either.
 """
 
 from __future__ import annotations
@@ -26,8 +31,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 _DRIVER_KEY = "parley_driver_connection"
 
 
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+class Transaction:
+    """One database transaction on a plain asyncpg connection (from
+    `Database.tenant_transaction` or `Database.system_transaction`, which bind the tenant,
+    commit and roll back): for the statements of this module only."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+
+# What the functions here run statements in: a SQLAlchemy session or a plain transaction.
+SqlSession = AsyncSession | Transaction
+
+
+class NeedsSqlAlchemySession(TypeError):
+    """A SQLAlchemy statement was given a plain `Transaction` (only plain SQL runs there)."""
+
+
+def sqlalchemy_session(session: SqlSession) -> AsyncSession:
+    """`session` as a SQLAlchemy session, for a statement built with SQLAlchemy (a read of a
+    cold path); a plain `Transaction` cannot run one, and says so."""
+    if isinstance(session, Transaction):
+        raise NeedsSqlAlchemySession(
+            "this statement is built with SQLAlchemy: run it in Database.tenant_session, "
+            "or write it in plain SQL to run it in Database.tenant_transaction"
+        )
+    return session
+
+
+async def driver_connection(session: SqlSession) -> asyncpg.Connection:
     """The asyncpg connection of `session`'s current transaction (begun if need be)."""
+    if isinstance(session, Transaction):
+        return session.connection
     info = session.sync_session.info
     transaction = session.sync_session.get_transaction()
     cached = info.get(_DRIVER_KEY)
@@ -40,17 +77,17 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     return driver
 
 
-async def fetch_one(session: AsyncSession, sql: str, *args: Any) -> asyncpg.Record | None:
+async def fetch_one(session: SqlSession, sql: str, *args: Any) -> asyncpg.Record | None:
     """The first row of `sql` (or None)."""
     return await (await driver_connection(session)).fetchrow(sql, *args)
 
 
-async def fetch_all(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
+async def fetch_all(session: SqlSession, sql: str, *args: Any) -> list[asyncpg.Record]:
     """Every row of `sql`."""
     return list(await (await driver_connection(session)).fetch(sql, *args))
 
 
-async def execute(session: AsyncSession, sql: str, *args: Any) -> None:
+async def execute(session: SqlSession, sql: str, *args: Any) -> None:
     """Run `sql` for its effect."""
     await (await driver_connection(session)).execute(sql, *args)
 

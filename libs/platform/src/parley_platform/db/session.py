@@ -1,25 +1,33 @@
 """Database sessions in which the tenant is decided once, where the session is created.
 
 Every transaction starts by setting `app.tenant_id` (a bound parameter, transaction-local) in
-an `after_begin` hook; row-level security policies compare each row's `tenant_id` with it. The
-service connects as a role that owns no tables and cannot bypass RLS, and refuses to start
-otherwise, so a query without a WHERE clause still sees only the session's tenant.
+an `after_begin` hook (in a plain `tenant_transaction`, the same statement right after BEGIN);
+row-level security policies compare each row's `tenant_id` with it. The service connects as a
+role that owns no tables and cannot bypass RLS, and refuses to start otherwise, so a query
+without a WHERE clause still sees only the session's tenant.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 
+from parley_platform.db.driver import Transaction
 from parley_platform.telemetry import instrument_engine
 
 TENANT_INFO_KEY = "parley_tenant_id"
+# Always set, to '' when there is no tenant: policies read '' as "no tenant" and match nothing,
+# so a pooled connection never carries another transaction's tenant.
+_BIND_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 
 
 class UnsafeDatabaseRoleError(RuntimeError):
@@ -34,17 +42,28 @@ class TenantBoundSession(Session):
 def _bind_transaction_to_tenant(
     session: Session, transaction: SessionTransaction, connection: Connection
 ) -> None:
-    # Always set it, to '' when there is no tenant: policies read '' as "no tenant" and match
-    # nothing, so a pooled connection never carries another transaction's tenant.
     # Driver SQL: runs at the start of every transaction, and needs no compiling.
-    connection.exec_driver_sql(
-        "SELECT set_config('app.tenant_id', $1, true)",
-        (session.info.get(TENANT_INFO_KEY, ""),),
-    )
+    connection.exec_driver_sql(_BIND_TENANT, (session.info.get(TENANT_INFO_KEY, ""),))
+
+
+async def _like_sqlalchemy_connections(connection: asyncpg.Connection) -> None:
+    """The json and jsonb codecs SQLAlchemy installs on its asyncpg connections (JSON text
+    in, decoded values out), so plain SQL reads the same on both pools."""
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, encoder=str, decoder=json.loads, schema="pg_catalog", format="text"
+        )
+
+
+async def _keep_connection(connection: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back to the plain pool: every use was one
+    transaction that ended (transaction-local settings and locks ended with it). asyncpg's
+    default reset costs a round trip per transaction."""
 
 
 class Database:
-    """A service's connection pool and its two ways in: tenant sessions and system sessions."""
+    """A service's connection pools and its ways in: tenant sessions and system sessions
+    (SQLAlchemy), and the same as plain transactions for paths written in plain SQL."""
 
     def __init__(self, url: str, *, pool_size: int = 10, instrument: bool = True) -> None:
         # hide_parameters: a database error's text must never carry the bound values (password
@@ -61,6 +80,42 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=TenantBoundSession
         )
+        self._pool_size = pool_size
+        self._plain_pool: asyncpg.Pool | None = None
+        self._plain_pool_lock = asyncio.Lock()
+
+    async def _plain_connections(self) -> asyncpg.Pool:
+        """The pool of plain asyncpg connections (made on first use, with the engine's own
+        connect arguments, so TLS options on the URL (?ssl=...) apply here too)."""
+        async with self._plain_pool_lock:
+            if self._plain_pool is None:
+                _, options = self.engine.dialect.create_connect_args(self.engine.url)
+                self._plain_pool = await asyncpg.create_pool(
+                    **options,
+                    min_size=0,
+                    max_size=2 * self._pool_size,  # the engine's pool_size + max_overflow
+                    init=_like_sqlalchemy_connections,
+                    reset=_keep_connection,
+                )
+            return self._plain_pool
+
+    @asynccontextmanager
+    async def _plain_transaction(self, tenant: str) -> AsyncIterator[Transaction]:
+        pool = self._plain_pool or await self._plain_connections()
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute(_BIND_TENANT, tenant)
+            yield Transaction(connection)
+
+    def tenant_transaction(self, tenant_id: UUID | str) -> AbstractAsyncContextManager[Transaction]:
+        """`tenant_session`'s guarantees (one transaction on behalf of `tenant_id`, committed
+        when the block ends, rolled back when it raises; only that tenant's rows visible) on a
+        plain asyncpg connection, for paths whose statements are all plain SQL
+        (`parley_platform.db.driver`): none of the session's machinery on the way."""
+        return self._plain_transaction(str(UUID(str(tenant_id))))
+
+    def system_transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """`system_session` as a plain transaction (no tenant: it sees no tenant rows)."""
+        return self._plain_transaction("")
 
     @asynccontextmanager
     async def tenant_session(self, tenant_id: UUID | str) -> AsyncIterator[AsyncSession]:
@@ -137,4 +192,7 @@ class Database:
             )
 
     async def dispose(self) -> None:
+        if self._plain_pool is not None:
+            await self._plain_pool.close()
+            self._plain_pool = None
         await self.engine.dispose()

@@ -17,11 +17,12 @@ _CLAIM = (
 )
 
 
-async def first_delivery(session: AsyncSession, consumer: str, event: ConsumedEvent) -> bool:
+async def first_delivery(session: driver.SqlSession, consumer: str, event: ConsumedEvent) -> bool:
     """True the first time `consumer` sees `event` (and records it); False for a repeat.
 
-    Call it inside the tenant transaction that applies the event's effects: if that
-    transaction rolls back, the event counts as unseen and will be processed again.
+    Call it inside the tenant transaction that applies the event's effects (a session or a
+    plain `Database.tenant_transaction`): if that transaction rolls back, the event counts as
+    unseen and will be processed again.
     """
     claimed = await driver.fetch_one(session, _CLAIM, event.tenant_id, consumer, event.event_id)
     return claimed is not None

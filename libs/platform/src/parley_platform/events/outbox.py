@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 import asyncpg
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_platform import metrics
 from parley_platform.db import driver
@@ -44,8 +42,9 @@ _TRACE_HEADERS = ("traceparent", "tracestate")
 _RELAY_LOCK_KEY = 0x7061726C6579  # "parley"
 
 
-async def add_to_outbox(session: AsyncSession, *events: OutgoingEvent) -> None:
-    """Stage `events` for publishing when (and only if) `session`'s transaction commits."""
+async def add_to_outbox(session: driver.SqlSession, *events: OutgoingEvent) -> None:
+    """Stage `events` for publishing when (and only if) `session`'s transaction (a session
+    or a plain `Database.tenant_transaction`) commits."""
     if not events:
         return
     await driver.execute(
@@ -109,7 +108,8 @@ class OutboxRelay(BackgroundWork):
 
     async def relay_once(self) -> int:
         """Publish up to one batch of pending rows; returns how many were published."""
-        async with self._database.system_session() as session:
+        # A plain transaction: both statements are plain SQL (parley_platform.db.driver).
+        async with self._database.system_transaction() as session:
             rows = await driver.fetch_all(
                 session, "SELECT * FROM parley_outbox_claim($1)", self._batch_size
             )
@@ -189,11 +189,9 @@ class OutboxRelay(BackgroundWork):
             if published >= self._batch_size:
                 continue  # more are waiting
             if published == 0:
-                async with self._database.system_session() as session:
-                    pending = (
-                        await session.execute(text("SELECT parley_outbox_pending()"))
-                    ).scalar()
-                metrics.OUTBOX_PENDING.set(pending or 0)
+                async with self._database.system_transaction() as session:
+                    pending = await driver.fetch_one(session, "SELECT parley_outbox_pending()")
+                metrics.OUTBOX_PENDING.set((pending[0] if pending else None) or 0)
             await self._sleep(self._poll_interval_s)
 
     async def _sleep(self, seconds: float) -> None:
