@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from parley_platform.db import driver
-from sqlalchemy.ext.asyncio import AsyncSession
+from parley_platform.db.driver import SqlSession
 
 
 class PartState(StrEnum):
@@ -153,7 +153,7 @@ _FINISH_ACCEPTED = f"""
 class OutboundRepository:
     """Outbound messages of one tenant (the session's)."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 

@@ -260,7 +260,7 @@ class Sender:
             # a retry look like a possible duplicate, never hide one.)
             limits = asyncio.create_task(self._wait_for_pair_limit(tenant, credentials, command))
             try:
-                async with self._database.tenant_session(tenant) as session:
+                async with self._database.tenant_transaction(tenant) as session:
                     outbound = OutboundRepository(session, tenant)
                     if progress.opened:
                         repeated = await outbound.mark_in_flight(command.message_id, part)
@@ -399,7 +399,7 @@ class Sender:
         state: PartState,
         wamids: list[str] | None = None,
     ) -> None:
-        async with self._database.tenant_session(tenant) as session:
+        async with self._database.tenant_transaction(tenant) as session:
             outbound = OutboundRepository(session, tenant)
             if state == PartState.ACCEPTED:
                 await outbound.part_accepted(
@@ -421,7 +421,7 @@ class Sender:
         request (the record is created here then)."""
         command = event.payload
         tenant = event.tenant_id
-        async with self._database.tenant_session(tenant) as session:
+        async with self._database.tenant_transaction(tenant) as session:
             outbound = OutboundRepository(session, tenant)
             if not record_exists:
                 await outbound.begin(_addressed(command))
