@@ -305,6 +305,9 @@ async def test_publishing_fails_within_the_bound_when_kafka_is_down(settings, tm
                 await producer.publish(inbound("while down", uuid.uuid4()))
             assert time.monotonic() - started < bounded.kafka_send_timeout_s + 1.5
         finally:
+            # With its broker gone the producer's sender would keep retrying the failed batch
+            # in this test process's loop for the rest of the session: bring it back first.
+            await kafka.start()
             await asyncio.wait_for(producer.stop(), timeout=10)
 
 
