@@ -2,9 +2,7 @@
 
 Spans are exported over OTLP when an endpoint is configured, through a batch processor with
 short timeouts so that a missing collector never blocks a request or a shutdown. Without an
-endpoint (and no other span processor), spans still carry trace ids (to logs, Kafka headers
-and gRPC metadata) but record nothing: recording spans that nobody exports cost 3-8 % of
-every service's CPU (docs/performance.md).
+endpoint, spans are still created (trace ids reach logs and Kafka headers) but not exported.
 HTTP (FastAPI), gRPC, httpx and redis are instrumented here, SQL statements only when
 `trace_database_statements` asks for it (a span per statement costs CPU on every event);
 `trace_sample_ratio` records a share of the traces; Kafka spans are made
@@ -15,7 +13,6 @@ before the handler runs (STYLE.md, "Known traps").
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
@@ -25,20 +22,10 @@ from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_OFF,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-    TraceIdRatioBased,
-)
-from opentelemetry.trace import Link, SpanKind
-from opentelemetry.trace.span import TraceState
-from opentelemetry.util.types import Attributes
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from opentelemetry.context import Context
 
     from parley_platform.settings import ServiceSettings
 
@@ -47,36 +34,6 @@ log = logging.getLogger(__name__)
 # Probes and scrapes would otherwise be most of the traces.
 UNTRACED_HTTP_PATHS = "/healthz,/readyz,/metrics"
 
-
-class _RecordWhenExported(Sampler):
-    """`ratio`'s decision once something exports spans; before that, none is recorded (the
-    span still gets ids, which propagate as not sampled)."""
-
-    def __init__(self) -> None:
-        self.ratio: Sampler = ParentBased(TraceIdRatioBased(1.0))
-        self.recording = False
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        if not self.recording:
-            return ALWAYS_OFF.should_sample(parent_context, trace_id, name)
-        return self.ratio.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
-
-    def get_description(self) -> str:
-        return f"RecordWhenExported{{{self.ratio.get_description()}}}"
-
-
-_sampler = _RecordWhenExported()
 _provider: TracerProvider | None = None
 
 
@@ -88,11 +45,7 @@ def setup_telemetry(
     if _provider is not None:
         for processor in extra_processors or []:
             _provider.add_span_processor(processor)
-            _sampler.recording = True
         return _provider
-    # A trace begun upstream (a webhook, a Kafka record) keeps its caller's decision, so one
-    # customer message is recorded whole or not at all.
-    _sampler.ratio = ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
     provider = TracerProvider(
         resource=Resource.create(
             {
@@ -100,9 +53,10 @@ def setup_telemetry(
                 "deployment.environment": settings.environment.value,
             }
         ),
-        sampler=_sampler,
+        # A trace begun upstream (a webhook, a Kafka record) keeps its caller's decision, so
+        # one customer message is recorded whole or not at all.
+        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
     )
-    _sampler.recording = bool(settings.otlp_endpoint or extra_processors)
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
