@@ -161,6 +161,25 @@ async def test_a_tenant_snapshot_sees_one_moment_of_its_own_rows_and_writes_noth
         assert (await later.execute(count)).scalar() == 2
 
 
+async def test_a_plain_snapshot_transaction_gives_the_same_guarantees(database: Database) -> None:
+    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+    await _insert(database, tenant_a, "a before")
+    await _insert(database, tenant_b, "b's note")
+    count = "SELECT count(*) FROM effects"
+    async with database.tenant_snapshot_transaction(tenant_a) as snapshot:
+        assert (await driver.fetch_one(snapshot, count))[0] == 1  # type: ignore[index]
+        await _insert(database, tenant_a, "a after")  # commits meanwhile
+        assert (await driver.fetch_one(snapshot, count))[0] == 1  # type: ignore[index]
+        with pytest.raises(asyncpg.PostgresError, match="read-only"):
+            await driver.execute(
+                snapshot,
+                "INSERT INTO effects (tenant_id, event_id, note) VALUES ($1, 'e', 'x')",
+                tenant_a,
+            )
+    async with database.tenant_snapshot_transaction(tenant_a) as later:
+        assert (await driver.fetch_one(later, count))[0] == 2  # type: ignore[index]
+
+
 async def test_plain_sql_on_the_session_connection_obeys_the_tenant_and_the_transaction(
     database: Database,
 ) -> None:

@@ -100,11 +100,19 @@ class Database:
             return self._plain_pool
 
     @asynccontextmanager
-    async def _plain_transaction(self, tenant: str) -> AsyncIterator[Transaction]:
+    async def _plain_transaction(
+        self, tenant: str, *, snapshot: bool = False
+    ) -> AsyncIterator[Transaction]:
         pool = self._plain_pool or await self._plain_connections()
-        async with pool.acquire() as connection, connection.transaction():
-            await connection.execute(_BIND_TENANT, tenant)
-            yield Transaction(connection)
+        async with pool.acquire() as connection:
+            transaction = (
+                connection.transaction(isolation="repeatable_read", readonly=True)
+                if snapshot
+                else connection.transaction()
+            )
+            async with transaction:
+                await connection.execute(_BIND_TENANT, tenant)
+                yield Transaction(connection)
 
     def tenant_transaction(self, tenant_id: UUID | str) -> AbstractAsyncContextManager[Transaction]:
         """`tenant_session`'s guarantees (one transaction on behalf of `tenant_id`, committed
@@ -112,6 +120,13 @@ class Database:
         plain asyncpg connection, for paths whose statements are all plain SQL
         (`parley_platform.db.driver`): none of the session's machinery on the way."""
         return self._plain_transaction(str(UUID(str(tenant_id))))
+
+    def tenant_snapshot_transaction(
+        self, tenant_id: UUID | str
+    ) -> AbstractAsyncContextManager[Transaction]:
+        """`tenant_snapshot`'s guarantees (read-only, every statement sees the same snapshot)
+        as a plain transaction, for reads written in plain SQL."""
+        return self._plain_transaction(str(UUID(str(tenant_id))), snapshot=True)
 
     def system_transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """`system_session` as a plain transaction (no tenant: it sees no tenant rows)."""
