@@ -88,11 +88,13 @@ def connected(spans: list[ReceivedSpan]) -> bool:
 
 
 def assert_one_connected_trace(spans: list[ReceivedSpan]) -> ReceivedSpan:
-    """Every span's parent is in the trace except for one, the entry; returns it. (The
-    entry may name a parent outside Parley: a caller that sent `traceparent`.)"""
+    """Every span's parent is in the trace except for one, the entry, which has none (the
+    gateway ignores a caller's `traceparent`: the sandbox's and the test's clients send one
+    once httpx is instrumented in this process); returns it."""
     by_id = {s.span_id: s for s in spans}
     entries = [s for s in spans if s.parent_span_id not in by_id]
     assert len(entries) == 1, entries
+    assert entries[0].parent_span_id is None, "a caller outside Parley chose the trace"
     return entries[0]
 
 

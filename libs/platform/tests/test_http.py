@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 
 import pytest
 from fastapi import APIRouter, Request
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from parley_platform.context import current_tenant
 from parley_platform.errors import NotFound, PreconditionFailed
 from parley_platform.grpc.credentials import ServiceTokenIssuer
@@ -14,6 +20,7 @@ from parley_platform.http import create_service_app
 from parley_platform.http.internal import CurrentPrincipal, internal_headers
 from parley_platform.identity import Principal, Role
 from parley_platform.runtime import Resources, ServiceRuntime
+from parley_platform.telemetry import setup_telemetry
 from parley_testing.services import principal_headers, serve_app
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import text as sql
@@ -192,3 +199,60 @@ async def test_roles_are_checked_from_the_verified_principal(app, settings) -> N
     assert (
         await app.client.delete("/settings", headers=principal_headers(settings, admin))
     ).status_code == 200
+
+
+async def test_the_public_edge_starts_its_own_trace_where_a_service_continues_its_callers(
+    settings,
+) -> None:
+    exporter = InMemorySpanExporter()
+    setup_telemetry(settings, extra_processors=[SimpleSpanProcessor(exporter)])
+    callers_trace = secrets.token_hex(16)
+
+    async def server_spans(public_edge: bool, sampled: bool) -> list[ReadableSpan]:
+        exporter.clear()
+        runtime = ServiceRuntime(settings, lambda resources: asyncio.sleep(0))
+        app = create_service_app(runtime, title="t", routers=[router], public_edge=public_edge)
+        # The caller is an instrumented client inside a trace of its own (`traceparent`).
+        caller = trace.NonRecordingSpan(
+            trace.SpanContext(
+                int(callers_trace, 16),
+                int(secrets.token_hex(8), 16),
+                is_remote=True,
+                trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if sampled else 0),
+            )
+        )
+        async with serve_app(app) as running:
+            with trace.use_span(caller):
+                assert (await running.client.get("/things/1")).status_code == 404
+        return [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+
+    # Behind the gateway, a service continues its caller's trace, and its decision.
+    (continued,) = await server_spans(public_edge=False, sampled=True)
+    assert format(continued.context.trace_id, "032x") == callers_trace
+    assert await server_spans(public_edge=False, sampled=False) == []
+    # At the public edge, whatever the caller sent, the trace starts here and is recorded.
+    for sampled in (True, False):
+        (own,) = await server_spans(public_edge=True, sampled=sampled)
+        assert format(own.context.trace_id, "032x") != callers_trace
+        assert own.parent is None
+
+
+async def test_requests_on_one_kept_alive_connection_are_separate_traces(settings) -> None:
+    exporter = InMemorySpanExporter()
+    setup_telemetry(settings, extra_processors=[SimpleSpanProcessor(exporter)])
+    runtime = ServiceRuntime(settings, lambda resources: asyncio.sleep(0))
+    app = create_service_app(runtime, title="t", routers=[router])
+    async with serve_app(app) as running:
+        # One client: one kept-alive connection. A body larger than uvicorn's read buffer
+        # makes it pause reading, then resume from inside the request (python/cpython#140947).
+        for _ in range(40):
+            body = {"text": "x" * 100_000, "access_token": "token"}
+            assert (await running.client.post("/replies", json=body)).status_code == 200
+    spans = exporter.get_finished_spans()
+    # Each request's server span is the child of the client's span for it, never of the
+    # previous request's server span (nor an internal span inside it).
+    client_span_ids = {s.context.span_id for s in spans if s.kind == SpanKind.CLIENT}
+    served = [s for s in spans if s.name.startswith("POST /replies")]
+    assert [s.kind for s in served] == [SpanKind.SERVER] * 40
+    assert all(s.parent is not None and s.parent.span_id in client_span_ids for s in served)
+    assert len({s.context.trace_id for s in served}) == 40

@@ -62,7 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_router(settings),  # /webhooks/whatsapp (Meta's notifications)
     ]
     app = create_service_app(
-        runtime, title="Parley API", version="1", routers=routers, **APP_OPTIONS
+        runtime,
+        title="Parley API",
+        version="1",
+        routers=routers,
+        public_edge=True,  # Meta's webhooks and every client: a trace starts here
+        **APP_OPTIONS,
     )
     mount_assets(app, settings)  # /assets/... (the dashboard's built scripts and styles)
     return app

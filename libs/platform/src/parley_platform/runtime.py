@@ -46,7 +46,7 @@ from parley_platform.events.producer import EventProducer
 from parley_platform.events.topics import Topic
 from parley_platform.grpc.client import create_channel
 from parley_platform.grpc.server import GrpcServer
-from parley_platform.http.ops import OpsServer
+from parley_platform.http.ops import SERVER_OPTIONS, OpsServer
 from parley_platform.jobs import BackgroundWork, PeriodicJob, SupervisedTask
 from parley_platform.logging import configure_logging
 from parley_platform.settings import ServiceSettings
@@ -480,10 +480,6 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         app,
         host=settings.http_host,
         port=settings.http_port,
-        log_config=None,
-        access_log=False,
         timeout_graceful_shutdown=20,
-        # The peer address stays the connection's: uvicorn would otherwise take it from
-        # X-Forwarded-For sent by any local peer. The gateway decides which proxies to trust.
-        proxy_headers=False,
+        **SERVER_OPTIONS,  # type: ignore[arg-type]
     )

@@ -2,7 +2,9 @@
 
 Spans are exported over OTLP when an endpoint is configured, through a batch processor with
 short timeouts so that a missing collector never blocks a request or a shutdown. Without an
-endpoint, spans are still created (trace ids reach logs and Kafka headers) but not exported.
+endpoint (and no other span processor), spans still carry trace ids (to logs, Kafka headers
+and gRPC metadata) but record nothing: recording spans that nobody exports cost 3-8 % of
+every service's CPU (docs/performance.md).
 HTTP (FastAPI), gRPC, httpx and redis are instrumented here, SQL statements only when
 `trace_database_statements` asks for it (a span per statement costs CPU on every event);
 `trace_sample_ratio` records a share of the traces; Kafka spans are made
@@ -13,6 +15,8 @@ before the handler runs (STYLE.md, "Known traps").
 from __future__ import annotations
 
 import logging
+import types
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
@@ -22,10 +26,21 @@ from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from opentelemetry.context import Context
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from parley_platform.settings import ServiceSettings
 
@@ -34,6 +49,36 @@ log = logging.getLogger(__name__)
 # Probes and scrapes would otherwise be most of the traces.
 UNTRACED_HTTP_PATHS = "/healthz,/readyz,/metrics"
 
+
+class _RecordWhenExported(Sampler):
+    """`ratio`'s decision once something exports spans; before that, none is recorded (the
+    span still gets ids, which propagate as not sampled)."""
+
+    def __init__(self) -> None:
+        self.ratio: Sampler = ParentBased(TraceIdRatioBased(1.0))
+        self.recording = False
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if not self.recording:
+            return ALWAYS_OFF.should_sample(parent_context, trace_id, name)
+        return self.ratio.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return f"RecordWhenExported{{{self.ratio.get_description()}}}"
+
+
+_sampler = _RecordWhenExported()
 _provider: TracerProvider | None = None
 
 
@@ -45,7 +90,11 @@ def setup_telemetry(
     if _provider is not None:
         for processor in extra_processors or []:
             _provider.add_span_processor(processor)
+            _sampler.recording = True
         return _provider
+    # A trace begun upstream (a webhook, a Kafka record) keeps its caller's decision, so one
+    # customer message is recorded whole or not at all.
+    _sampler.ratio = ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
     provider = TracerProvider(
         resource=Resource.create(
             {
@@ -53,10 +102,9 @@ def setup_telemetry(
                 "deployment.environment": settings.environment.value,
             }
         ),
-        # A trace begun upstream (a webhook, a Kafka record) keeps its caller's decision, so
-        # one customer message is recorded whole or not at all.
-        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+        sampler=_sampler,
     )
+    _sampler.recording = bool(settings.otlp_endpoint or extra_processors)
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
@@ -81,8 +129,30 @@ def setup_telemetry(
     return provider
 
 
-def instrument_fastapi(app: FastAPI) -> None:
-    """HTTP server spans for `app`, except health, readiness and metrics."""
+class IgnoreCallerTraceContext:
+    """ASGI middleware that drops a caller's trace context (W3C `traceparent`, `tracestate`,
+    `baggage`) before the server span starts, for the public edge: there, whoever calls
+    (Meta, a browser, an API client, an attacker) must not choose our trace ids, our baggage
+    or whether we record the trace (the sampler follows a parent's decision)."""
+
+    HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = scope["headers"]
+            if any(name in self.HEADERS for name, _ in headers):
+                kept = [(name, value) for name, value in headers if name not in self.HEADERS]
+                scope = {**scope, "headers": kept}
+        await self.app(scope, receive, send)
+
+
+def instrument_fastapi(app: FastAPI, *, trust_caller_trace_context: bool = True) -> None:
+    """HTTP server spans for `app`, except health, readiness and metrics. A service behind
+    the gateway continues its caller's trace; the public edge does not
+    (`trust_caller_trace_context=False`) and starts a trace of its own."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     # One server span per request. The per-message "receive"/"send" child spans cost CPU on
@@ -91,6 +161,15 @@ def instrument_fastapi(app: FastAPI) -> None:
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls=UNTRACED_HTTP_PATHS, exclude_spans=["receive", "send"]
     )
+    if not trust_caller_trace_context:
+        # The instrumentation's middleware is the outermost layer of the stack it builds, so
+        # the headers must go before that whole stack, not in a middleware inside it.
+        instrumented = app.build_middleware_stack
+
+        def build_middleware_stack(self: FastAPI) -> ASGIApp:
+            return IgnoreCallerTraceContext(instrumented())
+
+        app.build_middleware_stack = types.MethodType(build_middleware_stack, app)  # type: ignore[method-assign]
 
 
 def instrument_engine(sync_engine: object) -> None:

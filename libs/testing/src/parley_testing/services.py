@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from parley_platform.db import Database
 from parley_platform.grpc.credentials import ServiceTokenIssuer
 from parley_platform.http.internal import internal_headers
+from parley_platform.http.ops import SERVER_OPTIONS
 from parley_platform.identity import Principal
 from parley_platform.settings import ServiceSettings
 from pydantic import BaseModel
@@ -73,10 +74,8 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[Runn
         app,
         host="127.0.0.1",
         port=port,
-        log_config=None,
-        access_log=False,
         lifespan="on",
-        proxy_headers=False,  # as parley_platform.runtime.serve
+        **SERVER_OPTIONS,  # type: ignore[arg-type]  # as the services run
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

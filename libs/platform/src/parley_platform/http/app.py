@@ -76,14 +76,16 @@ def create_service_app(
     title: str,
     description: str = "",
     routers: Sequence[APIRouter] = (),
+    public_edge: bool = False,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """A FastAPI app wired to `runtime`'s lifespan and readiness checks."""
+    """A FastAPI app wired to `runtime`'s lifespan and readiness checks. `public_edge`: the
+    internet calls it (the gateway), so a caller's trace context is ignored."""
     app = FastAPI(title=title, description=description, lifespan=runtime.lifespan, **fastapi_kwargs)
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware)
-    telemetry.instrument_fastapi(app)
+    telemetry.instrument_fastapi(app, trust_caller_trace_context=not public_edge)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -23,6 +23,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 log = logging.getLogger(__name__)
 
+# How every Parley HTTP server runs uvicorn (services, the operations port, tests' servers).
+SERVER_OPTIONS: dict[str, object] = {
+    "log_config": None,  # Parley's logging (parley_platform.logging)
+    "access_log": False,
+    # The peer address stays the connection's: uvicorn would otherwise take it from
+    # X-Forwarded-For sent by any local peer. The gateway decides which proxies to trust.
+    "proxy_headers": False,
+    # Each request in a context of its own. Otherwise, after a body larger than uvicorn's read
+    # buffer, the next request on the kept-alive connection ran in a copy of that request's
+    # context (python/cpython#140947): its server span became a child of the previous
+    # request's, two requests in one trace.
+    "reset_contextvars": True,
+}
+
 Readiness = Callable[[], Awaitable[dict[str, str]]]
 START_TIMEOUT_S = 10.0
 
@@ -72,10 +86,8 @@ class OpsServer:
         self._host, self._port = host, port
         config = uvicorn.Config(
             create_ops_app(readiness),
-            log_config=None,
-            access_log=False,
             lifespan="off",
-            proxy_headers=False,
+            **SERVER_OPTIONS,  # type: ignore[arg-type]
         )
         self._server = _EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
