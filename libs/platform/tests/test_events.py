@@ -12,7 +12,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from opentelemetry import trace
 from parley.whatsapp.v1.events_pb2 import InboundMessage
-from parley_platform.db import Database
+from parley_platform.db import Database, driver
 from parley_platform.events import (
     ConsumedEvent,
     EventConsumer,
@@ -99,6 +99,39 @@ async def test_an_outbox_event_reaches_a_consumer_in_another_process_with_its_id
     finally:
         await relay.stop()
         worker.kill()
+
+
+async def test_a_committed_event_is_relayed_at_once_by_its_own_replica_or_the_leading_one(
+    settings, platform_db, database, producer
+) -> None:
+    # Both relays poll only every ten minutes: what publishes the events is the commit waking
+    # the relay of its own process, or that process NOTIFYing the leader in another replica.
+    await ensure_topics(settings, [WHATSAPP_INBOUND.name])
+    other_replica = Database(platform_db.app_url(), pool_size=1)
+    leader = OutboxRelay(database, producer, settings, poll_interval_s=600)
+    standby = OutboxRelay(other_replica, producer, settings, poll_interval_s=600)
+    database.when_events_commit(leader.events_committed)
+    other_replica.when_events_commit(standby.events_committed)
+
+    async def nothing_pending() -> bool:
+        async with database.system_transaction() as tx:
+            return (await driver.fetch_one(tx, "SELECT parley_outbox_pending()"))[0] == 0  # type: ignore[index]
+
+    try:
+        await leader.start()
+        await eventually(lambda: asyncio.sleep(0, leader.is_leader), timeout_s=30)
+        await eventually(nothing_pending, timeout_s=30)  # the leader's first pass is done
+        await standby.start()
+        for writer in (database, other_replica):
+            tenant = uuid.uuid4()
+            async with writer.tenant_transaction(tenant) as tx:
+                await add_to_outbox(tx, inbound("relayed without a poll", tenant))
+            assert await eventually(nothing_pending, timeout_s=60)
+        assert not standby.is_leader
+    finally:
+        await standby.stop()
+        await leader.stop()
+        await other_replica.dispose()
 
 
 async def test_a_consumer_killed_after_its_commit_reprocesses_the_event_without_a_second_effect(

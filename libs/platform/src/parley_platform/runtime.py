@@ -331,6 +331,7 @@ class ServiceRuntime(Generic[C]):
         if self._want_relay:
             assert self._database is not None and self._producer is not None
             self.relay = OutboxRelay(self._database, self._producer, s)
+            self._database.when_events_commit(self.relay.events_committed)
             self._background.append(self.relay)
         if self._database is not None and self._consumers_wanted:
             database = self._database

@@ -29,6 +29,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _DRIVER_KEY = "parley_driver_connection"
+EVENTS_STAGED_KEY = "parley_events_staged"
 
 
 class Transaction:
@@ -36,10 +37,11 @@ class Transaction:
     `Database.tenant_transaction` or `Database.system_transaction`, which bind the tenant,
     commit and roll back): for the statements of this module only."""
 
-    __slots__ = ("connection",)
+    __slots__ = ("connection", "events_staged")
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self.connection = connection
+        self.events_staged = False
 
 
 # What the functions here run statements in: a SQLAlchemy session or a plain transaction.
@@ -59,6 +61,15 @@ def sqlalchemy_session(session: SqlSession) -> AsyncSession:
             "or write it in plain SQL to run it in Database.tenant_transaction"
         )
     return session
+
+
+def mark_events_staged(session: SqlSession) -> None:
+    """Note that `session`'s transaction staged outbox events: once it commits, the
+    `Database` tells the outbox relay (`Database.when_events_commit`)."""
+    if isinstance(session, Transaction):
+        session.events_staged = True
+    else:
+        session.sync_session.info[EVENTS_STAGED_KEY] = True
 
 
 async def driver_connection(session: SqlSession) -> asyncpg.Connection:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 
-from parley_platform.db.driver import Transaction
+from parley_platform.db.driver import EVENTS_STAGED_KEY, Transaction
 from parley_platform.telemetry import instrument_engine
 
 TENANT_INFO_KEY = "parley_tenant_id"
@@ -61,6 +61,10 @@ async def _keep_connection(connection: asyncpg.Connection) -> None:
     default reset costs a round trip per transaction."""
 
 
+def _nobody_listens() -> None:
+    """No relay runs in this process (a tool, a test): its poll finds the rows."""
+
+
 class Database:
     """A service's connection pools and its ways in: tenant sessions and system sessions
     (SQLAlchemy), and the same as plain transactions for paths written in plain SQL."""
@@ -83,6 +87,13 @@ class Database:
         self._pool_size = pool_size
         self._plain_pool: asyncpg.Pool | None = None
         self._plain_pool_lock = asyncio.Lock()
+        self._events_committed: Callable[[], None] = _nobody_listens
+
+    def when_events_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every commit of a transaction that staged outbox events
+        (`parley_platform.events.outbox.add_to_outbox`): the relay publishes them at once
+        instead of at its next poll. It runs in the committing task, so it must not block."""
+        self._events_committed = callback
 
     async def _plain_connections(self) -> asyncpg.Pool:
         """The pool of plain asyncpg connections (made on first use, with the engine's own
@@ -112,7 +123,10 @@ class Database:
             )
             async with transaction:
                 await connection.execute(_BIND_TENANT, tenant)
-                yield Transaction(connection)
+                plain = Transaction(connection)
+                yield plain
+        if plain.events_staged:  # only reached when the transaction committed
+            self._events_committed()
 
     def tenant_transaction(self, tenant_id: UUID | str) -> AbstractAsyncContextManager[Transaction]:
         """`tenant_session`'s guarantees (one transaction on behalf of `tenant_id`, committed
@@ -142,14 +156,21 @@ class Database:
             session.sync_session.info[TENANT_INFO_KEY] = tenant
             async with session.begin():
                 yield session
+            self._after_commit(session)
 
     @asynccontextmanager
     async def system_session(self) -> AsyncIterator[AsyncSession]:
         """A transaction with no tenant: it sees no tenant rows. It is for tables that are not
         tenant-owned and for the narrow SECURITY DEFINER functions that must cross tenants
         (outbox relay, channel routing)."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
+            self._after_commit(session)
+
+    def _after_commit(self, session: AsyncSession) -> None:
+        if session.sync_session.info.pop(EVENTS_STAGED_KEY, False):
+            self._events_committed()
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

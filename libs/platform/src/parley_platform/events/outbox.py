@@ -4,7 +4,8 @@ then published by one active relay per service.
 The row stores the trace context of the span that wrote it; the relay publishes under a
 producer span parented on that context, so one customer message stays one trace. Only one
 relay per service database is active at a time (a PostgreSQL advisory lock), so one key's
-events are published in the order they were written.
+events are published in the order they were written. A commit that staged events wakes the
+relay of its own process, or, when another replica leads, NOTIFYs it; a poll catches the rest.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ async def add_to_outbox(session: driver.SqlSession, *events: OutgoingEvent) -> N
         [event.payload.SerializeToString() for event in events],
         [json.dumps({k: v.decode() for k, v in event.headers()}) for event in events],
     )
+    driver.mark_events_staged(session)
 
 
 class OutboxRelay(BackgroundWork):
@@ -83,6 +85,8 @@ class OutboxRelay(BackgroundWork):
         self._poll_interval_s = poll_interval_s
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self._telling: asyncio.Task[None] | None = None
+        self._tell_again = False
         self._task = SupervisedTask(
             self.name,
             self._lead_and_relay,
@@ -97,14 +101,39 @@ class OutboxRelay(BackgroundWork):
 
     async def stop(self) -> None:
         await self._task.stop()
+        if self._telling is not None:
+            await asyncio.gather(self._telling, return_exceptions=True)
 
     def _request_stop(self) -> None:
         self._stopping = True
         self._wakeup.set()
 
-    def wake(self) -> None:
-        """Ask for a relay pass now (rows were just committed)."""
-        self._wakeup.set()
+    def events_committed(self) -> None:
+        """Rows were just committed in this process (`Database.when_events_commit`): the
+        leader relays them now; a standby tells the leader, which may be another replica."""
+        if self.is_leader:
+            self._wakeup.set()
+        elif self._telling is None or self._telling.done():
+            self._telling = asyncio.create_task(self._tell_leader())
+        else:
+            self._tell_again = True
+
+    async def _tell_leader(self) -> None:
+        """NOTIFY the leader, in a transaction of its own: a NOTIFY takes a database-wide lock
+        from its commit until the commit is durable, so one inside the writing transactions
+        made every writer's commit wait for every other's. Commits that arrive while one NOTIFY
+        is on its way share the next one."""
+        while True:
+            self._tell_again = False
+            try:
+                async with self._database.system_transaction() as session:
+                    await driver.execute(session, "SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+            except (OSError, asyncpg.PostgresError) as exc:
+                # The leader's poll finds the rows within a poll interval.
+                log.warning("could not wake the outbox relay", extra={"error": str(exc)})
+                return
+            if not self._tell_again:
+                return
 
     async def relay_once(self) -> int:
         """Publish up to one batch of pending rows; returns how many were published."""

@@ -14,7 +14,7 @@ from parley_platform.db.columns import timestamp_column
 
 OUTBOX_TABLE = "parley_outbox"
 INBOX_TABLE = "parley_inbox"
-OUTBOX_CHANNEL = "parley_outbox"  # NOTIFY channel that wakes the relay
+OUTBOX_CHANNEL = "parley_outbox"  # NOTIFY channel that wakes a relay in another replica
 
 
 def declare_event_tables(metadata: MetaData) -> None:
@@ -131,3 +131,16 @@ def create_event_tables() -> None:
         $$
         """
     )
+
+
+def drop_outbox_insert_notify() -> None:
+    """Migration step: the outbox no longer NOTIFYs inside the writing transaction.
+
+    A NOTIFY holds a database-wide lock from its transaction's commit until the commit is
+    durable, so with the trigger every event-writing commit of the service waited for the
+    previous one's WAL flush (measured: 0.66 times the commits per second). The writer's
+    process wakes its relay after the commit instead (`Database.when_events_commit`)."""
+    from alembic import op
+
+    op.execute("DROP TRIGGER IF EXISTS parley_outbox_notify ON " + OUTBOX_TABLE)
+    op.execute("DROP FUNCTION IF EXISTS parley_outbox_notify()")

@@ -3,7 +3,7 @@
 Revision ID: 0001
 """
 
-from parley_platform.events.schema import create_event_tables
+from parley_platform.events.schema import create_event_tables, drop_outbox_insert_notify
 
 revision = "0001"
 down_revision = None
@@ -11,3 +11,4 @@ down_revision = None
 
 def upgrade() -> None:
     create_event_tables()
+    drop_outbox_insert_notify()
