@@ -18,7 +18,10 @@ from parley_ai.domain.pricing import Price
 from parley_ai.domain.settings import AiSettings, Provider, StoredSettings
 from parley_ai.repository.tables import ai_settings
 
-_LOAD = f"SELECT {driver.columns(ai_settings)} FROM ai_settings WHERE tenant_id = $1"  # noqa: S608 - constant column list
+_LOAD = (
+    f"SELECT {driver.columns(ai_settings)} FROM ai_settings "  # noqa: S608 - constant columns
+    "WHERE tenant_id = $1"
+)
 
 
 def _prices_to_json(prices: dict[str, Price]) -> dict[str, dict[str, float]]:
