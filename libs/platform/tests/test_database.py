@@ -141,26 +141,6 @@ async def test_old_inbox_entries_are_pruned_and_recent_ones_kept(database: Datab
     assert kept == ["recent"]
 
 
-async def test_a_tenant_snapshot_sees_one_moment_of_its_own_rows_and_writes_nothing(
-    database: Database,
-) -> None:
-    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
-    await _insert(database, tenant_a, "a before")
-    await _insert(database, tenant_b, "b's note")
-    count = text("SELECT count(*) FROM effects")
-    async with database.tenant_snapshot(tenant_a) as snapshot:
-        assert (await snapshot.execute(count)).scalar() == 1
-        await _insert(database, tenant_a, "a after")  # commits meanwhile
-        assert (await snapshot.execute(count)).scalar() == 1  # same snapshot
-        with pytest.raises(DBAPIError, match="read-only"):
-            await snapshot.execute(
-                text("INSERT INTO effects (tenant_id, event_id, note) VALUES (:t, 'e', 'x')"),
-                {"t": str(tenant_a)},
-            )
-    async with database.tenant_snapshot(tenant_a) as later:
-        assert (await later.execute(count)).scalar() == 2
-
-
 async def test_a_plain_snapshot_transaction_gives_the_same_guarantees(database: Database) -> None:
     tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
     await _insert(database, tenant_a, "a before")

@@ -166,6 +166,8 @@ class AiRequests:
             await self._record(event, None, CallLog(), started)
             return
 
+        # Asked only before a paid model call; a session, since the platform's `seen_before`
+        # reads through SQLAlchemy.
         async def answered_before() -> bool:
             async with self._database.tenant_session(tenant) as session:
                 return await seen_before(session, GROUP, event)
@@ -202,9 +204,10 @@ class AiRequests:
         latency_ms = int((time.monotonic() - started) * 1000)
         today = datetime.now(UTC).date()
         superseded = outcome is None or event.superseded.is_set()
-        async with self._database.tenant_session(tenant) as session:
-            first = await first_delivery(session, GROUP, event)
-            usage = UsageRepository(session, tenant)
+        # A plain transaction: every statement of it is plain SQL (inbox, usage, outbox).
+        async with self._database.tenant_transaction(tenant) as transaction:
+            first = await first_delivery(transaction, GROUP, event)
+            usage = UsageRepository(transaction, tenant)
             await usage.count_calls(
                 today,
                 [
@@ -229,7 +232,7 @@ class AiRequests:
                 return
             request = event.payload
             await add_to_outbox(
-                session,
+                transaction,
                 OutgoingEvent(
                     topic=AI_REPLY,
                     key=event.key,

@@ -1,20 +1,27 @@
-"""The tenant's AI settings row (one per tenant, absent until first saved)."""
+"""The tenant's AI settings row (one per tenant, absent until first saved).
+
+Reading it is plain SQL (`parley_platform.db.driver`): the responder reads it whenever its
+cache of a tenant's settings expires, in a plain tenant transaction; saving (an API call)
+stays a SQLAlchemy upsert in a tenant session."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from parley_platform.db import driver
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_ai.domain.budget import WhenExhausted
 from parley_ai.domain.pricing import Price
 from parley_ai.domain.settings import AiSettings, Provider, StoredSettings
 from parley_ai.repository.tables import ai_settings
 
-_KEEP = object()
+_LOAD = (
+    f"SELECT {driver.columns(ai_settings)} FROM ai_settings "  # noqa: S608 - constant columns
+    "WHERE tenant_id = $1"
+)
 
 
 def _prices_to_json(prices: dict[str, Price]) -> dict[str, dict[str, float]]:
@@ -35,18 +42,16 @@ def _prices_from_json(raw: Any) -> dict[str, Price]:
 
 
 class SettingsRepository:
-    """The AI settings of one tenant, inside that tenant's session."""
+    """The AI settings of one tenant, inside that tenant's transaction (reads in a plain
+    transaction or a session, the save in a session)."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
-    async def load(self, *, for_update: bool = False) -> StoredSettings:
+    async def load(self) -> StoredSettings:
         """The tenant's settings (the defaults if it never saved any)."""
-        query = select(ai_settings).where(ai_settings.c.tenant_id == self._tenant_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._session.execute(query)).mappings().first()
+        row = await driver.fetch_one(self._session, _LOAD, self._tenant_id)
         if row is None:
             return StoredSettings(AiSettings(), None)
         return StoredSettings(
@@ -102,6 +107,6 @@ class SettingsRepository:
             "updated_at": func.now(),
         }
         statement = insert(ai_settings).values(tenant_id=self._tenant_id, **values)
-        await self._session.execute(
+        await driver.sqlalchemy_session(self._session).execute(
             statement.on_conflict_do_update(index_elements=[ai_settings.c.tenant_id], set_=values)
         )

@@ -1,9 +1,11 @@
 """Usage counters per tenant and UTC day: LLM calls per model, and the AI's outcomes. Each
 write is an upsert that adds to the day's row, in the same transaction as the reply.
 
-The two writes run on every answer, so they are plain SQL (`parley_platform.db.driver`:
-prepared once per connection) rather than Core upserts, which SQLAlchemy compiles anew each
-time (it never caches a PostgreSQL upsert, sqlalchemy#10445)."""
+The two writes run on every answer, and the month's spending is read before every paid model
+call, so they are plain SQL (`parley_platform.db.driver`: prepared once per connection) rather
+than Core upserts, which SQLAlchemy compiles anew each time (it never caches a PostgreSQL
+upsert, sqlalchemy#10445), and they run in the handler's plain tenant transaction. The usage
+report's reads (an API call) stay SQLAlchemy, in a tenant session."""
 
 from __future__ import annotations
 
@@ -14,8 +16,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from parley_platform.db import driver
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from parley_ai.repository.tables import ai_model_usage, ai_outcomes
 
@@ -41,6 +42,10 @@ _COUNT_OUTCOME = """
            latency_ms_sum = o.latency_ms_sum + excluded.latency_ms_sum,
            latency_ms_max = greatest(o.latency_ms_max, excluded.latency_ms_max)
 """
+# The tenant is named as well as bound (row-level security) so the tenant-first key is used.
+_SPENT_SINCE = (
+    "SELECT coalesce(sum(cost_usd), 0) FROM ai_model_usage WHERE tenant_id = $1 AND day >= $2"
+)
 
 
 @dataclass(frozen=True)
@@ -97,9 +102,10 @@ class OutcomeRow:
 
 
 class UsageRepository:
-    """Usage of one tenant, inside that tenant's session."""
+    """Usage of one tenant, inside that tenant's transaction (counting and spending in a
+    plain transaction or a session, the report's reads in a session)."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
@@ -134,15 +140,11 @@ class UsageRepository:
 
     async def spent_since(self, first_day: date) -> float:
         """US dollars spent on LLM calls from `first_day` on."""
-        total = await self._session.scalar(
-            select(func.coalesce(func.sum(ai_model_usage.c.cost_usd), 0)).where(
-                ai_model_usage.c.day >= first_day
-            )
-        )
-        return float(total or 0)
+        row = await driver.fetch_one(self._session, _SPENT_SINCE, self._tenant_id, first_day)
+        return float(row[0]) if row is not None else 0.0
 
     async def model_usage(self, first_day: date, last_day: date) -> list[ModelUsageRow]:
-        rows = await self._session.execute(
+        rows = await driver.sqlalchemy_session(self._session).execute(
             select(ai_model_usage)
             .where(ai_model_usage.c.day.between(first_day, last_day))
             .order_by(ai_model_usage.c.day, ai_model_usage.c.model)
@@ -162,7 +164,7 @@ class UsageRepository:
         ]
 
     async def outcomes(self, first_day: date, last_day: date) -> list[OutcomeRow]:
-        rows = await self._session.execute(
+        rows = await driver.sqlalchemy_session(self._session).execute(
             select(ai_outcomes)
             .where(ai_outcomes.c.day.between(first_day, last_day))
             .order_by(ai_outcomes.c.day, ai_outcomes.c.outcome)

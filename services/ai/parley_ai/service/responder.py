@@ -102,8 +102,8 @@ class Responder:
 
     async def _stored_settings(self, tenant_id: UUID) -> StoredSettings:
         async def load() -> StoredSettings:
-            async with self._database.tenant_session(tenant_id) as session:
-                return await SettingsRepository(session, tenant_id).load()
+            async with self._database.tenant_transaction(tenant_id) as transaction:
+                return await SettingsRepository(transaction, tenant_id).load()
 
         stored = await self._tenant_settings.get(tenant_id, load)
         assert stored is not None  # load always returns settings (defaults when none saved)
@@ -287,6 +287,6 @@ class Responder:
             for model in tenant.models
         )
         first_day = budget.month_start(datetime.now(UTC).date())
-        async with self._database.tenant_session(tenant_id) as session:
-            spent = await UsageRepository(session, tenant_id).spent_since(first_day)
+        async with self._database.tenant_transaction(tenant_id) as transaction:
+            spent = await UsageRepository(transaction, tenant_id).spent_since(first_day)
         return budget.check(spent, tenant.monthly_budget_usd, worst).allowed

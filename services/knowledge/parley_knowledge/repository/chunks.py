@@ -1,10 +1,11 @@
 """Chunks, the tenant's vocabulary and text-search configurations: writing a document's
 chunks, and the three rankings search fuses (full text, vectors) plus misspelling lookups.
 
-Every query runs in a tenant session (row-level security) and also names the tenant, so
+Every query runs in a tenant transaction (row-level security) and also names the tenant, so
 the planner uses the tenant-first indexes. The search statements (one search per customer
-message) are plain SQL through `parley_platform.db.driver`, prepared once per connection;
-ingestion keeps SQLAlchemy.
+message) are plain SQL through `parley_platform.db.driver`, prepared once per connection, and
+run in a plain snapshot (`Database.tenant_snapshot_transaction`); ingestion keeps SQLAlchemy
+(its statements need a `Database.tenant_session`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from uuid import UUID
 import asyncpg
 from parley_platform.db import driver
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_knowledge.domain.chunking import HEADING_SEPARATOR
 
@@ -163,9 +163,10 @@ _DETAILS = f"""
 
 
 class ChunkRepository:
-    """Chunks of one tenant (the session's)."""
+    """Chunks of one tenant (the transaction's): searches in a plain transaction or a session,
+    writes in a session."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: driver.SqlSession, tenant_id: UUID) -> None:
         self._session = session
         self._tenant_id = tenant_id
 
@@ -180,20 +181,21 @@ class ChunkRepository:
     ) -> None:
         """Make `chunks` the document's only chunks (in this transaction: a search sees the
         previous chunks or these, never a mix)."""
-        await self._session.execute(
+        session = driver.sqlalchemy_session(self._session)
+        await session.execute(
             text("DELETE FROM chunks WHERE tenant_id = :tenant_id AND document_id = :document_id"),
             {"tenant_id": self._tenant_id, "document_id": document_id},
         )
         if not chunks:
             return
-        await self._session.execute(
+        await session.execute(
             text(
                 "INSERT INTO search_configs (tenant_id, config) VALUES (:tenant_id, :config) "
                 "ON CONFLICT DO NOTHING"
             ),
             {"tenant_id": self._tenant_id, "config": language_config},
         )
-        await self._session.execute(
+        await session.execute(
             _INSERT_CHUNK,
             [
                 {
@@ -224,7 +226,7 @@ class ChunkRepository:
         corrected to them)."""
         if not words:
             return
-        await self._session.execute(
+        await driver.sqlalchemy_session(self._session).execute(
             text(
                 "INSERT INTO terms (tenant_id, term) "
                 "SELECT :tenant_id, unnest(CAST(:terms AS text[])) ON CONFLICT DO NOTHING"
@@ -233,7 +235,7 @@ class ChunkRepository:
         )
 
     async def texts_of(self, document_id: UUID) -> list[ChunkText]:
-        rows = await self._session.execute(
+        rows = await driver.sqlalchemy_session(self._session).execute(
             text(
                 "SELECT id, array_to_string(heading_path, ' > ') AS heading, text FROM chunks "
                 "WHERE tenant_id = :tenant_id AND document_id = :document_id ORDER BY ordinal"
@@ -245,7 +247,7 @@ class ChunkRepository:
     async def set_embeddings(
         self, embeddings: Sequence[tuple[UUID, Sequence[float]]], model: str
     ) -> None:
-        await self._session.execute(
+        await driver.sqlalchemy_session(self._session).execute(
             text(
                 "UPDATE chunks SET embedding = CAST(:embedding AS vector), "
                 "embedding_dims = :dims, embedding_model = :model "

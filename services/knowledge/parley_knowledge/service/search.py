@@ -72,8 +72,9 @@ class Searcher:
         s = self._settings
         query_vector = await self._query_embedding(query)
         # One snapshot for every query of the search: the rankings and the chunks' details
-        # agree even while a document is being replaced.
-        async with self._database.tenant_snapshot(tenant_id) as session:
+        # agree even while a document is being replaced. Its statements are all plain SQL,
+        # so it is a plain transaction: none of the session machinery on every search.
+        async with self._database.tenant_snapshot_transaction(tenant_id) as session:
             chunks = ChunkRepository(session, tenant_id)
             words = query_words(query)
             correctable = [w for w in words if len(w) >= s.typo_min_word_length and not w.isdigit()]

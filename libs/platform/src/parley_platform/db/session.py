@@ -138,8 +138,9 @@ class Database:
     def tenant_snapshot_transaction(
         self, tenant_id: UUID | str
     ) -> AbstractAsyncContextManager[Transaction]:
-        """`tenant_snapshot`'s guarantees (read-only, every statement sees the same snapshot)
-        as a plain transaction, for reads written in plain SQL."""
+        """A read-only transaction on behalf of `tenant_id` in which every statement sees
+        the same snapshot (REPEATABLE READ): a read made of several queries never mixes
+        data from before and after another transaction's commit. Plain SQL only."""
         return self._plain_transaction(str(UUID(str(tenant_id))), snapshot=True)
 
     def system_transaction(self) -> AbstractAsyncContextManager[Transaction]:
@@ -156,25 +157,6 @@ class Database:
             async with session.begin():
                 yield session
             self._after_commit(session)
-
-    @asynccontextmanager
-    async def tenant_snapshot(self, tenant_id: UUID | str) -> AsyncIterator[AsyncSession]:
-        """A read-only transaction on behalf of `tenant_id` in which every statement sees
-        the same snapshot (REPEATABLE READ): a read made of several queries never mixes
-        data from before and after another transaction's commit."""
-        tenant = str(UUID(str(tenant_id)))
-        async with self._sessions() as session:
-            session.sync_session.info[TENANT_INFO_KEY] = tenant
-            await session.connection(
-                execution_options={
-                    "isolation_level": "REPEATABLE READ",
-                    "postgresql_readonly": True,
-                }
-            )
-            try:
-                yield session
-            finally:
-                await session.rollback()
 
     @asynccontextmanager
     async def system_session(self) -> AsyncIterator[AsyncSession]:
