@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -222,3 +223,33 @@ async def test_a_plain_transaction_cannot_run_a_sqlalchemy_statement_by_mistake(
     async with database.tenant_transaction(uuid.uuid4()) as tx:
         with pytest.raises(driver.NeedsSqlAlchemySession, match="tenant_session"):
             driver.sqlalchemy_session(tx)
+
+
+async def test_a_cancelled_plain_transaction_writes_nothing_and_its_connection_serves_on(
+    platform_db,
+) -> None:
+    db = Database(platform_db.app_url(), pool_size=1)
+    tenant = uuid.uuid4()
+
+    async def abandoned() -> None:
+        async with db.tenant_transaction(tenant) as tx:
+            await driver.execute(
+                tx,
+                "INSERT INTO effects (tenant_id, event_id, note) VALUES ($1, 'e', 'never')",
+                tenant,
+            )
+            await driver.execute(tx, "SELECT pg_sleep(30)")
+
+    try:
+        task = asyncio.create_task(abandoned())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Whichever pooled connection serves, none is still inside the abandoned transaction
+        # (its BEGIN would only warn, and the row would be visible).
+        for _ in range(3):
+            async with db.tenant_transaction(tenant) as tx:
+                assert await driver.fetch_all(tx, "SELECT note FROM effects") == []
+    finally:
+        await db.dispose()

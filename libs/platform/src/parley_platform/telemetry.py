@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.grpc import filters
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import Resource
@@ -179,18 +178,28 @@ def instrument_engine(sync_engine: object) -> None:
     SQLAlchemyInstrumentor().instrument(engine=sync_engine, enable_commenter=False)
 
 
+def not_a_health_check(details: object) -> bool:
+    """Whether a gRPC call (server `HandlerCallDetails` or client `ClientCallDetails`) is
+    traced: every call but the health checks. The instrumentation's own filter tries several
+    isinstance checks against ABCs per call: 2-3 % of knowledge's CPU under load."""
+    method = getattr(details, "method", "")
+    if isinstance(method, bytes):  # some grpc versions give the client's method as bytes
+        method = method.decode()
+    return not method.lstrip("/").startswith("grpc.health.v1.Health")
+
+
 def grpc_server_interceptor() -> object:
     """gRPC server spans, with health checks kept out of traces."""
     from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-    return aio_server_interceptor(filter_=filters.negate(filters.health_check()))
+    return aio_server_interceptor(filter_=not_a_health_check)
 
 
 def grpc_client_interceptors() -> list[object]:
     """gRPC client spans that also inject the trace context into call metadata."""
     from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
-    return list(aio_client_interceptors(filter_=filters.negate(filters.health_check())))
+    return list(aio_client_interceptors(filter_=not_a_health_check))
 
 
 def shutdown_telemetry() -> None:

@@ -166,11 +166,10 @@ class AiRequests:
             await self._record(event, None, CallLog(), started)
             return
 
-        # Asked only before a paid model call; a session, since the platform's `seen_before`
-        # reads through SQLAlchemy.
+        # Asked only before a paid model call.
         async def answered_before() -> bool:
-            async with self._database.tenant_session(tenant) as session:
-                return await seen_before(session, GROUP, event)
+            async with self._database.tenant_transaction(tenant) as transaction:
+                return await seen_before(transaction, GROUP, event)
 
         calls = CallLog()
         work = asyncio.create_task(

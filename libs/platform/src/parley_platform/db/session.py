@@ -61,6 +61,22 @@ async def _keep_connection(connection: asyncpg.Connection) -> None:
     default reset costs a round trip per transaction."""
 
 
+_BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+async def _end(connection: asyncpg.Connection, command: str) -> None:
+    """COMMIT or ROLLBACK a plain transaction. A connection on which that fails or is cancelled
+    is closed, never returned to the pool inside a transaction (the pool does not reset
+    connections: `_keep_connection`)."""
+    try:
+        await connection.execute(command)
+    except BaseException:
+        connection.terminate()
+        if command == "COMMIT":
+            raise  # the caller must not believe it committed
+        # A failed ROLLBACK: the block's own exception, being raised, says what went wrong.
+
+
 def _nobody_listens() -> None:
     """No relay runs in this process (a tool, a test): its poll finds the rows."""
 
@@ -116,16 +132,20 @@ class Database:
     ) -> AsyncIterator[Transaction]:
         pool = self._plain_pool or await self._plain_connections()
         async with pool.acquire() as connection:
-            transaction = (
-                connection.transaction(isolation="repeatable_read", readonly=True)
-                if snapshot
-                else connection.transaction()
+            # BEGIN and the tenant binding in one round trip (one simple query). `tenant` is
+            # a UUID its caller parsed, or '' (no tenant), so it is safe as a literal.
+            begin = _BEGIN_SNAPSHOT if snapshot else "BEGIN"
+            await connection.execute(
+                f"{begin}; SELECT set_config('app.tenant_id', '{tenant}', true)"
             )
-            async with transaction:
-                await connection.execute(_BIND_TENANT, tenant)
-                plain = Transaction(connection)
+            plain = Transaction(connection)
+            try:
                 yield plain
-        if plain.events_staged:  # only reached when the transaction committed
+            except BaseException:
+                await _end(connection, "ROLLBACK")
+                raise
+            await _end(connection, "COMMIT")
+        if plain.events_staged:
             self._events_committed()
 
     def tenant_transaction(self, tenant_id: UUID | str) -> AbstractAsyncContextManager[Transaction]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_platform.db import driver
 from parley_platform.db.session import Database
@@ -28,15 +27,14 @@ async def first_delivery(session: driver.SqlSession, consumer: str, event: Consu
     return claimed is not None
 
 
-_SEEN = text(f"SELECT 1 FROM {INBOX_TABLE} WHERE consumer = :consumer AND event_id = :event_id")
+_SEEN = f"SELECT 1 FROM {INBOX_TABLE} WHERE consumer = $1 AND event_id = $2"
 
 
-async def seen_before(session: AsyncSession, consumer: str, event: ConsumedEvent) -> bool:
+async def seen_before(session: driver.SqlSession, consumer: str, event: ConsumedEvent) -> bool:
     """Whether `consumer` already finished `event` (read only: for handlers that do slow or
     costly work before their transaction, such as calling a model, and want to skip it for a
     redelivery; `first_delivery` in the transaction still decides)."""
-    result = await session.execute(_SEEN, {"consumer": consumer, "event_id": event.event_id})
-    return result.first() is not None
+    return await driver.fetch_one(session, _SEEN, consumer, event.event_id) is not None
 
 
 async def prune_inbox(database: Database, keep_days: int) -> int:
