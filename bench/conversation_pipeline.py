@@ -452,30 +452,21 @@ async def replies(customers: int, partitions: int, durable: bool) -> None:
                     [inbound(settings, tenant, i, f"question {i}") for i in range(customers)],
                     child.pid,
                 )
-                async with database.tenant_session(tenant) as session:
-                    asked = await driver.fetch_all(session, _ASKED)
-                # 2. the AI answers each
-                cpu["AI reply"] = await cpu_per_event(
-                    admin,
-                    settings,
-                    [answered(tenant, row) for row in asked],
-                    child.pid,
-                )
-                async with database.tenant_session(tenant) as session:
-                    answers = await driver.fetch_all(session, _ANSWERS)
-                # 3. the sender reports each answer sent
-                cpu["send outcome"] = await cpu_per_event(
-                    admin,
-                    settings,
-                    [sent(tenant, row) for row in answers],
-                    child.pid,
-                )
+                # 2. the AI answers each; 3. the sender reports each answer sent
+                for kind, rows, event_of in (
+                    ("AI reply", _ASKED, answered),
+                    ("send outcome", _ANSWERS, sent),
+                ):
+                    async with database.tenant_transaction(tenant) as transaction:
+                        found = await driver.fetch_all(transaction, rows)
+                    if len(found) != customers:
+                        raise SystemExit(
+                            f"expected {customers} rows for {kind}s, found {len(found)}"
+                        )
+                    events = [event_of(tenant, row) for row in found]
+                    cpu[kind] = await cpu_per_event(admin, settings, events, child.pid)
             await admin.close()
             await database.dispose()
-    if len(asked) != customers or len(answers) != customers:
-        raise SystemExit(
-            f"expected {customers} AI requests and answers, found {len(asked)} and {len(answers)}"
-        )
     out = [
         f"conversation service (1 process, 1 consumer, {partitions} partitions): "
         f"{customers} customers, one message each, its AI answer and the answer's send "

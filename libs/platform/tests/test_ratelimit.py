@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 from parley_platform.ratelimit import Limit, RateLimiter, tenant_key
@@ -18,6 +20,42 @@ async def redis(infra):
     await client.aclose()
 
 
+@pytest.fixture
+async def two_replicas(redis, infra) -> AsyncIterator[list[RateLimiter]]:
+    """The same limiter in two replicas: two processes' own Redis connections."""
+    other_replica = Redis.from_url(infra.redis_url)
+    yield [RateLimiter(redis, "send"), RateLimiter(other_replica, "send")]
+    await other_replica.aclose()
+
+
+async def with_a_late_leaver(
+    replicas: list[RateLimiter], window: Callable[[RateLimiter], AbstractAsyncContextManager[None]]
+) -> tuple[list[float], list[float]]:
+    """Seven requests through `window` (3 per 0.5 s), alternating replicas; the first is let
+    in at once but leaves only 0.4 s later (delayed on its way out: a busy event loop).
+    Returns when each was let in and when each left, in order, from the start."""
+    started = time.monotonic()
+    entered: list[float] = []
+    left: list[float] = []
+
+    async def send(limiter: RateLimiter, delay_s: float) -> None:
+        async with window(limiter):
+            entered.append(time.monotonic() - started)
+            await asyncio.sleep(delay_s)
+            left.append(time.monotonic() - started)
+
+    await asyncio.gather(send(replicas[0], 0.4), *(send(replicas[i % 2], 0.0) for i in range(1, 7)))
+    return sorted(entered), sorted(left)
+
+
+def assert_never_more_than_3_left_in_half_a_second_after_the_late_leaver(left: list[float]) -> None:
+    for i, start in enumerate(left):
+        assert sum(1 for t in left[i:] if t - start < 0.5) <= 3
+    # The fourth and later requests waited until half a second after the late leaver left,
+    # not after it was let in: it held its place in the window.
+    assert max(left) >= 0.9
+
+
 async def test_a_burst_is_allowed_then_the_caller_is_told_when_to_retry(redis) -> None:
     limiter = RateLimiter(redis, "login")
     key = tenant_key(uuid.uuid4(), "account", "ana@example.com")
@@ -29,22 +67,17 @@ async def test_a_burst_is_allowed_then_the_caller_is_told_when_to_retry(redis) -
     assert (await limiter.try_acquire(key, limit)).allowed
 
 
-async def test_two_replicas_together_never_exceed_the_rate(redis, infra) -> None:
-    other_replica = Redis.from_url(infra.redis_url)
-    try:
-        limiters = [RateLimiter(redis, "send"), RateLimiter(other_replica, "send")]
-        key = tenant_key(uuid.uuid4(), "number", "1555000")
-        limit = Limit(rate=20, burst=2)
-        granted: list[float] = []
+async def test_two_replicas_together_never_exceed_the_rate(two_replicas) -> None:
+    key = tenant_key(uuid.uuid4(), "number", "1555000")
+    limit = Limit(rate=20, burst=2)
+    granted: list[float] = []
 
-        async def worker(limiter: RateLimiter) -> None:
-            for _ in range(15):
-                await limiter.acquire(key, limit)
-                granted.append(time.monotonic())
+    async def worker(limiter: RateLimiter) -> None:
+        for _ in range(15):
+            await limiter.acquire(key, limit)
+            granted.append(time.monotonic())
 
-        await asyncio.gather(*(worker(limiter) for limiter in limiters))
-    finally:
-        await other_replica.aclose()
+    await asyncio.gather(*(worker(limiter) for limiter in two_replicas))
     granted.sort()
     # In any one-second window: at most rate + burst sends (plus one for clock granularity).
     for i, start in enumerate(granted):
@@ -89,62 +122,22 @@ async def test_looking_takes_nothing_and_giving_back_never_exceeds_the_burst(red
     assert (await limiter.check_all([(key, limit)])).remaining == (2,)
 
 
-async def test_a_sliding_window_counts_requests_until_they_left_however_late(redis, infra) -> None:
-    other_replica = Redis.from_url(infra.redis_url)
-    try:
-        limiters = [RateLimiter(redis, "send"), RateLimiter(other_replica, "send")]
-        key = tenant_key(uuid.uuid4(), "number", "1555001")
-        left: list[float] = []
-
-        async def send(limiter: RateLimiter, delay_s: float) -> None:
-            async with limiter.sliding_window(key, 3, 0.5):
-                await asyncio.sleep(delay_s)  # delayed on its way out (a busy event loop)
-                left.append(time.monotonic())
-
-        started = time.monotonic()
-        # The first request is let in at once but leaves only after 0.4 s: the fourth and
-        # later requests must wait until half a second after *that*, not after it was let in.
-        await asyncio.gather(
-            send(limiters[0], 0.4),
-            *(send(limiters[i % 2], 0.0) for i in range(1, 7)),
-        )
-    finally:
-        await other_replica.aclose()
-    left.sort()
-    for i, start in enumerate(left):  # never more than 3 left within any 0.5 s
-        assert sum(1 for t in left[i:] if t - start < 0.5) <= 3
-    assert max(left) - started >= 0.9  # the late leaver held its place in the window
+async def test_a_sliding_window_counts_requests_until_they_left_however_late(two_replicas) -> None:
+    key = tenant_key(uuid.uuid4(), "number", "1555001")
+    _, left = await with_a_late_leaver(
+        two_replicas, lambda limiter: limiter.sliding_window(key, 3, 0.5)
+    )
+    assert_never_more_than_3_left_in_half_a_second_after_the_late_leaver(left)
 
 
-async def test_a_paced_window_spaces_requests_and_counts_them_until_they_left(redis, infra) -> None:
-    other_replica = Redis.from_url(infra.redis_url)
-    try:
-        limiters = [RateLimiter(redis, "send"), RateLimiter(other_replica, "send")]
-        key = tenant_key(uuid.uuid4(), "number", "1555002")
-        pace = Limit(rate=40, burst=1)
-        entered: list[float] = []
-        left: list[float] = []
-
-        async def send(limiter: RateLimiter, delay_s: float) -> None:
-            async with limiter.paced_window(key, pace, 3, 0.5):
-                entered.append(time.monotonic())
-                await asyncio.sleep(delay_s)  # delayed on its way out (a busy event loop)
-                left.append(time.monotonic())
-
-        started = time.monotonic()
-        # As with the plain window: the first request leaves only after 0.4 s, so the fourth
-        # and later requests wait until half a second after that, whatever their slots.
-        await asyncio.gather(
-            send(limiters[0], 0.4),
-            *(send(limiters[i % 2], 0.0) for i in range(1, 7)),
-        )
-    finally:
-        await other_replica.aclose()
-    left.sort()
-    for i, start in enumerate(left):  # never more than 3 left within any 0.5 s
-        assert sum(1 for t in left[i:] if t - start < 0.5) <= 3
-    assert max(left) - started >= 0.9  # the late leaver held its place in the window
-    first, second, third = sorted(entered)[:3]  # let in at their slots, the window had room
+async def test_a_paced_window_spaces_requests_and_counts_them_until_they_left(two_replicas) -> None:
+    key = tenant_key(uuid.uuid4(), "number", "1555002")
+    pace = Limit(rate=40, burst=1)
+    entered, left = await with_a_late_leaver(
+        two_replicas, lambda limiter: limiter.paced_window(key, pace, 3, 0.5)
+    )
+    assert_never_more_than_3_left_in_half_a_second_after_the_late_leaver(left)
+    first, second, third = entered[:3]  # let in at their slots, the window had room
     # Paced: 40/s, one at a time, however the replicas interleave.
     assert second - first >= 0.02 and third - second >= 0.02
 

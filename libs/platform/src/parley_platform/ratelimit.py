@@ -25,31 +25,63 @@ from parley_platform import metrics
 log = logging.getLogger(__name__)
 
 
+# Lua shared by the scripts below (each script is sent whole; these are its first lines).
+# A token bucket is a hash {tokens, at (ms)}; a missing bucket is a full one.
+_BUCKET_LUA = """
+local function refilled(key, rate, burst, now)
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local current = tonumber(state[1])
+  if current == nil then
+    return burst
+  end
+  return math.min(burst, current + (now - tonumber(state[2])) * rate / 1000)
+end
+local function store(key, rate, burst, left, now)
+  redis.call('HSET', key, 'tokens', left, 'at', now)
+  -- kept until it would be full again
+  redis.call('PEXPIRE', key, math.ceil((burst - left) * 1000 / rate) + 1000)
+end
+local function now_ms(t)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+# A sliding window is a sorted set of requests scored by when they left (Redis server time,
+# us). A request enters when fewer than `limit` are in the window, and stays in it, scored
+# `hold` ahead, until it reports that it left (_LEFT_SCRIPT): so requests let in but delayed
+# on their way out are counted however late they leave.
+_WINDOW_LUA = """
+local function entered(key, limit, window, member, hold, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now + hold, member)
+    redis.call('PEXPIRE', key, math.ceil((window + hold) / 1000) + 1000)
+    return true
+  end
+  return false
+end
+local function now_us(t)
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+"""
+
 # KEYS: one or more buckets; ARGV[1] cost, ARGV[2] mode, then rate (tokens/s) and burst
 # (capacity) of each bucket in turn. Modes: 0 take the tokens from every bucket only if each
 # has them now; 1 reserve (take them even when that means waiting); 2 only look; 3 give them
 # back (never above the burst).
 # Returns {allowed (1/0), wait_ms, milli-tokens left in each bucket...}: with mode 1 the
 # caller may proceed after wait_ms.
-_BUCKET_SCRIPT = """
+_BUCKET_SCRIPT = (
+    _BUCKET_LUA
+    + """
 local cost = tonumber(ARGV[1])
 local mode = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms(redis.call('TIME'))
 local tokens = {}
 local allowed = 1
 local wait_ms = 0
 for i, key in ipairs(KEYS) do
   local rate = tonumber(ARGV[1 + 2 * i])
-  local burst = tonumber(ARGV[2 + 2 * i])
-  local state = redis.call('HMGET', key, 'tokens', 'at')
-  local current = tonumber(state[1])
-  local at = tonumber(state[2])
-  if current == nil then
-    current = burst
-    at = now
-  end
-  current = math.min(burst, current + (now - at) * rate / 1000)
+  local current = refilled(key, rate, tonumber(ARGV[2 + 2 * i]), now)
   tokens[i] = current
   if current < cost then
     allowed = 0
@@ -70,34 +102,26 @@ for i, key in ipairs(KEYS) do
   local left = tokens[i]
   if allowed == 1 and mode ~= 2 then
     left = math.min(burst, left - cost)
-    redis.call('HSET', key, 'tokens', left, 'at', now)
-    -- kept until it would be full again (a missing bucket is a full one)
-    redis.call('PEXPIRE', key, math.ceil((burst - left) * 1000 / rate) + 1000)
+    store(key, rate, burst, left, now)
   end
   result[2 + i] = math.floor(left * 1000)
 end
 return result
 """
+)
 _TAKE, _RESERVE, _LOOK, _GIVE_BACK = 0, 1, 2, 3
 
 
-# A sliding window over the moments requests *left*. KEYS[1]: sorted set of requests, scored
-# by when they left (Redis server time, us); ARGV: limit, window (us), member, hold (us).
-# A request is let in when fewer than `limit` are in the window, and stays in it, scored
-# `hold` ahead, until it reports that it left (_LEFT_SCRIPT): so requests let in but delayed
-# on their way out are counted however late they leave. Returns {allowed (1/0), wait_us}: until
-# the oldest place that left drops out of the window, or a tenth of the window while every
-# place is still held.
-_WINDOW_SCRIPT = """
+# KEYS[1]: the window (_WINDOW_LUA); ARGV: limit, window (us), member, hold (us). Returns
+# {allowed (1/0), wait_us}: until the oldest place that left drops out of the window, or a
+# tenth of the window while every place is still held.
+_WINDOW_SCRIPT = (
+    _WINDOW_LUA
+    + """
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local hold = tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now + hold, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil((window + hold) / 1000) + 1000)
+local now = now_us(redis.call('TIME'))
+if entered(KEYS[1], limit, window, ARGV[3], tonumber(ARGV[4]), now) then
   return {1, 0}
 end
 local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
@@ -108,6 +132,7 @@ if oldest > now then
 end
 return {0, math.max(1000, oldest + window - now)}
 """
+)
 # The next slot of an even pace and, when that slot is now, a place in the sliding window: one
 # round trip instead of two where the pace has a free slot (`RateLimiter.paced_window`).
 # KEYS[1]: the pace's bucket (as _BUCKET_SCRIPT's, cost 1, mode reserve); KEYS[2]: the window
@@ -115,41 +140,26 @@ return {0, math.max(1000, oldest + window - now)}
 # the future takes no place (a place held while sleeping would count before its request could
 # leave): the caller waits for the slot, then for the window as `sliding_window` does.
 # Returns {wait_ms, admitted (1/0)}.
-_PACED_WINDOW_SCRIPT = """
+_PACED_WINDOW_SCRIPT = (
+    _BUCKET_LUA
+    + _WINDOW_LUA
+    + """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local window = tonumber(ARGV[4])
-local hold = tonumber(ARGV[6])
 local t = redis.call('TIME')
-local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local current = tonumber(state[1])
-local at = tonumber(state[2])
-if current == nil then
-  current = burst
-  at = now
-end
-current = math.min(burst, current + (now - at) * rate / 1000)
-local wait_ms = 0
+local now = now_ms(t)
+local current = refilled(KEYS[1], rate, burst, now)
+store(KEYS[1], rate, burst, math.min(burst, current - 1), now)
 if current < 1 then
-  wait_ms = math.ceil((1 - current) * 1000 / rate)
+  return {math.ceil((1 - current) * 1000 / rate), 0}
 end
-local left = math.min(burst, current - 1)
-redis.call('HSET', KEYS[1], 'tokens', left, 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - left) * 1000 / rate) + 1000)
-if wait_ms > 0 then
-  return {wait_ms, 0}
+local limit, window, hold = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
+if entered(KEYS[2], limit, window, ARGV[5], hold, now_us(t)) then
+  return {0, 1}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_us - window)
-if redis.call('ZCARD', KEYS[2]) < limit then
-  redis.call('ZADD', KEYS[2], now_us + hold, ARGV[5])
-  redis.call('PEXPIRE', KEYS[2], math.ceil((window + hold) / 1000) + 1000)
-  return {wait_ms, 1}
-end
-return {wait_ms, 0}
+return {0, 0}
 """
+)
 # KEYS[1], ARGV[1] member: the request has left (its answer came back); it is scored now.
 _LEFT_SCRIPT = """
 local t = redis.call('TIME')
