@@ -38,13 +38,14 @@ class Settings(ServiceSettings):
     # Meta's limits, enforced before each request and shared by every replica via Redis.
     default_messages_per_second: int = Field(default=80, ge=1)
     # Requests are spaced evenly at this share of a number's limit (the pace), and right before
-    # one leaves it must also pass a sliding window over the moments requests actually left
-    # (every replica's): at most the limit within one second plus `throughput_guard_s`. The
-    # window bounds what Meta can count in any second however late a request was scheduled
-    # (event-loop lag, a busy machine); the guard covers only the moment of leaving to the
-    # moment of arrival. docs/performance.md has the measurements behind both defaults.
+    # one leaves it must also pass a sliding window (every replica's) of the requests let in
+    # and not yet answered, or answered within the last second plus `throughput_guard_s`. Meta
+    # counts a request between its leaving and its answer, so what Meta can count in any
+    # second is bounded by the limit however late a request was scheduled (event-loop lag, a
+    # busy machine), with no guard needed; the guard is a margin an operator may add.
+    # docs/performance.md has the measurements behind both defaults.
     throughput_headroom: float = Field(default=0.97, gt=0, le=1)
-    throughput_guard_s: float = Field(default=0.03, ge=0, le=1)
+    throughput_guard_s: float = Field(default=0.0, ge=0, le=1)
     pair_messages_per_s: float = Field(default=1 / 6, gt=0)
     pair_burst: int = Field(default=10, ge=1)
     # A send that would wait longer than this for the pair limit fails instead of blocking

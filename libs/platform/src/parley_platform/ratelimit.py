@@ -294,9 +294,11 @@ class RateLimiter:
         came back (for `hold_s` if the process dies in between): when exactly the request
         left the machine is not known, only that it was within the block.
 
-        What the far side can count in any window shorter than `window_s` by the longest
-        way there is then at most `limit`, however late requests were scheduled or delayed
-        on their way out (event-loop lag, a busy machine, retries).
+        The far side counts a request after it left and before it answered, so what it can
+        count in any `window_s` is then at most `limit`, however late requests were scheduled
+        or delayed on their way out (event-loop lag, a busy machine, retries): each one it
+        counted in the window before a new request arrives had not answered, or answered
+        less than `window_s` before the new one was let in.
         """
         window_key = self._key(f"{key}:window")
         member = f"{uuid.uuid4()}"
