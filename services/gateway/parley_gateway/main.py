@@ -56,10 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         grpc_clients={"auth": settings.auth_grpc_target},
     )
     routers = [
+        # First: the busiest route, and routes are matched in order.
+        webhook_router(settings),  # /webhooks/whatsapp (Meta's notifications)
         session_router(),  # /session/... (the dashboard's cookie session)
         pages_router(settings),  # / (landing page), /signin, /app/... (the dashboard)
         *edge_routers(),  # /api/v1/... (proxied), /.well-known/jwks.json, /openapi.json, /docs
-        webhook_router(settings),  # /webhooks/whatsapp (Meta's notifications)
     ]
     app = create_service_app(
         runtime,
