@@ -69,7 +69,13 @@ class RunningApp:
 @asynccontextmanager
 async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[RunningApp]:
     """Serve `app` (lifespan included) on a free loopback port until the block ends."""
-    port = port or free_port()
+    # Bound now and handed to the server: a port merely found free could be taken (as the
+    # source port of a connection the app's start-up opens) before the server bound it, and
+    # uvicorn's SystemExit on that escaped into whichever test ran next.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port or 0))
+    port = int(listener.getsockname()[1])
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -78,7 +84,7 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[Runn
         **SERVER_OPTIONS,  # type: ignore[arg-type]  # as the services run
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         while not server.started:
             if task.done():
@@ -95,7 +101,10 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[Runn
             yield RunningApp(app=app, base_url=base_url, client=client, ops=ops)
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
+        try:
+            await asyncio.wait_for(task, timeout=30)
+        finally:
+            listener.close()
 
 
 @dataclass
