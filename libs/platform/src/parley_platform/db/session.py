@@ -135,11 +135,11 @@ class Database:
             # BEGIN and the tenant binding in one round trip (one simple query). `tenant` is
             # a UUID its caller parsed, or '' (no tenant), so it is safe as a literal.
             begin = _BEGIN_SNAPSHOT if snapshot else "BEGIN"
-            await connection.execute(
-                f"{begin}; SELECT set_config('app.tenant_id', '{tenant}', true)"
-            )
             plain = Transaction(connection)
             try:
+                await connection.execute(
+                    f"{begin}; SELECT set_config('app.tenant_id', '{tenant}', true)"
+                )
                 yield plain
             except BaseException:
                 await _end(connection, "ROLLBACK")
