@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -44,10 +45,28 @@ async def outbox_drained(settings: ServiceSettings) -> bool:
         await database.engine.dispose()
 
 
+# Ports are handed out from below the kernel's ephemeral range (32768 and up on Linux), where
+# outgoing connections take their source ports: a free port picked there could become the
+# source port of some connection before its server bound it (a test then failed with "address
+# already in use"). 10000-19999 holds none of the stacks' fixed ports.
+_PORTS = range(10_000, 20_000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, never handed out before in this process."""
+    for _ in range(200):
+        port = random.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port left below the ephemeral range")
 
 
 @dataclass
