@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import time
 from typing import Any
 
@@ -318,7 +319,9 @@ def build_router(
             authorised_number(request, media.phone_number_id)
         except GraphError as error:
             return error.response()
-        expires = int(time.time() + settings.media_url_ttl_s)
+        # Rounded up to the whole second the URL carries: a URL lives at least the TTL (at
+        # most a second more), never less, however close to a second boundary it was made.
+        expires = math.ceil(time.time() + settings.media_url_ttl_s)
         url = (
             f"{settings.public_base_url}/sandbox/media-download/{media_id}"
             f"?expires={expires}&sig={_url_signature(media_id, expires)}"
