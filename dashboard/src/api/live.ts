@@ -2,6 +2,7 @@
 // that it carries the session like every other call, survives a refreshed session, and
 // resumes where it left off (Last-Event-ID) after a dropped connection.
 import { createParser } from "eventsource-parser";
+import { useMemo, useRef } from "preact/hooks";
 import { sessionFetch } from "./client";
 import type { paths } from "./schema";
 
@@ -13,6 +14,28 @@ export type ConversationChange = Exclude<LiveEvent, { kind: "document_changed" }
 /** A knowledge document as of a change of its processing state. */
 export type DocumentChange = Extract<LiveEvent, { kind: "document_changed" }>["document"];
 export type LiveStatus = "connecting" | "live" | "reconnecting";
+/** Subscribe to a stream's events; the returned function unsubscribes. */
+export type Listen<T> = (listener: (event: T) => void) => () => void;
+/** What a view following conversations is told: each change, or that some were missed. */
+export type ConversationFeed = Listen<ConversationChange | "missed">;
+
+/**
+ * Hand each event of a stream to every part of a page that listens. Passing events through
+ * state instead would keep only the last of several that arrive in one chunk of the stream.
+ */
+export function useListeners<T>(): { tell: (event: T) => void; listen: Listen<T> } {
+  const listeners = useRef(new Set<(event: T) => void>());
+  return useMemo(
+    () => ({
+      tell: (event: T) => listeners.current.forEach((listener) => listener(event)),
+      listen: (listener: (event: T) => void) => {
+        listeners.current.add(listener);
+        return () => void listeners.current.delete(listener);
+      },
+    }),
+    [],
+  );
+}
 
 export interface LiveHandlers {
   onChange: (event: LiveEvent) => void;

@@ -2,10 +2,10 @@
 // actions, the timeline (kept live), and the composer.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, must } from "../api/client";
-import type { ConversationChange } from "../api/live";
+import type { ConversationFeed } from "../api/live";
 import type { Conversation, Message } from "../format";
 import { STATE_LABELS, contactName } from "../format";
-import { placeMessage } from "../inbox/model";
+import { latest, placeMessage } from "../inbox/model";
 import { useSession } from "../session";
 import { Composer } from "./Composer";
 import { MessageBubble } from "./MessageBubble";
@@ -123,7 +123,8 @@ function Actions(props: { conversation: Conversation; onChanged: (c: Conversatio
 
 export function ConversationPane(props: {
   conversationId: string;
-  lastChange: ConversationChange | null;
+  /** Every change of the conversations the person may see, as it happens. */
+  follow: ConversationFeed;
   onBack: () => void;
   onChanged: (c: Conversation) => void;
 }) {
@@ -133,13 +134,21 @@ export function ConversationPane(props: {
   const [earlier, setEarlier] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const bottom = useRef<HTMLDivElement>(null);
+  // The pane's reads run one after another: a read started before a change could otherwise
+  // answer after the read started by that change, and show the older state for good.
+  // A live refresh that fails is left to the next change (or the stream's resync).
+  const reads = useRef<Promise<void>>(Promise.resolve());
+  const inOrder = (read: () => Promise<void>, failed: (e: unknown) => void = () => {}) => {
+    reads.current = reads.current.then(read).catch(failed);
+  };
   const path = { conversation_id: props.conversationId };
 
   const changed = (fresh: Conversation) => {
-    setConversation(fresh);
+    setConversation((shown) => latest(shown, fresh));
     props.onChanged(fresh);
   };
 
+  /** Merge a page of messages (newest first from `cursor`) in; its next page's cursor. */
   const loadPage = async (cursor: string | null) => {
     const page = must(
       await api.GET("/api/v1/conversations/{conversation_id}/messages", {
@@ -147,41 +156,46 @@ export function ConversationPane(props: {
       }),
     );
     setTimeline((old) => page.items.reduce(placeMessage, old));
-    setEarlier(page.next_cursor);
+    return page.next_cursor;
+  };
+
+  const loadConversation = async () => {
+    const found = must(await api.GET("/api/v1/conversations/{conversation_id}", { params: { path } }));
+    setConversation((shown) => latest(shown, found));
+    return found;
   };
 
   useEffect(() => {
-    (async () => {
-      try {
-        const found = must(await api.GET("/api/v1/conversations/{conversation_id}", { params: { path } }));
-        setConversation(found);
-        await loadPage(null);
-        if (found.unread_count > 0) {
-          const read = await api.POST("/api/v1/conversations/{conversation_id}/read", { params: { path } });
-          if (read.data) changed(read.data);
-        }
-        document.title = `${contactName(found.contact)} · Parley`;
-      } catch (e) {
-        setError(e);
+    inOrder(async () => {
+      const found = await loadConversation();
+      setEarlier(await loadPage(null));
+      if (found.unread_count > 0) {
+        const read = await api.POST("/api/v1/conversations/{conversation_id}/read", { params: { path } });
+        if (read.data) changed(read.data);
       }
-    })();
-  }, [props.conversationId]);
-
-  // Live: a new or changed message, a new state or assignee of this conversation.
-  useEffect(() => {
-    const event = props.lastChange;
-    if (!event || event.conversation_id !== props.conversationId) return;
-    (async () => {
-      if (event.message_id) {
-        const message = await api.GET("/api/v1/conversations/{conversation_id}/messages/{message_id}", {
-          params: { path: { ...path, message_id: event.message_id } },
+      document.title = `${contactName(found.contact)} · Parley`;
+    }, setError);
+    // Live: every change of this conversation (several can arrive at once), in order.
+    return props.follow((change) => {
+      if (change === "missed") {
+        inOrder(async () => {
+          await loadConversation();
+          await loadPage(null); // the newest messages; earlier pages stay as they are
         });
-        if (message.data) setTimeline((old) => placeMessage(old, message.data));
+        return;
       }
-      const fresh = await api.GET("/api/v1/conversations/{conversation_id}", { params: { path } });
-      if (fresh.data) setConversation(fresh.data);
-    })();
-  }, [props.lastChange]);
+      if (change.conversation_id !== props.conversationId) return;
+      inOrder(async () => {
+        if (change.message_id) {
+          const message = await api.GET("/api/v1/conversations/{conversation_id}/messages/{message_id}", {
+            params: { path: { ...path, message_id: change.message_id } },
+          });
+          if (message.data) setTimeline((old) => placeMessage(old, message.data));
+        }
+        await loadConversation();
+      });
+    });
+  }, [props.conversationId]);
 
   useEffect(() => {
     bottom.current?.scrollIntoView({ block: "end" });
@@ -216,7 +230,7 @@ export function ConversationPane(props: {
       <Actions conversation={c} onChanged={changed} />
       <div class="timeline-scroll">
         {earlier && (
-          <Button kind="ghost" onClick={() => void loadPage(earlier)}>
+          <Button kind="ghost" onClick={() => inOrder(async () => setEarlier(await loadPage(earlier)))}>
             Show earlier messages
           </Button>
         )}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Conversation, Message } from "../format";
 import { deliveryTick, duration } from "../format";
-import { listQuery, placeConversation, placeMessage } from "./model";
+import { latest, listQuery, placeConversation, placeMessage } from "./model";
 
 const conversation = (over: Partial<Conversation>): Conversation =>
   ({
@@ -36,6 +36,17 @@ describe("views", () => {
     expect(placeConversation([older], closed, { view: "open" }, null)).toEqual([]);
     const someoneElse = conversation({ id: "a", assignee_user_id: "u2" });
     expect(placeConversation([older], someoneElse, { view: "mine" }, "u1")).toEqual([]);
+  });
+
+  it("never let a late, older snapshot undo a newer change", () => {
+    const labelled = conversation({ id: "a", version: 5, labels: ["vip"] });
+    const before = conversation({ id: "a", version: 4 });
+    expect(latest(labelled, before)).toBe(labelled);
+    expect(latest(before, labelled)).toBe(labelled);
+    expect(latest(null, before)).toBe(before);
+    expect(latest(conversation({ id: "b", version: 9 }), before)).toBe(before);
+    expect(placeConversation([labelled], before, { view: "open" }, null)).toEqual([labelled]);
+    expect(placeConversation([before], labelled, { view: "open" }, null)).toEqual([labelled]);
   });
 
   it("keep a search's results to what the server found", () => {

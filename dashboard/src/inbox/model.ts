@@ -66,6 +66,14 @@ export function matches(conversation: Conversation, filter: Filter, myUserId: st
   return true;
 }
 
+/**
+ * The later of two snapshots of a conversation. Responses can arrive out of order (a read
+ * started before a change can answer after it), so an older snapshot never replaces a newer.
+ */
+export function latest(shown: Conversation | null, fresh: Conversation): Conversation {
+  return shown && shown.id === fresh.id && shown.version > fresh.version ? shown : fresh;
+}
+
 /** The list after `changed` (fresh from the API): placed by activity, or dropped. */
 export function placeConversation(
   list: Conversation[],
@@ -73,6 +81,8 @@ export function placeConversation(
   filter: Filter,
   myUserId: string | null,
 ): Conversation[] {
+  const listed = list.find((c) => c.id === changed.id);
+  if (listed && latest(listed, changed) !== changed) return list; // a late, older snapshot
   const rest = list.filter((c) => c.id !== changed.id);
   const wasListed = rest.length !== list.length;
   if (!matches(changed, filter, myUserId)) return rest;

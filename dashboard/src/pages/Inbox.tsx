@@ -4,7 +4,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api, must } from "../api/client";
 import type { ConversationChange, LiveStatus } from "../api/live";
-import { followLive } from "../api/live";
+import { followLive, useListeners } from "../api/live";
 import { ConversationPane } from "../components/ConversationPane";
 import { Badge, Empty, ErrorText } from "../components/ui";
 import type { Conversation } from "../format";
@@ -49,7 +49,8 @@ export function InboxPage(props: { conversationId?: string | undefined }) {
   const [loading, setLoading] = useState(true);
   const [status, setStatus] = useState<LiveStatus>("connecting");
   const [changes, setChanges] = useState(0);
-  const [lastChange, setLastChange] = useState<ConversationChange | null>(null);
+  // The open conversation follows the stream through this: it is told every change.
+  const pane = useListeners<ConversationChange | "missed">();
   const [labels, setLabels] = useState<string[]>([]);
   const filterRef = useRef(filter);
   filterRef.current = filter;
@@ -94,10 +95,11 @@ export function InboxPage(props: { conversationId?: string | undefined }) {
         onResync: () => {
           void load(filterRef.current, null);
           setChanges((n) => n + 1);
+          pane.tell("missed");
         },
         onChange: async (event) => {
           if (event.kind === "document_changed") return; // the knowledge page's
-          setLastChange(event);
+          pane.tell(event);
           setChanges((n) => n + 1);
           const result = await api.GET("/api/v1/conversations/{conversation_id}", {
             params: { path: { conversation_id: event.conversation_id } },
@@ -232,7 +234,7 @@ export function InboxPage(props: { conversationId?: string | undefined }) {
           <ConversationPane
             key={props.conversationId}
             conversationId={props.conversationId}
-            lastChange={lastChange}
+            follow={pane.listen}
             onBack={() => route("/app")}
             onChanged={(fresh) =>
               setItems((old) => placeConversation(old, fresh, filterRef.current, me.user?.id ?? null))

@@ -10,7 +10,7 @@ import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, api, detailWords, errorWords, must, sessionFetch } from "../api/client";
 import type { Schemas } from "../api/client";
 import type { DocumentChange } from "../api/live";
-import { followLive } from "../api/live";
+import { followLive, useListeners } from "../api/live";
 import { Badge, Button, Empty, ErrorText, Field, PageHeader, Tabs, useAction, useLoad } from "../components/ui";
 import type { Applied, Document, FaqEntry, Website } from "../knowledge/model";
 import {
@@ -51,30 +51,20 @@ const Feed = createContext<KnowledgeFeed>({ live: false, listen: () => () => und
 
 /** The page's one live stream, shared by its lists. */
 function useKnowledgeFeed(): KnowledgeFeed {
-  const listeners = useRef(new Set<FeedListener>());
+  const { tell, listen } = useListeners<DocumentChange | "resync">();
   const [live, setLive] = useState(false);
   useEffect(
     () =>
       followLive({
         onStatus: (status) => setLive(status === "live"),
-        onResync: () => listeners.current.forEach((listener) => listener("resync")),
+        onResync: () => tell("resync"),
         onChange: (event) => {
-          if (event.kind !== "document_changed") return;
-          listeners.current.forEach((listener) => listener(event.document));
+          if (event.kind === "document_changed") tell(event.document);
         },
       }),
     [],
   );
-  return useMemo(
-    () => ({
-      live,
-      listen: (listener: FeedListener) => {
-        listeners.current.add(listener);
-        return () => void listeners.current.delete(listener);
-      },
-    }),
-    [live],
-  );
+  return useMemo(() => ({ live, listen }), [live]);
 }
 
 /** Load a list, and load it again every two seconds while something in it is on its way. */
