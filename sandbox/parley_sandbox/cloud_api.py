@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import math
 import time
 from typing import Any
 
@@ -319,9 +318,9 @@ def build_router(
             authorised_number(request, media.phone_number_id)
         except GraphError as error:
             return error.response()
-        # Rounded up to the whole second the URL carries: a URL lives at least the TTL (at
-        # most a second more), never less, however close to a second boundary it was made.
-        expires = math.ceil(time.time() + settings.media_url_ttl_s)
+        # In milliseconds: whole seconds would cut a short TTL (tests use 1 s and 1 ms) by up
+        # to a second, depending on when in the second the URL was made.
+        expires = int((time.time() + settings.media_url_ttl_s) * 1000)
         url = (
             f"{settings.public_base_url}/sandbox/media-download/{media_id}"
             f"?expires={expires}&sig={_url_signature(media_id, expires)}"
@@ -341,7 +340,7 @@ def build_router(
     async def media_download(media_id: str, expires: int, sig: str, request: Request) -> Response:
         media = state.media.get(media_id)
         fresh = hmac.compare_digest(sig, _url_signature(media_id, expires)) and (
-            time.time() <= expires
+            time.time() * 1000 <= expires
         )
         if media is None or not fresh:
             return Response(status_code=404)
