@@ -5,9 +5,9 @@ short timeouts so that a missing collector never blocks a request or a shutdown.
 endpoint (and no other span processor), spans still carry trace ids (to logs, Kafka headers
 and gRPC metadata) but record nothing: recording spans that nobody exports cost 3-8 % of
 every service's CPU (docs/performance.md).
-HTTP (FastAPI), gRPC, httpx and redis are instrumented here, SQL statements only when
-`trace_database_statements` asks for it (a span per statement costs CPU on every event);
-`trace_sample_ratio` records a share of the traces; Kafka spans are made
+HTTP (FastAPI), gRPC, the httpx and aiohttp clients and redis are instrumented here, SQL
+statements only when `trace_database_statements` asks for it (a span per statement costs CPU
+on every event); `trace_sample_ratio` records a share of the traces; Kafka spans are made
 by parley_platform.events itself because the aiokafka instrumentation ends its consumer span
 before the handler runs (STYLE.md, "Known traps").
 """
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import Resource
@@ -124,6 +125,7 @@ def setup_telemetry(
     trace.set_tracer_provider(provider)
     _provider = provider
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    AioHttpClientInstrumentor().instrument(tracer_provider=provider)
     RedisInstrumentor().instrument(tracer_provider=provider)
     return provider
 
