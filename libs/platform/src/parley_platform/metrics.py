@@ -52,7 +52,12 @@ CONSUMER_LAG = Gauge(
     ["group", "topic", "partition"],
 )
 OUTBOX_RELAYED = Counter("parley_outbox_relayed_total", "Outbox rows published", ["topic"])
-OUTBOX_PENDING = Gauge("parley_outbox_pending", "Outbox rows waiting at the last relay pass")
+OUTBOX_PENDING = Gauge("parley_outbox_pending", "Outbox rows waiting at the last idle pass")
+OUTBOX_PASSES = Counter(
+    "parley_outbox_relay_passes_total",
+    "Relay passes by result: rows published, or none found (woken for rows an earlier pass took)",
+    ["result"],
+)
 OUTBOX_OLDEST_AGE = Gauge(
     "parley_outbox_oldest_age_seconds",
     "Age of the oldest row the relay claimed at its last pass (0 when none was waiting)",

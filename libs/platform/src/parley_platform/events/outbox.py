@@ -212,19 +212,26 @@ class OutboxRelay(BackgroundWork):
         return False
 
     async def _relay_while_leader(self, conn: asyncpg.Connection) -> None:
+        woken = True
         while not self._stopping and not conn.is_closed():
             self._wakeup.clear()
             published = await self.relay_once()
+            metrics.OUTBOX_PASSES.labels("published" if published else "empty").inc()
             if published >= self._batch_size:
                 continue  # more are waiting
-            if published == 0:
+            if published == 0 and not woken:
+                # An idle poll: rows still waiting are locked by another session (a former
+                # leader's unfinished pass). Not counted after a wake-up: under load most empty
+                # passes are wakes for rows the previous pass took, and it costs a transaction.
                 async with self._database.system_transaction() as session:
                     pending = await driver.fetch_one(session, "SELECT parley_outbox_pending()")
                 metrics.OUTBOX_PENDING.set((pending[0] if pending else None) or 0)
-            await self._sleep(self._poll_interval_s)
+            woken = await self._sleep(self._poll_interval_s)
 
-    async def _sleep(self, seconds: float) -> None:
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait until woken (True) or for `seconds` (False)."""
         try:
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
         except TimeoutError:
-            pass
+            return False
+        return True
