@@ -9,7 +9,7 @@ import { createContext } from "preact";
 import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, api, detailWords, errorWords, must, sessionFetch } from "../api/client";
 import type { Schemas } from "../api/client";
-import type { DocumentChange } from "../api/live";
+import type { DocumentChange, Listen } from "../api/live";
 import { followLive, useListeners } from "../api/live";
 import { Badge, Button, Empty, ErrorText, Field, PageHeader, Tabs, useAction, useLoad } from "../components/ui";
 import type { Applied, Document, FaqEntry, Website } from "../knowledge/model";
@@ -38,13 +38,11 @@ const FALLBACK_MS = 30_000;
 // Changes that need the list loaded again (a new document, say) are gathered this long.
 const RELOAD_AFTER_MS = 1000;
 
-type FeedListener = (change: DocumentChange | "resync") => void;
-
 interface KnowledgeFeed {
   /** Whether the live stream is up (else lists poll). */
   live: boolean;
   /** Hear each document change, and "resync" when changes were missed; returns the stop. */
-  listen: (listener: FeedListener) => () => void;
+  listen: Listen<DocumentChange | "resync">;
 }
 
 const Feed = createContext<KnowledgeFeed>({ live: false, listen: () => () => undefined });

@@ -108,7 +108,6 @@ class CloudApi:
             # message is never written to a connection the far side is closing (its answer
             # would be lost, and the retry flagged as a possible duplicate).
             connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=4.0),
-            raise_for_status=False,
         )
 
     async def close(self) -> None:
