@@ -203,9 +203,23 @@ class AiRequests:
         latency_ms = int((time.monotonic() - started) * 1000)
         today = datetime.now(UTC).date()
         superseded = outcome is None or event.superseded.is_set()
-        # A plain transaction: every statement of it is plain SQL (inbox, usage, outbox).
+        name = "superseded" if superseded or outcome is None else outcome_name(outcome)
+        # A plain transaction: every statement of it is plain SQL (inbox, outbox, usage).
         async with self._database.tenant_transaction(tenant) as transaction:
             first = await first_delivery(transaction, GROUP, event)
+            if first and not superseded and outcome is not None:
+                request = event.payload
+                await add_to_outbox(
+                    transaction,
+                    OutgoingEvent(
+                        topic=AI_REPLY,
+                        key=event.key,
+                        payload=reply_of(request, outcome, latency_ms),
+                        tenant_id=tenant,
+                        event_id=derived_event_id(str(tenant), "ai-reply", request.request_id),
+                    ),
+                )
+            # The counters last: their rows stay locked until the commit (repository.usage).
             usage = UsageRepository(transaction, tenant)
             await usage.count_calls(
                 today,
@@ -221,25 +235,14 @@ class AiRequests:
                     for r in calls.sent
                 ],
             )
-            if not first:
-                return
-            name = "superseded" if superseded or outcome is None else outcome_name(outcome)
-            await usage.count_outcome(today, name, latency_ms)
-            OUTCOMES.labels(name.split(":")[0]).inc()
-            if superseded or outcome is None:
-                log.info("AI request superseded by a newer message; no reply")
-                return
-            request = event.payload
-            await add_to_outbox(
-                transaction,
-                OutgoingEvent(
-                    topic=AI_REPLY,
-                    key=event.key,
-                    payload=reply_of(request, outcome, latency_ms),
-                    tenant_id=tenant,
-                    event_id=derived_event_id(str(tenant), "ai-reply", request.request_id),
-                ),
-            )
+            if first:
+                await usage.count_outcome(today, name, latency_ms)
+        if not first:
+            return
+        OUTCOMES.labels(name.split(":")[0]).inc()
+        if superseded or outcome is None:
+            log.info("AI request superseded by a newer message; no reply")
+            return
         STEP_LATENCY.labels(outcome.provider.value).observe(latency_ms / 1000)
         log.info(
             "AI request answered",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     Table,
     Text,
     Uuid,
@@ -50,13 +51,15 @@ ai_settings = Table(
     timestamp_column("updated_at", nullable=False),
 )
 
-# LLM calls per tenant, day (UTC) and model: every attempt sent, failed ones included.
+# LLM calls per tenant, day (UTC) and model: every attempt sent, failed ones included. Each
+# counter is spread over shards that readers add up (repository.usage).
 ai_model_usage = Table(
     "ai_model_usage",
     metadata,
     tenant_id_column(),
     Column("day", Date, primary_key=True),
     Column("model", Text, primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
     Column("calls", BigInteger, nullable=False),
     Column("failed_calls", BigInteger, nullable=False),
     Column("prompt_tokens", BigInteger, nullable=False),
@@ -66,13 +69,14 @@ ai_model_usage = Table(
 )
 
 # What the AI decided per tenant, day (UTC) and outcome (answer, clarification,
-# handoff:<reason>, superseded), with the AI step's latency.
+# handoff:<reason>, superseded), with the AI step's latency; in shards as above.
 ai_outcomes = Table(
     "ai_outcomes",
     metadata,
     tenant_id_column(),
     Column("day", Date, primary_key=True),
     Column("outcome", Text, primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
     Column("count", BigInteger, nullable=False),
     Column("latency_ms_sum", BigInteger, nullable=False),
     Column("latency_ms_max", BigInteger, nullable=False),

@@ -1,6 +1,12 @@
 """Usage counters per tenant and UTC day: LLM calls per model, and the AI's outcomes. Each
 write is an upsert that adds to the day's row, in the same transaction as the reply.
 
+A row is locked from its upsert until the reply's transaction commits, so one row per
+(tenant, day, outcome) made a tenant's answers wait for each other. Each counter is spread
+over `COUNTER_SHARDS` rows instead, chosen by the writing backend's process id: transactions
+on different connections (whose ids are mostly consecutive) add to different rows, and the
+reads add the shards up.
+
 The two writes run on every answer, and the month's spending is read before every paid model
 call, so they are plain SQL (`parley_platform.db.driver`: prepared once per connection) rather
 than Core upserts, which SQLAlchemy compiles anew each time (it never caches a PostgreSQL
@@ -16,32 +22,36 @@ from decimal import Decimal
 from uuid import UUID
 
 from parley_platform.db import driver
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from parley_ai.repository.tables import ai_model_usage, ai_outcomes
 
-_COUNT_CALLS = """
-    INSERT INTO ai_model_usage AS u (tenant_id, day, model, calls, failed_calls, prompt_tokens,
-                                     completion_tokens, cost_usd, latency_ms_sum)
-    SELECT $1, $2, m.*
+COUNTER_SHARDS = 64
+_SHARD = f"pg_backend_pid() % {COUNTER_SHARDS}"
+
+_COUNT_CALLS = f"""
+    INSERT INTO ai_model_usage AS u (tenant_id, day, shard, model, calls, failed_calls,
+                                     prompt_tokens, completion_tokens, cost_usd, latency_ms_sum)
+    SELECT $1, $2, {_SHARD}, m.*
       FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
                   $8::numeric[], $9::bigint[]) AS m
-    ON CONFLICT (tenant_id, day, model) DO UPDATE
+    ON CONFLICT (tenant_id, day, model, shard) DO UPDATE
        SET calls = u.calls + excluded.calls,
            failed_calls = u.failed_calls + excluded.failed_calls,
            prompt_tokens = u.prompt_tokens + excluded.prompt_tokens,
            completion_tokens = u.completion_tokens + excluded.completion_tokens,
            cost_usd = u.cost_usd + excluded.cost_usd,
            latency_ms_sum = u.latency_ms_sum + excluded.latency_ms_sum
-"""
-_COUNT_OUTCOME = """
-    INSERT INTO ai_outcomes AS o (tenant_id, day, outcome, count, latency_ms_sum, latency_ms_max)
-    VALUES ($1, $2, $3, 1, $4, $4)
-    ON CONFLICT (tenant_id, day, outcome) DO UPDATE
+"""  # noqa: S608 - only a constant fragment is formatted in; every value is a parameter
+_COUNT_OUTCOME = f"""
+    INSERT INTO ai_outcomes AS o (tenant_id, day, shard, outcome, count, latency_ms_sum,
+                                  latency_ms_max)
+    VALUES ($1, $2, {_SHARD}, $3, 1, $4, $4)
+    ON CONFLICT (tenant_id, day, outcome, shard) DO UPDATE
        SET count = o.count + 1,
            latency_ms_sum = o.latency_ms_sum + excluded.latency_ms_sum,
            latency_ms_max = greatest(o.latency_ms_max, excluded.latency_ms_max)
-"""
+"""  # noqa: S608 - only a constant fragment is formatted in; every value is a parameter
 # The tenant is named as well as bound (row-level security) so the tenant-first key is used.
 _SPENT_SINCE = (
     "SELECT coalesce(sum(cost_usd), 0) FROM ai_model_usage WHERE tenant_id = $1 AND day >= $2"
@@ -144,32 +154,53 @@ class UsageRepository:
         return float(row[0]) if row is not None else 0.0
 
     async def model_usage(self, first_day: date, last_day: date) -> list[ModelUsageRow]:
+        """Per day and model, the shards added up."""
+        u = ai_model_usage.c
         rows = await driver.sqlalchemy_session(self._session).execute(
-            select(ai_model_usage)
-            .where(ai_model_usage.c.day.between(first_day, last_day))
-            .order_by(ai_model_usage.c.day, ai_model_usage.c.model)
+            select(
+                u.day,
+                u.model,
+                func.sum(u.calls).label("calls"),
+                func.sum(u.failed_calls).label("failed_calls"),
+                func.sum(u.prompt_tokens).label("prompt_tokens"),
+                func.sum(u.completion_tokens).label("completion_tokens"),
+                func.sum(u.cost_usd).label("cost_usd"),
+                func.sum(u.latency_ms_sum).label("latency_ms_sum"),
+            )
+            .where(u.day.between(first_day, last_day))
+            .group_by(u.day, u.model)
+            .order_by(u.day, u.model)
         )
         return [
             ModelUsageRow(
                 day=r.day,
                 model=r.model,
-                calls=r.calls,
-                failed_calls=r.failed_calls,
-                prompt_tokens=r.prompt_tokens,
-                completion_tokens=r.completion_tokens,
+                calls=int(r.calls),
+                failed_calls=int(r.failed_calls),
+                prompt_tokens=int(r.prompt_tokens),
+                completion_tokens=int(r.completion_tokens),
                 cost_usd=float(r.cost_usd),
-                latency_ms_sum=r.latency_ms_sum,
+                latency_ms_sum=int(r.latency_ms_sum),
             )
             for r in rows
         ]
 
     async def outcomes(self, first_day: date, last_day: date) -> list[OutcomeRow]:
+        """Per day and outcome, the shards added up."""
+        o = ai_outcomes.c
         rows = await driver.sqlalchemy_session(self._session).execute(
-            select(ai_outcomes)
-            .where(ai_outcomes.c.day.between(first_day, last_day))
-            .order_by(ai_outcomes.c.day, ai_outcomes.c.outcome)
+            select(
+                o.day,
+                o.outcome,
+                func.sum(o.count).label("times"),  # `count` is a Row method
+                func.sum(o.latency_ms_sum).label("latency_ms_sum"),
+                func.max(o.latency_ms_max).label("latency_ms_max"),
+            )
+            .where(o.day.between(first_day, last_day))
+            .group_by(o.day, o.outcome)
+            .order_by(o.day, o.outcome)
         )
         return [
-            OutcomeRow(r["day"], r["outcome"], r["count"], r["latency_ms_sum"], r["latency_ms_max"])
-            for r in rows.mappings()
+            OutcomeRow(r.day, r.outcome, int(r.times), int(r.latency_ms_sum), int(r.latency_ms_max))
+            for r in rows
         ]
