@@ -124,8 +124,8 @@ class Resources:
 
         At most `concurrency` handlers run at once; records with the same key (one
         conversation) are handled one after another (`Ordering.PARTITION`: a partition's).
-        `pickup=BACKGROUND` for groups nobody waits for by the millisecond (fewer idle
-        fetches, see `Pickup`)."""
+        `pickup=BACKGROUND` for groups nobody waits for by the millisecond (fewer fetches,
+        see `Pickup`)."""
         self._runtime._declaring("consume")
         self._runtime._consumers_wanted.append(
             _WantedConsumer(group_id, subscriptions, concurrency, ordering, pickup)
