@@ -52,7 +52,13 @@ from parley_devstack.demo_knowledge import load_demo_knowledge
 from parley_devstack.services import SERVICES, service
 from parley_testing.services import free_port
 
-from bench.infra import add_postgres_option, infrastructure_cpu_seconds, load_average, met
+from bench.infra import (
+    StatementCensus,
+    add_postgres_option,
+    infrastructure_cpu_seconds,
+    load_average,
+    met,
+)
 from bench.stats import percentile
 from bench.whatsapp_stack import BenchStack, Process, bench_stack, env_json
 
@@ -554,9 +560,10 @@ async def run(
     durable: bool,
     docs: bool,
     statuses: bool,
+    statements: bool,
 ) -> bool:
     """Start everything, run the baseline and every rate, report."""
-    async with bench_stack(fresh_kafka=True, durable=durable) as stack:
+    async with bench_stack(fresh_kafka=True, durable=durable, statement_stats=statements) as stack:
         platform = Platform(stack, statuses=statuses)
         await platform.start()
         describe = stack.bench.describe() + (
@@ -576,6 +583,9 @@ async def run(
             baseline = await run_phase(customers, stack, baseline_rate, seconds)
             baseline.hops_ms = await hop_breakdown(stack, platform.tenant, customers, baseline)
             sys.stdout.write(report(baseline, [], describe)[0] + "\n")
+            census = StatementCensus(stack.bench.infra.postgres_admin_dsn) if statements else None
+            if census is not None:
+                await census.start()
             phases = []
             for rate in rates:
                 phases.append(await run_phase(customers, stack, rate, seconds))
@@ -584,6 +594,8 @@ async def run(
                 )
                 sys.stdout.write(report(baseline, phases[-1:], describe)[0] + "\n")
                 sys.stdout.flush()
+            if census is not None:
+                sys.stdout.write(await census.report(sum(p.sent for p in phases)) + "\n")
     text, all_met = report(baseline, phases, describe)
     sys.stdout.write("summary\n")
     sys.stdout.write(text + "\n")
@@ -610,7 +622,15 @@ def main(argv: list[str] | None = None) -> None:
         help="the sandbox sends sent/delivered/read webhooks for every answer, as Meta does "
         "(three more webhooks per message, through the gateway and conversation)",
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="load pg_stat_statements and print what PostgreSQL ran per message over the "
+        "rates (it costs CPU itself: not for published figures)",
+    )
     args = parser.parse_args(argv)
+    if args.statements and (args.test_postgres or args.write_docs):
+        parser.error("--statements needs the benchmark's own PostgreSQL and no --write-docs")
     uvloop.run(
         run(
             args.rates,
@@ -619,6 +639,7 @@ def main(argv: list[str] | None = None) -> None:
             durable=not args.test_postgres,
             docs=args.write_docs,
             statuses=args.statuses,
+            statements=args.statements,
         )
     )
 

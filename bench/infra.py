@@ -32,11 +32,20 @@ DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
 
 
 class _BenchPostgres(Postgres):
-    """The `run` profile's PostgreSQL (durable settings) in a folder and on a port of its own."""
+    """The `run` profile's PostgreSQL (durable settings) in a folder and on a port of its own;
+    with `statement_stats`, pg_stat_statements loaded too (`statement_census`)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, statement_stats: bool = False) -> None:
         super().__init__(StackLayout("run", state_root=folder))
         self.port = free_port()
+        self._statement_stats = statement_stats
+
+    def _write_config(self) -> None:
+        super()._write_config()
+        if self._statement_stats:
+            with open(self.data / "postgresql.conf", "a") as conf:
+                conf.write("shared_preload_libraries = 'pg_stat_statements'\n")
+                conf.write("pg_stat_statements.track = 'all'\n")  # inside functions too
 
 
 @dataclass(frozen=True)
@@ -71,23 +80,28 @@ async def postgres_settings(admin_dsn: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def bench_infrastructure(
-    *, durable: bool = True, own_kafka: bool = True
+    *, durable: bool = True, own_kafka: bool = True, statement_stats: bool = False
 ) -> AsyncIterator[BenchInfrastructure]:
     """PostgreSQL (durable: a server of the benchmark's own), Kafka (own: a node of the
-    benchmark's own; the test broker carries every test run's partitions) and Redis."""
+    benchmark's own; the test broker carries every test run's partitions) and Redis.
+    `statement_stats` (durable only) loads pg_stat_statements for `statement_census`."""
     with test_infrastructure() as shared:
-        async with _own_parts(shared, durable=durable, own_kafka=own_kafka) as infra:
+        async with _own_parts(
+            shared, durable=durable, own_kafka=own_kafka, statement_stats=statement_stats
+        ) as infra:
             yield BenchInfrastructure(infra, await postgres_settings(infra.postgres_admin_dsn))
 
 
 @asynccontextmanager
 async def _own_parts(
-    shared: Infrastructure, *, durable: bool, own_kafka: bool
+    shared: Infrastructure, *, durable: bool, own_kafka: bool, statement_stats: bool
 ) -> AsyncIterator[Infrastructure]:
     # On the machine's disk (not a RAM-backed folder), or fsync would prove nothing.
     root = Path(os.environ.get("PARLEY_BENCH_DIR", tempfile.gettempdir()))
     with tempfile.TemporaryDirectory(prefix="parley-bench-", dir=root) as folder:
-        postgres = _BenchPostgres(Path(folder)) if durable else None
+        postgres = (
+            _BenchPostgres(Path(folder), statement_stats=statement_stats) if durable else None
+        )
         if postgres is not None:
             await asyncio.to_thread(postgres.start)
         try:
@@ -187,6 +201,62 @@ def infrastructure_cpu_seconds(infra: Infrastructure) -> dict[str, float]:
             used[name] = cpu_seconds(pid, with_children=name == "postgres")
     used["load generator"] = cpu_seconds(os.getpid())
     return used
+
+
+class StatementCensus:
+    """What PostgreSQL executed during a stretch of a benchmark, per database and statement
+    (pg_stat_statements; the server must be `bench_infrastructure(statement_stats=True)`'s).
+    Calls per message show round trips that could be merged; a statement's time per call
+    includes waiting for row locks, so rows that transactions queue on stand out."""
+
+    def __init__(self, admin_dsn: str) -> None:
+        self._admin_dsn = admin_dsn
+
+    async def start(self) -> None:
+        """Forget everything executed so far (the start-up, the warm-up)."""
+        conn = await asyncpg.connect(self._admin_dsn)
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await conn.execute("SELECT pg_stat_statements_reset()")
+        finally:
+            await conn.close()
+
+    async def report(self, messages: int, top: int = 25) -> str:
+        """Transactions per message per database, then the `top` statements by time."""
+        conn = await asyncpg.connect(self._admin_dsn)
+        try:
+            rows = await conn.fetch(
+                """
+                SELECT d.datname AS database, s.calls, s.total_exec_time AS ms,
+                       left(regexp_replace(s.query, '\\s+', ' ', 'g'), 110) AS query
+                  FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+                 WHERE d.datname LIKE 'parley\\_%'
+                """
+            )
+        finally:
+            await conn.close()
+        per = max(1, messages)
+        lines = [f"PostgreSQL statements over {messages} messages (pg_stat_statements):"]
+        commits: dict[str, int] = {}
+        for row in rows:
+            if row["query"] == "COMMIT":
+                commits[_service(row["database"])] = row["calls"]
+        lines.append(
+            "  transactions per message: "
+            + ", ".join(f"{db} {n / per:.2f}" for db, n in sorted(commits.items()))
+        )
+        lines.append("  database      calls/msg  ms/call  total ms  statement")
+        for row in sorted(rows, key=lambda r: -r["ms"])[:top]:
+            lines.append(
+                f"  {_service(row['database']):13} {row['calls'] / per:9.2f} "
+                f"{row['ms'] / max(1, row['calls']):8.3f} {row['ms']:9.1f}  {row['query']}"
+            )
+        return "\n".join(lines)
+
+
+def _service(database: str) -> str:
+    """`parley_conversation_bench1a2b3c` -> `conversation`."""
+    return database.removeprefix("parley_").split("_")[0]
 
 
 def add_postgres_option(parser: argparse.ArgumentParser) -> None:

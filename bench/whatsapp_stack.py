@@ -218,9 +218,13 @@ def env_json(value: Any) -> str:
 
 
 @asynccontextmanager
-async def bench_stack(fresh_kafka: bool = True, durable: bool = True) -> AsyncIterator[BenchStack]:
+async def bench_stack(
+    fresh_kafka: bool = True, durable: bool = True, statement_stats: bool = False
+) -> AsyncIterator[BenchStack]:
     """The benchmark's infrastructure (bench/infra.py) and the processes started on it."""
-    async with bench_infrastructure(durable=durable, own_kafka=fresh_kafka) as bench:
+    async with bench_infrastructure(
+        durable=durable, own_kafka=fresh_kafka, statement_stats=statement_stats
+    ) as bench:
         stack = BenchStack(bench)
         try:
             yield stack
