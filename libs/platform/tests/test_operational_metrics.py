@@ -1,12 +1,15 @@
 """The figures an SRE is woken by: a stuck consumer's lag grows (read from the broker, not
-from its own commits), and the outbox reports how old its oldest waiting event is."""
+from its own commits), the outbox reports how old its oldest waiting event is, and the relay
+how many rows wait that no pass can take."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 from parley.whatsapp.v1.events_pb2 import InboundMessage
+from parley_platform.db import driver
 from parley_platform.events import (
     ConsumedEvent,
     EventConsumer,
@@ -83,4 +86,51 @@ async def test_the_outbox_reports_its_oldest_waiting_event_and_each_delay(
         assert await relay.relay_once() == 0
         assert REGISTRY.get_sample_value("parley_outbox_oldest_age_seconds") == 0
     finally:
+        await producer.stop()
+
+
+def relay_passes(result: str) -> float:
+    return REGISTRY.get_sample_value("parley_outbox_relay_passes_total", {"result": result}) or 0
+
+
+def soon(condition: Callable[[], bool]) -> Awaitable[bool]:
+    """Wait (a few seconds at most) until `condition()` holds."""
+
+    async def check() -> bool:
+        return condition()
+
+    return eventually(check, timeout_s=10)
+
+
+async def test_the_relay_counts_its_passes_and_reports_rows_no_pass_can_take(
+    settings, database
+) -> None:
+    await ensure_topics(settings, [WHATSAPP_INBOUND.name])
+    producer = EventProducer(settings)
+    await producer.start()
+    relay = OutboxRelay(database, producer, settings, poll_interval_s=0.1)
+    try:
+        while await relay.relay_once():
+            pass  # what earlier tests left behind
+        tenant = uuid.uuid4()
+        async with database.tenant_session(tenant) as session:
+            await add_to_outbox(session, inbound("held by a former leader", tenant))
+        published, empty = relay_passes("published"), relay_passes("empty")
+        async with database.system_transaction() as former_leader:
+            # A former leader's unfinished pass still holds the row: no pass can take it, and
+            # the idle polls say one row is waiting.
+            held = await driver.fetch_all(
+                former_leader, "SELECT * FROM parley_outbox_claim($1)", 10
+            )
+            assert len(held) == 1
+            await relay.start()
+            await soon(lambda: relay_passes("empty") >= empty + 2)
+            await soon(lambda: REGISTRY.get_sample_value("parley_outbox_pending") == 1)
+            assert relay_passes("published") == published
+        # The former leader's pass ended without publishing (claiming deletes nothing): the
+        # leader takes the row now.
+        await soon(lambda: relay_passes("published") == published + 1)
+        await soon(lambda: REGISTRY.get_sample_value("parley_outbox_pending") == 0)
+    finally:
+        await relay.stop()
         await producer.stop()
