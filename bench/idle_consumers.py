@@ -62,6 +62,7 @@ async def with_consumers(
             enable_auto_commit=False,
             isolation_level="read_committed",
             fetch_max_wait_ms=pickup.fetch_wait_ms,
+            fetch_min_bytes=pickup.fetch_min_bytes,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
         )
