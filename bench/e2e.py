@@ -23,6 +23,7 @@ CPU time over the phase divided by the messages sent.
 
     make bench BENCH_ARGS="e2e"                          # 5/s baseline, then 50, 100, 200/s
     make bench BENCH_ARGS="e2e --rates 100 --seconds 30 --write-docs"
+    make bench BENCH_ARGS="e2e --rates 50 100 --statements"  # what PostgreSQL ran per message
 
 Baseline (same run): the same path at `--baseline-rate` (5/s), where nothing queues.
 Targets: at 100 messages/s, p50 < 40 ms and p99 < 150 ms; zero lost and zero duplicated at
