@@ -105,7 +105,8 @@ class Pickup:
 PROMPT = Pickup(fetch_wait_ms=50, fetch_min_bytes=1)
 # Work nobody waits for by the millisecond (documents, crawls, media downloads): a tenth of
 # the idle fetches, and records in half-second batches rather than a fetch each (the media
-# group reads every inbound message: at 100 messages/s, 2 fetches a second instead of ~100).
+# group reads every inbound message: about two fetches a second at any rate, not one per
+# message).
 BACKGROUND = Pickup(fetch_wait_ms=500, fetch_min_bytes=1024 * 1024)
 
 
