@@ -1,5 +1,5 @@
 """Usage counters per tenant and UTC day: LLM calls per model, and the AI's outcomes. Each
-write is an upsert that adds to the day's row, in the same transaction as the reply.
+write is an upsert that adds to one of the day's rows, in the same transaction as the reply.
 
 A row is locked from its upsert until the reply's transaction commits, so one row per
 (tenant, day, outcome) made a tenant's answers wait for each other. Each counter is spread
