@@ -33,19 +33,19 @@ DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
 
 class _BenchPostgres(Postgres):
     """The `run` profile's PostgreSQL (durable settings) in a folder and on a port of its own;
-    with `statement_stats`, pg_stat_statements loaded too (`statement_census`)."""
+    with `statement_stats`, pg_stat_statements loaded too (`StatementCensus`)."""
 
     def __init__(self, folder: Path, *, statement_stats: bool = False) -> None:
         super().__init__(StackLayout("run", state_root=folder))
         self.port = free_port()
         self._statement_stats = statement_stats
 
-    def _write_config(self) -> None:
-        super()._write_config()
+    def settings(self) -> dict[str, str]:
+        settings = super().settings()
         if self._statement_stats:
-            with open(self.data / "postgresql.conf", "a") as conf:
-                conf.write("shared_preload_libraries = 'pg_stat_statements'\n")
-                conf.write("pg_stat_statements.track = 'all'\n")  # inside functions too
+            settings["shared_preload_libraries"] = "pg_stat_statements"
+            settings["pg_stat_statements.track"] = "all"  # inside functions too
+        return settings
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ async def bench_infrastructure(
 ) -> AsyncIterator[BenchInfrastructure]:
     """PostgreSQL (durable: a server of the benchmark's own), Kafka (own: a node of the
     benchmark's own; the test broker carries every test run's partitions) and Redis.
-    `statement_stats` (durable only) loads pg_stat_statements for `statement_census`."""
+    `statement_stats` (durable only) loads pg_stat_statements for `StatementCensus`."""
     with test_infrastructure() as shared:
         async with _own_parts(
             shared, durable=durable, own_kafka=own_kafka, statement_stats=statement_stats

@@ -162,7 +162,8 @@ class Postgres:
             lambda: port_open(self.port), timeout_s=30, what="PostgreSQL", log_file=self.log_file
         )
 
-    def _write_config(self) -> None:
+    def settings(self) -> dict[str, str]:
+        """The server settings written into a new data folder's postgresql.conf."""
         settings = {
             "max_connections": "400",
             "shared_buffers": "256MB",
@@ -172,9 +173,12 @@ class Postgres:
         if not self.layout.durable:
             # Test data is thrown away: skip the disk flushes that dominate test time.
             settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
+        return settings
+
+    def _write_config(self) -> None:
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write("\n# parley local stack\n")
-            for key, value in settings.items():
+            for key, value in self.settings().items():
                 conf.write(f"{key} = '{value}'\n")
 
     def stop(self) -> None:
